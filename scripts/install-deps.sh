@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages vwall needs to build, run, test and benchmark.
+# Safe to run again: only missing packages are installed.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential cmake pkg-config clang
+  # runtime libraries
+  libsdl2-dev libsdl2-ttf-dev libepoxy-dev libfontconfig-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libconfig-dev libcjson-dev
+  # headless GL through Mesa (llvmpipe) and a CJK font for labels
+  libegl-mesa0 libgl1-mesa-dri libegl-dev fonts-wqy-microhei
+  # tests: clips, the RTSP camera, window tests
+  ffmpeg xvfb socat netcat-openbsd python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # sanitizer and fuzzer runtimes
+  libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,105 @@
+/* config: the wall file (libconfig) → a validated, immutable model of the wall.
+ *
+ * The model is plain data: every other module reads it, none changes it. A reload
+ * builds a new model and swaps it in only when it has no errors. */
+#ifndef VW_CONFIG_H
+#define VW_CONFIG_H
+
+#include <stdbool.h>
+
+#include "errors.h"
+
+enum vw_fit { VW_FIT_FIT, VW_FIT_FILL, VW_FIT_STRETCH };
+
+/* A rectangle in panel units: [0,0,1,1] is the top-left panel. */
+struct vw_rect {
+    double x, y, w, h;
+};
+
+enum vw_hwaccel { VW_HWACCEL_NONE, VW_HWACCEL_AUTO, VW_HWACCEL_VAAPI, VW_HWACCEL_CUDA };
+
+struct vw_source_cfg {
+    char *id;        /* unique, non-empty */
+    char *name;      /* display name, UTF-8; defaults to id */
+    char *url;       /* FFmpeg URL or file path; a relative file path is already resolved
+                        against the wall file's folder */
+    char *substream; /* optional lower-resolution URL (resolved like url), or NULL */
+    bool loop;       /* files: start again at the end (default false) */
+    bool warm;       /* keep decoding even when no scene on screen shows it (default false) */
+    double stall_timeout; /* seconds without a new frame before "stalled" (default 3) */
+    double linger;        /* seconds a source keeps decoding after leaving the scene (default 10) */
+    enum vw_hwaccel hwaccel; /* default: the wall's hwaccel, itself default none */
+    char *transport;      /* rtsp: "tcp" (default) or "udp" */
+    int line;             /* line of the source's group in the wall file */
+};
+
+struct vw_tile_cfg {
+    char *id;           /* optional tile id (for tile.assign), or NULL */
+    int source;         /* index into vw_config.sources */
+    struct vw_rect rect; /* panel units; `cell`/`span` shorthand is already resolved */
+    enum vw_fit fit;    /* default VW_FIT_FIT */
+    bool label;         /* show the source name; default: the wall's `labels` */
+    int line;
+};
+
+struct vw_scene_cfg {
+    char *id;
+    char *name; /* defaults to id */
+    bool is_default;
+    struct vw_tile_cfg *tiles;
+    int tile_count;
+    int line;
+};
+
+/* One OS display (output) of a wall spread over several displays: which panels it shows. */
+struct vw_display_cfg {
+    int display;           /* SDL display index */
+    int panel_x, panel_y;  /* top-left panel shown on it */
+    int columns, rows;     /* panels across and down on it */
+};
+
+struct vw_control_cfg {
+    char **listen;      /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
+    int listen_count;
+    char *token;        /* required of TCP clients when set, else NULL */
+    char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
+    char *socket_group; /* group for the Unix socket, or NULL */
+};
+
+struct vw_config {
+    char *path; /* the wall file as given */
+    char *dir;  /* its folder, for resolving relative paths */
+
+    /* wall */
+    char *name;
+    int screen_w, screen_h; /* one panel, pixels: 16..16384 */
+    int columns, rows;      /* 1..64 panels in all */
+    int bezel_x, bezel_y;   /* hidden pixels between panels, >= 0 (default 0) */
+    bool labels;            /* default true */
+    char *font;             /* font file for labels, or NULL: found through fontconfig */
+    int label_size;         /* label text height in pixels (default: screen_h / 30, min 12) */
+    enum vw_hwaccel hwaccel;
+    char *output;           /* "window" (default), "fullscreen" or "displays" */
+    struct vw_display_cfg *displays; /* for output = "displays" */
+    int display_count;
+
+    struct vw_source_cfg *sources;
+    int source_count;
+    struct vw_scene_cfg *scenes; /* at least one */
+    int scene_count;
+    int default_scene; /* the one marked default, else 0 */
+
+    struct vw_control_cfg control;
+};
+
+/* Reads and validates `path`. On success returns the model (caller owns it; free with
+ * vw_config_destroy). On failure returns NULL and adds every problem found to `errs`,
+ * each as "path:line: message" (line of the innermost setting at fault). */
+struct vw_config *vw_config_load(const char *path, struct vw_errors *errs);
+void vw_config_destroy(struct vw_config *cfg); /* NULL ok */
+
+/* Index of the source / scene with this id, or -1. */
+int vw_config_find_source(const struct vw_config *cfg, const char *id);
+int vw_config_find_scene(const struct vw_config *cfg, const char *id);
+
+#endif

@@ -1,0 +1,1 @@
+typedef int vw_placeholder_geometry;

@@ -1,0 +1,83 @@
+/* renderer: GL textures, shaders and tiles. Render thread only, with the GL context current.
+ *
+ * A decoded frame is uploaded once, in its native planes (yuv420p, nv12, …), into a
+ * vw_texture; the YUV→RGB conversion with the frame's matrix (BT.601/BT.709) and range
+ * (limited/full) happens in the fragment shaders loaded from shaders/. Tiles are drawn one
+ * panel at a time: each panel's viewport shows its part of the virtual canvas. */
+#ifndef VW_RENDERER_H
+#define VW_RENDERER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "errors.h"
+#include "geometry.h"
+
+struct AVFrame;
+struct vw_renderer;
+struct vw_texture;
+
+struct vw_renderer_options {
+    const char *shader_dir; /* folder holding the .glsl files */
+    const char *font_path;  /* TTF/OTF/TTC for labels; NULL: find a CJK-capable font with fontconfig */
+    int label_size;         /* text height in pixels on the wall (virtual pixels) */
+};
+
+/* Needs a current GL 3.3+ core context. NULL on failure with the reason in errs (a shader
+ * error names the shader file and line). */
+struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt, struct vw_errors *errs);
+void vw_renderer_destroy(struct vw_renderer *r); /* NULL ok */
+
+/* A video picture on the GPU. Created empty (draws as "no picture"). */
+struct vw_texture *vw_texture_create(struct vw_renderer *r);
+void vw_texture_destroy(struct vw_texture *t); /* NULL ok */
+/* Uploads `frame` (not kept). Planes of supported formats go up as they are; another format
+ * is converted once on the CPU with a logged warning. false if the frame can't be shown. */
+bool vw_texture_upload(struct vw_texture *t, const struct AVFrame *frame);
+bool vw_texture_has_picture(const struct vw_texture *t);
+/* Display aspect (width/height after sample aspect) of the last upload; 16/9 before any. */
+double vw_texture_aspect(const struct vw_texture *t);
+
+enum vw_tile_badge {
+    VW_BADGE_NONE,
+    VW_BADGE_STALLED, /* picture kept, red "STALLED n s" badge */
+    VW_BADGE_RECONNECTING, /* picture kept, amber badge */
+};
+
+/* One tile to draw, prepared by the caller each frame. */
+struct vw_draw_tile {
+    struct vw_box box;        /* on the virtual canvas */
+    enum vw_fit fit;
+    struct vw_texture *tex;   /* NULL or without picture → the no-signal slate */
+    const char *label;        /* text at the tile's bottom-left, or NULL */
+    const char *slate_title;  /* slate: big line (source name) */
+    const char *slate_detail; /* slate: small line ("NO SIGNAL · offline: Connection refused") */
+    enum vw_tile_badge badge;
+    const char *badge_text;   /* "STALLED 12 s" */
+};
+
+/* Where one panel goes in the current framebuffer: its part of the virtual canvas, and the
+ * framebuffer pixels (origin top-left) it is drawn to. */
+struct vw_panel_view {
+    struct vw_box virt;
+    int x, y, w, h;
+};
+
+/* Starts a frame on the bound framebuffer of size fb_w×fb_h: clears it to black. */
+void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h);
+/* Draws every tile that overlaps the panel, clipped to it. */
+void vw_renderer_draw_panel(struct vw_renderer *r, const struct vw_panel_view *pv,
+                            const struct vw_draw_tile *tiles, int n);
+/* Ends the frame: frees label textures not used for a while. */
+void vw_renderer_end(struct vw_renderer *r);
+
+/* An offscreen framebuffer (RGBA8) for screenshots and headless runs. */
+struct vw_target;
+struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct vw_errors *errs);
+void vw_target_destroy(struct vw_target *t); /* NULL ok */
+void vw_target_bind(struct vw_target *t); /* NULL: the window's default framebuffer */
+/* Reads the target into `rgba` (w·h·4 bytes, top row first). */
+void vw_target_read(struct vw_target *t, uint8_t *rgba);
+
+#endif

@@ -1,0 +1,73 @@
+/* source: one camera feed. Its own thread demuxes and decodes with FFmpeg and posts the
+ * newest frame to a mailbox; it never calls the renderer.
+ *
+ * State machine (run by the source's thread):
+ *   connecting → live → stalled (no new decoded frame for stall_timeout, even with the
+ *   socket open) → reconnecting in the background (exponential backoff 0.5 s doubling to a
+ *   30 s cap, reset after a success) → live.  A source that never came up, or that failed
+ *   every attempt so far, is offline.  Every blocking FFmpeg call has a deadline (interrupt
+ *   callback + socket timeouts), so destroy never hangs on a dead camera.
+ * Make-before-break: during a reconnect the last good frame stays the current frame; the
+ * new stream replaces it only once its first frame is decoded. */
+#ifndef VW_SOURCE_H
+#define VW_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct AVFrame;
+struct vw_source;
+
+enum vw_source_state {
+    VW_SOURCE_IDLE,       /* created, thread not yet trying */
+    VW_SOURCE_CONNECTING, /* opening (first time or reconnecting) */
+    VW_SOURCE_LIVE,       /* frames arriving */
+    VW_SOURCE_STALLED,    /* open, but no new frame for stall_timeout */
+    VW_SOURCE_OFFLINE,    /* could not open / lost, waiting for the next attempt */
+};
+
+/* "idle", "connecting", "live", "stalled", "offline" */
+const char *vw_source_state_name(enum vw_source_state st);
+
+struct vw_source_stats {
+    enum vw_source_state state;
+    int width, height;        /* of the decoded stream, 0 before the first frame */
+    double fps;               /* measured decode rate over the last ~2 s */
+    uint64_t frames_decoded;
+    uint64_t frames_shown;    /* frames the renderer took (vw_source_frame with fresh) */
+    int64_t last_frame_age_ms; /* since the newest decoded frame; -1 when none yet */
+    int reconnects;           /* successful or attempted reconnects after the first open */
+    bool substream;           /* decoding the substream URL now */
+    bool hw;                  /* decoding in hardware now */
+    char error[256];          /* last error text, "" when none */
+};
+
+/* Called by a source's thread after it posted a frame or changed state; must be cheap and
+ * thread-safe (e.g. write to an eventfd). May be NULL. */
+typedef void (*vw_source_wakeup_fn)(void *ud);
+
+/* Copies what it needs of `cfg` and starts the source's thread. Main thread only.
+ * Returns NULL only when out of memory or a thread can't start. */
+struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wakeup_fn wakeup,
+                                   void *ud);
+/* Stops and joins the thread (bounded by the FFmpeg deadlines), frees everything. NULL ok. */
+void vw_source_destroy(struct vw_source *s);
+
+/* Render thread. The newest frame (see vw_mailbox_take): *fresh tells whether it was not
+ * returned before. NULL before the first frame. Valid until the next call or destroy.
+ * decoded_at_us may be NULL. */
+const struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us);
+
+/* Any thread. */
+void vw_source_get_stats(struct vw_source *s, struct vw_source_stats *out);
+
+/* Main thread: asks for the substream (true) or main stream (false). Ignored without a
+ * substream URL. The switch is make-before-break. */
+void vw_source_prefer_substream(struct vw_source *s, bool substream);
+
+/* Main thread: let the decoder skip non-reference frames (small tiles under load). */
+void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
+
+#endif
