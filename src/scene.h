@@ -34,8 +34,8 @@ bool vw_scene_stack_expire(struct vw_scene_stack *st, double now);
 int vw_scene_stack_current(const struct vw_scene_stack *st);
 /* Earliest expiry among the entries, or 0 when none expires. */
 double vw_scene_stack_next_expiry(const struct vw_scene_stack *st);
-/* Drops every entry whose scene is >= scene_count or maps through `remap` (old index → new
- * index or -1) after a reload; remap may be NULL. */
+/* After a reload: maps every entry and the base through `remap` (old scene index → new
+ * index, or -1 when the scene is gone: the entry is dropped, a lost base becomes 0). */
 void vw_scene_stack_remap(struct vw_scene_stack *st, const int *remap, int old_count);
 
 #endif

@@ -1,0 +1,7 @@
+# Pure-logic modules: geometry and the scene stack.
+foreach(t geometry scene)
+  add_executable(test_${t} ${CMAKE_SOURCE_DIR}/tests/test_${t}.c)
+  target_link_libraries(test_${t} PRIVATE vwall_core)
+  add_test(NAME ${t} COMMAND test_${t})
+  set_tests_properties(${t} PROPERTIES LABELS "unit" TIMEOUT 30 ENVIRONMENT "${VWALL_TEST_ENV}")
+endforeach()
