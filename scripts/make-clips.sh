@@ -57,6 +57,9 @@ make orange-full.mp4 "color=c=0xFF8000:size=160x90:rate=30:duration=2" \
 make bands-4x3.mp4 "color=c=white:size=160x120:rate=30:duration=2,drawbox=x=0:y=0:w=160:h=30:color=red:t=fill,drawbox=x=0:y=90:w=160:h=30:color=blue:t=fill" "${h264_709[@]}"
 # Vertical stripes 10 px wide alternating black/white, 320x90, for bezel tests.
 make stripes.mp4 "color=c=white:size=320x90:rate=30:duration=2,geq=lum='if(lt(mod(X\,20)\,10)\,16\,235)':cb=128:cr=128" "${h264_709[@]}"
+# Horizontal grey ramp 340x90 (luma 16 at x=0 to 235 at x=339, so RGB ≈ 255·x/339), for the
+# bezel test: spread over two 160-pixel panels with a 20-pixel bezel, it maps 1:1.
+make ramp.mp4 "color=c=black:size=340x90:rate=30:duration=2,format=yuv420p,geq=lum='16+219*X/339':cb=128:cr=128" "${h264_709[@]}"
 # Left half green, right half magenta, 320x180, for spans across panels.
 make halves.mp4 "color=c=0x00FF00:size=320x180:rate=30:duration=2,drawbox=x=160:y=0:w=160:h=180:color=0xFF00FF:t=fill" "${h264_709[@]}"
 # Moving pattern for liveness and frame-rate tests, 10 s.

@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Render tests: run the real `vwall --screenshot` on small test walls whose sources are
+generated clips of known colours and patterns, and check the pixels of the PNG it writes.
+
+usage: render_test.py VWALL CLIPS_DIR [TEST ...]
+Uses Debian's python3 and the ffmpeg command line (to read PNGs and reference frames).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+VWALL, CLIPS = sys.argv[1], os.path.abspath(sys.argv[2])
+ONLY = set(sys.argv[3:])
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {what}", file=sys.stderr)
+
+
+class Image:
+    def __init__(self, path):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+             "stream=width,height", "-of", "csv=p=0", path],
+            check=True, capture_output=True, text=True).stdout.strip()
+        self.w, self.h = (int(v) for v in probe.split(","))
+        self.data = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo",
+             "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+
+    def px(self, x, y):
+        i = (y * self.w + x) * 3
+        return tuple(self.data[i:i + 3])
+
+
+def near(got, want, tol=3):
+    return all(abs(a - b) <= tol for a, b in zip(got, want))
+
+
+def shoot(cfg_text, name, extra=(), timeout=10):
+    """Writes the wall file, runs vwall --screenshot, returns (Image, stderr)."""
+    d = tempfile.mkdtemp(prefix=f"vwall-{name}-")
+    cfg = os.path.join(d, "wall.cfg")
+    with open(cfg, "w") as f:
+        f.write(cfg_text)
+    out = os.path.join(d, "wall.png")
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+    p = subprocess.run([VWALL, "-c", cfg, "--screenshot", out, "--timeout", str(timeout), *extra],
+                       capture_output=True, text=True, env=env, timeout=120)
+    if p.returncode != 0:
+        print(p.stderr, file=sys.stderr)
+    check(p.returncode == 0, f"{name}: vwall exits 0 (got {p.returncode})")
+    if p.returncode != 0 or not os.path.exists(out):
+        return None, p.stderr
+    return Image(out), p.stderr
+
+
+def clip(name):
+    return os.path.join(CLIPS, name)
+
+
+def wall(cols, rows, w=160, h=90, bezel=(0, 0), labels=False):
+    return (f'wall = {{ name = "test"; screen = {{ width = {w}; height = {h}; }};\n'
+            f'  grid = {{ columns = {cols}; rows = {rows}; }}; bezel = {{ x = {bezel[0]}; y = {bezel[1]}; }};\n'
+            f'  labels = {"true" if labels else "false"}; }};\n')
+
+
+def sources(*names):
+    items = ",\n".join(f'  {{ id = "{n}"; url = "{clip(n + ".mp4")}"; loop = true; }}' for n in names)
+    return f"sources = (\n{items}\n);\n"
+
+
+COLOURS = {
+    "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255),
+    "yellow": (255, 255, 0), "magenta": (255, 0, 255), "cyan": (0, 255, 255), "gray": (128, 128, 128),
+}
+
+
+def test_tiles_in_place():
+    """A 2×2 wall: each panel's colour where its tile is; the PNG is cols·W × rows·H."""
+    names = ["red", "green", "blue", "white"]
+    tiles = ",\n".join(f'{{ source = "{n}"; cell = [{i % 2}, {i // 2}]; }}' for i, n in enumerate(names))
+    img, _ = shoot(wall(2, 2) + sources(*names) +
+                   f'scenes = ( {{ id = "s"; grid = [2, 2]; tiles = ( {tiles} ); }} );\n', "place")
+    if not img:
+        return
+    check((img.w, img.h) == (320, 180), f"place: PNG is 320x180 (got {img.w}x{img.h})")
+    for i, n in enumerate(names):
+        x, y = 80 + 160 * (i % 2), 45 + 90 * (i // 2)
+        check(near(img.px(x, y), COLOURS[n]), f"place: {n} at ({x},{y}) got {img.px(x, y)}")
+
+
+def test_fit_fill_stretch():
+    """A 4:3 picture (white, red top band, blue bottom band: 30 px of 120 each) in 16:9 tiles."""
+    def one(fit):
+        img, _ = shoot(wall(1, 1) + sources("bands-4x3") +
+                       f'scenes = ( {{ id = "s"; tiles = ( {{ source = "bands-4x3"; rect = [0, 0, 1, 1]; fit = "{fit}"; }} ); }} );\n',
+                       "fit-" + fit)
+        return img
+    img = one("fit")  # pillarbox: the picture is 120 wide, bars of 20 each side
+    if img:
+        check(near(img.px(5, 45), (0, 0, 0)), f"fit: left bar black, got {img.px(5, 45)}")
+        check(near(img.px(154, 45), (0, 0, 0)), f"fit: right bar black, got {img.px(154, 45)}")
+        check(near(img.px(80, 45), (255, 255, 255)), f"fit: centre white, got {img.px(80, 45)}")
+        check(near(img.px(80, 4), (255, 0, 0), 8), f"fit: top band red, got {img.px(80, 4)}")
+        check(near(img.px(80, 86), (0, 0, 255), 8), f"fit: bottom band blue, got {img.px(80, 86)}")
+        check(near(img.px(24, 45), (255, 255, 255), 8), f"fit: picture starts by x=24, got {img.px(24, 45)}")
+    img = one("fill")  # crop: rows 15..105 of 120 show, so the bands are 15/120 of the height
+    if img:
+        check(near(img.px(3, 45), (255, 255, 255), 8), f"fill: no bar at the left, got {img.px(3, 45)}")
+        check(near(img.px(80, 3), (255, 0, 0), 8), f"fill: top band red, got {img.px(80, 3)}")
+        check(near(img.px(80, 16), (255, 255, 255), 8), f"fill: white by y=16 (band cropped), got {img.px(80, 16)}")
+        check(near(img.px(80, 73), (255, 255, 255), 8), f"fill: white at y=73, got {img.px(80, 73)}")
+        check(near(img.px(80, 87), (0, 0, 255), 8), f"fill: bottom band blue, got {img.px(80, 87)}")
+    img = one("stretch")  # whole picture squeezed: bands are 22.5 px
+    if img:
+        check(near(img.px(3, 45), (255, 255, 255), 8), f"stretch: no bar, got {img.px(3, 45)}")
+        check(near(img.px(80, 19), (255, 0, 0), 8), f"stretch: red down to y=19, got {img.px(80, 19)}")
+        check(near(img.px(80, 26), (255, 255, 255), 8), f"stretch: white at y=26, got {img.px(80, 26)}")
+
+
+def test_bezel_span():
+    """A ramp 340 px wide spans two 160-px panels with a 20-px bezel, 1:1 on the virtual
+    canvas: panel 1's first column shows ramp column 180, so the 20 columns behind the bezel
+    are lost, and exactly those."""
+    img, _ = shoot(wall(2, 1, bezel=(20, 0)) + sources("ramp") +
+                   'scenes = ( { id = "s"; tiles = ( { source = "ramp"; rect = [0, 0, 2, 1]; fit = "stretch"; } ); } );\n',
+                   "bezel")
+    if not img:
+        return
+    ref = Image(clip("ramp.mp4"))
+    check((img.w, img.h) == (320, 90), f"bezel: PNG is 320x90 without bezels (got {img.w}x{img.h})")
+    for px, vx in [(10, 10), (100, 100), (159, 159), (160, 180), (200, 220), (319, 339)]:
+        got, want = img.px(px, 45)[0], ref.px(vx, 45)[0]
+        check(abs(got - want) <= 4, f"bezel: physical x={px} shows ramp x={vx} ({want}), got {got}")
+    # Without compensation, physical 160 would show ramp 160: tell the two apart.
+    check(abs(ref.px(180, 45)[0] - ref.px(160, 45)[0]) >= 10, "bezel: ramp steep enough to see the bezel")
+
+
+def test_district_wall():
+    """An 18-panel (6×3) wall with bezels and 18 tiles, plus one spanning tile in a second scene."""
+    names = list(COLOURS)
+    tiles = ",\n".join(f'{{ source = "{names[i % len(names)]}"; cell = [{i % 6}, {i // 6}]; }}' for i in range(18))
+    scenes = (f'scenes = ( {{ id = "all"; grid = [6, 3]; tiles = ( {tiles} ); }},\n'
+              f'  {{ id = "span"; tiles = ( {{ source = "red"; rect = [1, 0, 3, 2]; fit = "stretch"; }},'
+              f' {{ source = "blue"; rect = [0, 2, 1, 1]; }} ); }} );\n')
+    cfg = wall(6, 3, bezel=(12, 12)) + sources(*names) + scenes
+    img, _ = shoot(cfg, "district")
+    if img:
+        check((img.w, img.h) == (960, 270), f"district: PNG is 960x270 (got {img.w}x{img.h})")
+        for i in range(18):
+            x, y = 80 + 160 * (i % 6), 45 + 90 * (i // 6)
+            want = COLOURS[names[i % len(names)]]
+            check(near(img.px(x, y), want), f"district: tile {i} at ({x},{y}) {want}, got {img.px(x, y)}")
+    img, _ = shoot(cfg, "district-span", ["--scene", "span"])
+    if img:
+        for (x, y) in [(165, 5), (639, 5), (400, 100), (639, 179)]:
+            check(near(img.px(x, y), (255, 0, 0)), f"span: red across panels at ({x},{y}), got {img.px(x, y)}")
+        check(near(img.px(80, 45), (0, 0, 0)), f"span: panel (0,0) empty and black, got {img.px(80, 45)}")
+        check(near(img.px(700, 100), (0, 0, 0)), f"span: panel (4,1) black, got {img.px(700, 100)}")
+        check(near(img.px(80, 225), (0, 0, 255)), f"span: blue in panel (0,2), got {img.px(80, 225)}")
+
+
+def test_colour_matrices():
+    """BT.709 and BT.601 limited range, and full range: colours within ±3."""
+    cases = [("red", (255, 0, 0)), ("green", (0, 255, 0)), ("blue", (0, 0, 255)), ("gray", (128, 128, 128)),
+             ("red-601", (255, 0, 0)), ("green-601", (0, 255, 0)), ("blue-601", (0, 0, 255)),
+             ("gray-601", (128, 128, 128)), ("orange-full", (255, 128, 0))]
+    tiles = ",\n".join(f'{{ source = "{n}"; cell = [{i % 3}, {i // 3}]; fit = "stretch"; }}' for i, (n, _) in enumerate(cases))
+    img, _ = shoot(wall(3, 3) + sources(*[n for n, _ in cases]) +
+                   f'scenes = ( {{ id = "s"; grid = [3, 3]; tiles = ( {tiles} ); }} );\n', "colours")
+    if not img:
+        return
+    for i, (n, want) in enumerate(cases):
+        x, y = 80 + 160 * (i % 3), 45 + 90 * (i // 3)
+        check(near(img.px(x, y), want), f"colours: {n} {want} within ±3, got {img.px(x, y)}")
+
+
+def test_labels_and_slate():
+    """Labels draw over the picture (and only where asked); a dead source shows the slate."""
+    cfg = (wall(3, 1, labels=True) +
+           f'sources = ( {{ id = "a"; name = "北门 North gate"; url = "{clip("red.mp4")}"; loop = true; }},\n'
+           f'  {{ id = "b"; name = "人民路口"; url = "{clip("red.mp4")}"; loop = true; }},\n'
+           f'  {{ id = "dead"; name = "镇政府"; url = "{clip("does-not-exist.mp4")}"; }} );\n'
+           'scenes = ( { id = "s"; grid = [3, 1]; tiles = ( { source = "a"; cell = [0, 0]; },\n'
+           '  { source = "b"; cell = [1, 0]; label = false; }, { source = "dead"; cell = [2, 0]; } ); } );\n')
+    img, err = shoot(cfg, "labels", timeout=3)
+    if not img:
+        return
+    def not_red(x0, x1, y0, y1):
+        return sum(1 for x in range(x0, x1) for y in range(y0, y1) if not near(img.px(x, y), (255, 0, 0), 30))
+    check(not_red(0, 100, 70, 90) > 50, "labels: the labelled tile has text pixels at its bottom-left")
+    check(not_red(160, 260, 70, 90) == 0, "labels: label = false leaves the picture untouched")
+    check(near(img.px(80, 30), (255, 0, 0)), f"labels: picture above the label, got {img.px(80, 30)}")
+    slate = [img.px(x, y) for x in (325, 400, 470) for y in (10, 45, 80)]
+    check(all(not near(p, (0, 0, 0), 8) for p in slate), f"slate: the dead source's tile is not black: {slate}")
+    check(all(not near(p, (255, 0, 0), 40) for p in slate), "slate: the dead tile shows no picture")
+    check("some tiles still have no picture" in err, "slate: vwall says which wait timed out")
+
+
+def test_bad_file():
+    """A broken wall file: exit 1, no PNG, errors as path:line."""
+    d = tempfile.mkdtemp(prefix="vwall-bad-")
+    cfg = os.path.join(d, "bad.cfg")
+    with open(cfg, "w") as f:
+        f.write(wall(2, 1) + sources("red") +
+                'scenes = ( { id = "s"; tiles = ( { source = "nope"; rect = [0, 0, 1, 1]; } ); } );\n')
+    out = os.path.join(d, "x.png")
+    p = subprocess.run([VWALL, "-c", cfg, "--screenshot", out], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1, f"bad file: exit 1 (got {p.returncode})")
+    check(not os.path.exists(out), "bad file: no PNG written")
+    check(f"{cfg}:7:" in p.stderr, f"bad file: error names {cfg}:7: — got {p.stderr!r}")
+
+
+TESTS = [test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
+         test_colour_matrices, test_labels_and_slate, test_bad_file]
+for t in TESTS:
+    if not ONLY or t.__name__ in ONLY:
+        t()
+print(f"render_test: {passed} passed, {failed} failed")
+sys.exit(1 if failed or not passed else 0)
