@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing, builds with warnings as errors, runs the whole ctest
+# suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer, and the frame
+# handoff and decoder tests under ThreadSanitizer.
+#   scripts/test.sh           everything
+#   scripts/test.sh --quick   the plain build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo, -Werror)"
+scripts/build.sh build
+echo "== tests"
+(cd build && ctest --output-on-failure --timeout 900)
+
+if [ "$quick" = 1 ]; then
+  exit 0
+fi
+
+echo "== build (address,undefined sanitizers)"
+scripts/build.sh build-asan -DVWALL_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+echo "== tests under ASan/UBSan"
+(cd build-asan && ctest --output-on-failure --timeout 1200)
+
+echo "== build (thread sanitizer)"
+scripts/build.sh build-tsan -DVWALL_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+echo "== frame handoff and decoders under TSan"
+(cd build-tsan && ctest --output-on-failure --timeout 900 -L tsan)
