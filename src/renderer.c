@@ -1,1 +1,895 @@
-typedef int vw_placeholder_renderer;
+#include "renderer.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <epoxy/gl.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "label.h"
+#include "log.h"
+
+#define LABEL_MAX_IDLE_FRAMES 120
+#define SHADER_MAX_BYTES (1 << 20)
+
+/* Colours of the no-signal slate and of the overlays (straight alpha). */
+static const float SLATE_BG[4] = {0x1a / 255.0f, 0x1f / 255.0f, 0x2b / 255.0f, 1.0f};
+static const float SLATE_TITLE[4] = {0.88f, 0.90f, 0.94f, 1.0f};
+static const float SLATE_DETAIL[4] = {0.60f, 0.65f, 0.74f, 1.0f};
+static const float LABEL_BG[4] = {0.0f, 0.0f, 0.0f, 0.6f};
+static const float TEXT_WHITE[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+static const float BADGE_RED[4] = {0.80f, 0.08f, 0.08f, 0.92f};
+static const float BADGE_AMBER[4] = {0.95f, 0.62f, 0.05f, 0.92f};
+static const float BLACK[4] = {0.0f, 0.0f, 0.0f, 1.0f};
+
+/* ---- Programs ------------------------------------------------------------------------ */
+
+struct program {
+    GLuint id;
+    GLint u_rect, u_tc;     /* tile.vert */
+    GLint u_matrix, u_offset; /* yuv */
+    GLint u_color;          /* solid, text */
+};
+
+struct vw_renderer {
+    struct program planar, nv12, solid, text;
+    GLuint vao;
+    GLint max_tex;
+    struct vw_label_cache *labels;
+    int label_size;
+    int fb_w, fb_h;
+    /* The panel being drawn: its virtual box and framebuffer rect (top-left origin). */
+    struct vw_box virt;
+    int px, py, pw, ph;
+};
+
+/* Reads a shader file. *prepended is set when the file has no #version line and one is
+ * added (reported lines are then shifted back by one). */
+static char *read_shader(const char *path, bool *prepended, struct vw_errors *errs)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        vw_errors_add(errs, "%s: can't open shader: %s", path, strerror(errno));
+        return NULL;
+    }
+    static const char version[] = "#version 330 core\n";
+    char *buf = malloc(SHADER_MAX_BYTES + sizeof version);
+    if (!buf) {
+        fclose(f);
+        vw_errors_add(errs, "%s: out of memory", path);
+        return NULL;
+    }
+    size_t n = fread(buf, 1, SHADER_MAX_BYTES, f);
+    bool too_big = n == SHADER_MAX_BYTES && fgetc(f) != EOF;
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed || too_big) {
+        vw_errors_add(errs, "%s: %s", path, too_big ? "shader larger than 1 MiB" : "read error");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    const char *p = buf;
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+        p++;
+    *prepended = strncmp(p, "#version", 8) != 0;
+    if (*prepended) {
+        memmove(buf + sizeof version - 1, buf, n + 1);
+        memcpy(buf, version, sizeof version - 1);
+    }
+    return buf;
+}
+
+/* Turns a driver's info log into "path:line: message" entries in errs. Understands Mesa
+ * ("0:12(5): error: …"), NVIDIA ("0(12) : error C0000: …") and "ERROR: 0:12: …". Returns how
+ * many errors it added. */
+static int report_log(const char *path, const char *log, int line_shift, struct vw_errors *errs)
+{
+    int added = 0;
+    const char *p = log;
+    while (*p) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char line[1024];
+        if (len >= sizeof line)
+            len = sizeof line - 1;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p = end ? end + 1 : p + strlen(p);
+        while (len > 0 && (line[len - 1] == '\r' || isspace((unsigned char)line[len - 1])))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+
+        int src, ln = -1, col, off = 0;
+        const char *msg = line;
+        const char *prefix = "";
+        if (sscanf(line, "%d:%d(%d): %n", &src, &ln, &col, &off) == 3 && off > 0) {
+            msg = line + off;
+        } else if (sscanf(line, "%d(%d) : %n", &src, &ln, &off) == 2 && off > 0) {
+            msg = line + off;
+        } else if (sscanf(line, "ERROR: %d:%d: %n", &src, &ln, &off) == 2 && off > 0) {
+            msg = line + off;
+            prefix = "error: ";
+        } else if (sscanf(line, "WARNING: %d:%d: %n", &src, &ln, &off) == 2 && off > 0) {
+            msg = line + off;
+            prefix = "warning: ";
+        } else {
+            ln = -1;
+        }
+        bool is_error = strstr(line, "error") || strstr(line, "ERROR");
+        if (ln >= 0) {
+            ln -= line_shift;
+            if (ln < 1)
+                ln = 1;
+            if (is_error)
+                vw_errors_add(errs, "%s:%d: %s%s", path, ln, prefix, msg);
+            else
+                vw_warn("%s:%d: %s%s", path, ln, prefix, msg);
+        } else if (is_error) {
+            vw_errors_add(errs, "%s: %s", path, msg);
+        } else {
+            vw_warn("%s: %s", path, msg);
+        }
+        added += is_error;
+    }
+    return added;
+}
+
+static GLuint compile(const char *dir, const char *name, GLenum type, struct vw_errors *errs)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    bool prepended = false;
+    char *src = read_shader(path, &prepended, errs);
+    if (!src)
+        return 0;
+    GLuint sh = glCreateShader(type);
+    const char *srcs[1] = {src};
+    glShaderSource(sh, 1, srcs, NULL);
+    glCompileShader(sh);
+    GLint ok = GL_FALSE, len = 0;
+    glGetShaderiv(sh, GL_COMPILE_STATUS, &ok);
+    glGetShaderiv(sh, GL_INFO_LOG_LENGTH, &len);
+    char *log = NULL;
+    if (len > 1 && (log = malloc((size_t)len + 1))) {
+        glGetShaderInfoLog(sh, len, NULL, log);
+        log[len] = '\0';
+    }
+    if (!ok) {
+        if (!log || report_log(path, log, prepended ? 1 : 0, errs) == 0)
+            vw_errors_add(errs, "%s: compile failed: %s", path, log ? log : "(no log)");
+        /* mpv's habit: show the source with line numbers when debugging. */
+        int n = 1;
+        for (const char *l = src + (prepended ? 18 : 0); *l; n++) {
+            const char *e = strchr(l, '\n');
+            int ll = e ? (int)(e - l) : (int)strlen(l);
+            vw_debug("%s %4d: %.*s", name, n, ll, l);
+            l = e ? e + 1 : l + ll;
+        }
+        glDeleteShader(sh);
+        sh = 0;
+    } else if (log) {
+        report_log(path, log, prepended ? 1 : 0, errs); /* warnings only: logged */
+    }
+    free(log);
+    free(src);
+    return sh;
+}
+
+static bool link_program(struct program *p, const char *dir, const char *vert,
+                         const char *frag, struct vw_errors *errs)
+{
+    memset(p, 0, sizeof *p);
+    GLuint vs = compile(dir, vert, GL_VERTEX_SHADER, errs);
+    GLuint fs = compile(dir, frag, GL_FRAGMENT_SHADER, errs);
+    if (!vs || !fs) {
+        glDeleteShader(vs);
+        glDeleteShader(fs);
+        return false;
+    }
+    GLuint id = glCreateProgram();
+    glAttachShader(id, vs);
+    glAttachShader(id, fs);
+    glLinkProgram(id);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    GLint ok = GL_FALSE;
+    glGetProgramiv(id, GL_LINK_STATUS, &ok);
+    if (!ok) {
+        char log[2048] = "";
+        glGetProgramInfoLog(id, sizeof log, NULL, log);
+        size_t n = strlen(log);
+        while (n > 0 && isspace((unsigned char)log[n - 1]))
+            log[--n] = '\0';
+        vw_errors_add(errs, "%s/%s + %s: link error: %s", dir, vert, frag, log);
+        glDeleteProgram(id);
+        return false;
+    }
+    p->id = id;
+    p->u_rect = glGetUniformLocation(id, "u_rect");
+    p->u_tc = glGetUniformLocation(id, "u_tc");
+    p->u_matrix = glGetUniformLocation(id, "u_matrix");
+    p->u_offset = glGetUniformLocation(id, "u_offset");
+    p->u_color = glGetUniformLocation(id, "u_color");
+    glUseProgram(id);
+    static const char *const samplers[] = {"u_y", "u_u", "u_v", "u_uv", "u_tex"};
+    static const int units[] = {0, 1, 2, 1, 0};
+    for (int i = 0; i < 5; i++) {
+        GLint loc = glGetUniformLocation(id, samplers[i]);
+        if (loc >= 0)
+            glUniform1i(loc, units[i]);
+    }
+    glUseProgram(0);
+    return true;
+}
+
+struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt, struct vw_errors *errs)
+{
+    struct vw_renderer *r = calloc(1, sizeof *r);
+    if (!r) {
+        vw_errors_add(errs, "renderer: out of memory");
+        return NULL;
+    }
+    const char *dir = opt && opt->shader_dir ? opt->shader_dir : "shaders";
+    r->label_size = opt && opt->label_size > 0 ? opt->label_size : 24;
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &r->max_tex);
+
+    bool ok = true; /* link all four to report every shader error at once */
+    ok &= link_program(&r->planar, dir, "tile.vert", "yuv_planar.frag", errs);
+    ok &= link_program(&r->nv12, dir, "tile.vert", "nv12.frag", errs);
+    ok &= link_program(&r->solid, dir, "tile.vert", "solid.frag", errs);
+    ok &= link_program(&r->text, dir, "tile.vert", "text.frag", errs);
+    if (!ok)
+        goto fail;
+
+    glGenVertexArrays(1, &r->vao);
+    r->labels = vw_label_cache_create(opt ? opt->font_path : NULL, LABEL_MAX_IDLE_FRAMES);
+    if (!r->labels) {
+        vw_errors_add(errs, "renderer: can't start SDL_ttf for labels");
+        goto fail;
+    }
+    return r;
+fail:
+    vw_renderer_destroy(r);
+    return NULL;
+}
+
+void vw_renderer_destroy(struct vw_renderer *r)
+{
+    if (!r)
+        return;
+    vw_label_cache_destroy(r->labels);
+    if (r->vao)
+        glDeleteVertexArrays(1, &r->vao);
+    struct program *progs[] = {&r->planar, &r->nv12, &r->solid, &r->text};
+    for (int i = 0; i < 4; i++)
+        if (progs[i]->id)
+            glDeleteProgram(progs[i]->id);
+    free(r);
+}
+
+/* ---- Textures ------------------------------------------------------------------------ */
+
+enum layout { LAYOUT_PLANAR, LAYOUT_NV12, LAYOUT_GRAY };
+
+struct format_info {
+    enum AVPixelFormat fmt;
+    enum layout layout;
+    int depth;        /* bits per sample value */
+    int shift;        /* value = stored >> shift (p010 keeps its 10 bits high) */
+    bool wide;        /* 16-bit storage */
+    bool full;        /* yuvj*: full range whatever the frame says */
+    int cw, ch;       /* chroma subsampling shifts */
+};
+
+static const struct format_info formats[] = {
+    {AV_PIX_FMT_YUV420P, LAYOUT_PLANAR, 8, 0, false, false, 1, 1},
+    {AV_PIX_FMT_YUVJ420P, LAYOUT_PLANAR, 8, 0, false, true, 1, 1},
+    {AV_PIX_FMT_YUV422P, LAYOUT_PLANAR, 8, 0, false, false, 1, 0},
+    {AV_PIX_FMT_YUVJ422P, LAYOUT_PLANAR, 8, 0, false, true, 1, 0},
+    {AV_PIX_FMT_YUV444P, LAYOUT_PLANAR, 8, 0, false, false, 0, 0},
+    {AV_PIX_FMT_YUVJ444P, LAYOUT_PLANAR, 8, 0, false, true, 0, 0},
+    {AV_PIX_FMT_GRAY8, LAYOUT_GRAY, 8, 0, false, false, 0, 0},
+    {AV_PIX_FMT_NV12, LAYOUT_NV12, 8, 0, false, false, 1, 1},
+    {AV_PIX_FMT_YUV420P10LE, LAYOUT_PLANAR, 10, 0, true, false, 1, 1},
+    {AV_PIX_FMT_P010LE, LAYOUT_NV12, 10, 6, true, false, 1, 1},
+};
+
+static const struct format_info *find_format(int fmt)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if ((int)formats[i].fmt == fmt)
+            return &formats[i];
+    return NULL;
+}
+
+struct vw_texture {
+    struct vw_renderer *r;
+    GLuint planes[3];
+    GLenum ifmt[3];
+    int pw[3], ph[3];
+    int nplanes;
+    enum layout layout;
+    bool has_picture;
+    double aspect;
+    float matrix[9]; /* column-major, for glUniformMatrix3fv */
+    float offset[3];
+    /* Formats drawn after a CPU conversion. */
+    struct SwsContext *sws;
+    AVFrame *conv;
+    int warned_fmt; /* the format last warned about, or AV_PIX_FMT_NONE */
+};
+
+struct vw_texture *vw_texture_create(struct vw_renderer *r)
+{
+    struct vw_texture *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->r = r;
+    t->aspect = 16.0 / 9.0;
+    t->warned_fmt = AV_PIX_FMT_NONE;
+    return t;
+}
+
+void vw_texture_destroy(struct vw_texture *t)
+{
+    if (!t)
+        return;
+    glDeleteTextures(3, t->planes);
+    sws_freeContext(t->sws);
+    av_frame_free(&t->conv);
+    free(t);
+}
+
+bool vw_texture_has_picture(const struct vw_texture *t)
+{
+    return t && t->has_picture;
+}
+
+double vw_texture_aspect(const struct vw_texture *t)
+{
+    return t ? t->aspect : 16.0 / 9.0;
+}
+
+/* The matrix a frame was encoded with (AVCOL_SPC_*), following the product rules. */
+static enum AVColorSpace frame_matrix(const AVFrame *f)
+{
+    switch (f->colorspace) {
+    case AVCOL_SPC_BT709:
+    case AVCOL_SPC_SMPTE170M:
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+    case AVCOL_SPC_FCC:
+    case AVCOL_SPC_SMPTE240M:
+        return f->colorspace;
+    default:
+        return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    }
+}
+
+static void matrix_coeffs(enum AVColorSpace cs, double *kr, double *kb)
+{
+    switch (cs) {
+    case AVCOL_SPC_BT709: *kr = 0.2126; *kb = 0.0722; break;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL: *kr = 0.2627; *kb = 0.0593; break;
+    case AVCOL_SPC_FCC: *kr = 0.30; *kb = 0.11; break;
+    case AVCOL_SPC_SMPTE240M: *kr = 0.212; *kb = 0.087; break;
+    default: *kr = 0.299; *kb = 0.114; break; /* BT.601 */
+    }
+}
+
+/* rgb = M · samples + off, where samples are the normalized texture values. Folds the
+ * storage scale (`code_scale`: normalized sample → code value), the range and the matrix. */
+static void yuv_to_rgb(double kr, double kb, bool full, int depth, double code_scale, bool gray,
+                       float m[9], float off[3])
+{
+    double kg = 1.0 - kr - kb;
+    double a[3][3] = {
+        {1.0, 0.0, 2.0 * (1.0 - kr)},
+        {1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg},
+        {1.0, 2.0 * (1.0 - kb), 0.0},
+    };
+    double one = (double)(1 << (depth - 8));
+    double max = (double)((1 << depth) - 1);
+    double yb = full ? 0.0 : 16.0 * one;
+    double yr = full ? max : 219.0 * one;
+    double cc = full ? (double)(1 << (depth - 1)) : 128.0 * one;
+    double cr = full ? max : 224.0 * one;
+    double d[3] = {1.0 / yr, 1.0 / cr, 1.0 / cr};
+    double o[3] = {yb, cc, cc};
+    int cols = gray ? 1 : 3;
+    for (int row = 0; row < 3; row++) {
+        double s = 0.0;
+        for (int col = 0; col < 3; col++) {
+            double v = col < cols ? a[row][col] * d[col] : 0.0;
+            m[col * 3 + row] = (float)(v * code_scale);
+            s += v * o[col];
+        }
+        off[row] = (float)-s;
+    }
+}
+
+static bool upload_plane(struct vw_texture *t, int i, GLenum ifmt, GLenum fmt, GLenum type,
+                         int bpp, int w, int h, const uint8_t *data, int linesize)
+{
+    if (!t->planes[i])
+        glGenTextures(1, &t->planes[i]);
+    glBindTexture(GL_TEXTURE_2D, t->planes[i]);
+    uint8_t *copy = NULL;
+    if (linesize < 0 || linesize % bpp != 0) { /* rare: flipped or odd strides */
+        copy = malloc((size_t)w * bpp * h);
+        if (!copy)
+            return false;
+        for (int y = 0; y < h; y++)
+            memcpy(copy + (size_t)y * w * bpp, data + (ptrdiff_t)y * linesize, (size_t)w * bpp);
+        data = copy;
+        linesize = w * bpp;
+    }
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, linesize / bpp);
+    if (t->ifmt[i] != ifmt || t->pw[i] != w || t->ph[i] != h) {
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)ifmt, w, h, 0, fmt, type, data);
+        t->ifmt[i] = ifmt;
+        t->pw[i] = w;
+        t->ph[i] = h;
+    } else {
+        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, fmt, type, data);
+    }
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    free(copy);
+    return true;
+}
+
+static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct format_info *fi)
+{
+    int w = f->width, h = f->height;
+    int cw = -((-w) >> fi->cw), ch = -((-h) >> fi->ch);
+    GLenum type = fi->wide ? GL_UNSIGNED_SHORT : GL_UNSIGNED_BYTE;
+    GLenum r_fmt = fi->wide ? GL_R16 : GL_R8;
+    GLenum rg_fmt = fi->wide ? GL_RG16 : GL_RG8;
+    int bpp = fi->wide ? 2 : 1;
+    bool ok = upload_plane(t, 0, r_fmt, GL_RED, type, bpp, w, h, f->data[0], f->linesize[0]);
+    int n = 1;
+    if (fi->layout == LAYOUT_PLANAR) {
+        ok = ok && upload_plane(t, 1, r_fmt, GL_RED, type, bpp, cw, ch, f->data[1], f->linesize[1]);
+        ok = ok && upload_plane(t, 2, r_fmt, GL_RED, type, bpp, cw, ch, f->data[2], f->linesize[2]);
+        n = 3;
+    } else if (fi->layout == LAYOUT_NV12) {
+        ok = ok && upload_plane(t, 1, rg_fmt, GL_RG, type, 2 * bpp, cw, ch, f->data[1], f->linesize[1]);
+        n = 2;
+    }
+    glBindTexture(GL_TEXTURE_2D, 0);
+    if (!ok)
+        return false;
+    t->nplanes = n;
+    t->layout = fi->layout;
+
+    double kr, kb;
+    matrix_coeffs(frame_matrix(f), &kr, &kb);
+    bool full = fi->full || f->color_range == AVCOL_RANGE_JPEG;
+    double code_scale = (fi->wide ? 65535.0 : 255.0) / (double)(1 << fi->shift);
+    yuv_to_rgb(kr, kb, full, fi->depth, code_scale, fi->layout == LAYOUT_GRAY, t->matrix, t->offset);
+    return true;
+}
+
+/* Another format: converted on the CPU to yuv420p, keeping the matrix and range of YUV
+ * input; RGB input becomes BT.709 full range. */
+static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)) {
+        if (t->warned_fmt != f->format)
+            vw_warn("frame in %s can't be shown (hardware frames must be downloaded)",
+                    desc ? desc->name : "an unknown format");
+        t->warned_fmt = f->format;
+        return NULL;
+    }
+    if (t->warned_fmt != f->format) {
+        vw_warn("frames in %s are converted to yuv420p on the CPU (slow)", desc->name);
+        t->warned_fmt = f->format;
+    }
+    t->sws = sws_getCachedContext(t->sws, f->width, f->height, f->format, f->width, f->height,
+                                  AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!t->sws)
+        return NULL;
+    bool rgb = desc->flags & AV_PIX_FMT_FLAG_RGB;
+    enum AVColorSpace cs = rgb ? AVCOL_SPC_BT709 : frame_matrix(f);
+    bool full = rgb || f->color_range == AVCOL_RANGE_JPEG || strncmp(desc->name, "yuvj", 4) == 0;
+    const int *coeffs = sws_getCoefficients(cs);
+    sws_setColorspaceDetails(t->sws, coeffs, full, coeffs, full, 0, 1 << 16, 1 << 16);
+
+    if (!t->conv || t->conv->width != f->width || t->conv->height != f->height) {
+        av_frame_free(&t->conv);
+        t->conv = av_frame_alloc();
+        if (!t->conv)
+            return NULL;
+        t->conv->format = AV_PIX_FMT_YUV420P;
+        t->conv->width = f->width;
+        t->conv->height = f->height;
+        if (av_frame_get_buffer(t->conv, 0) < 0) {
+            av_frame_free(&t->conv);
+            return NULL;
+        }
+    }
+    if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
+                  t->conv->data, t->conv->linesize) <= 0)
+        return NULL;
+    t->conv->colorspace = cs;
+    t->conv->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    t->conv->sample_aspect_ratio = f->sample_aspect_ratio;
+    return t->conv;
+}
+
+bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
+{
+    if (!t || !frame || frame->width <= 0 || frame->height <= 0)
+        return false;
+    int max = t->r ? t->r->max_tex : 8192;
+    if (frame->width > max || frame->height > max) {
+        vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width,
+                frame->height, max);
+        return false;
+    }
+    const AVFrame *f = frame;
+    const struct format_info *fi = find_format(f->format);
+    if (!fi) {
+        f = convert(t, frame);
+        fi = find_format(AV_PIX_FMT_YUV420P);
+        if (!f)
+            return false;
+    }
+    if (!upload_native(t, f, fi))
+        return false;
+    AVRational sar = f->sample_aspect_ratio;
+    double sa = sar.num > 0 && sar.den > 0 ? (double)sar.num / sar.den : 1.0;
+    t->aspect = (double)f->width * sa / f->height;
+    t->has_picture = true;
+    return true;
+}
+
+/* ---- Drawing ------------------------------------------------------------------------- */
+
+void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h)
+{
+    r->fb_w = fb_w;
+    r->fb_h = fb_h;
+    glBindVertexArray(r->vao);
+    glDisable(GL_DEPTH_TEST);
+    glDisable(GL_CULL_FACE);
+    glDisable(GL_SCISSOR_TEST);
+    glViewport(0, 0, fb_w, fb_h);
+    glClearColor(0.0f, 0.0f, 0.0f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+}
+
+void vw_renderer_end(struct vw_renderer *r)
+{
+    glDisable(GL_SCISSOR_TEST);
+    glDisable(GL_BLEND);
+    glBindVertexArray(0);
+    glUseProgram(0);
+    vw_label_cache_end_frame(r->labels);
+}
+
+static double scale_x(const struct vw_renderer *r)
+{
+    return r->pw / (r->virt.x1 - r->virt.x0);
+}
+
+static double scale_y(const struct vw_renderer *r)
+{
+    return r->ph / (r->virt.y1 - r->virt.y0);
+}
+
+/* Draws box `q` (virtual pixels) with texture coordinates `tc` using program p (in use). */
+static void quad(const struct vw_renderer *r, const struct program *p, struct vw_box q,
+                 struct vw_box tc)
+{
+    double vw = r->virt.x1 - r->virt.x0, vh = r->virt.y1 - r->virt.y0;
+    float x0 = (float)((q.x0 - r->virt.x0) / vw * 2.0 - 1.0);
+    float x1 = (float)((q.x1 - r->virt.x0) / vw * 2.0 - 1.0);
+    float y0 = (float)(1.0 - (q.y0 - r->virt.y0) / vh * 2.0);
+    float y1 = (float)(1.0 - (q.y1 - r->virt.y0) / vh * 2.0);
+    glUniform4f(p->u_rect, x0, y0, x1, y1);
+    glUniform4f(p->u_tc, (float)tc.x0, (float)tc.y0, (float)tc.x1, (float)tc.y1);
+    glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+}
+
+static const struct vw_box UNIT = {0.0, 0.0, 1.0, 1.0};
+
+static void fill_box(struct vw_renderer *r, struct vw_box b, const float c[4])
+{
+    if (c[3] < 1.0f)
+        glEnable(GL_BLEND);
+    else
+        glDisable(GL_BLEND);
+    glUseProgram(r->solid.id);
+    glUniform4fv(r->solid.u_color, 1, c);
+    quad(r, &r->solid, b, UNIT);
+}
+
+/* A label texture for text whose line is `h` virtual pixels high; sets its size in
+ * virtual pixels. */
+static const struct vw_label *get_label(struct vw_renderer *r, const char *text, double h,
+                                        double *w_out, double *h_out)
+{
+    int px = (int)lround(h * scale_y(r));
+    const struct vw_label *l = vw_label_get(r->labels, text, px);
+    if (!l)
+        return NULL;
+    *w_out = l->w / scale_x(r);
+    *h_out = l->h / scale_y(r);
+    return l;
+}
+
+/* Draws a label texture in box b, its top-left snapped to a framebuffer pixel so that text
+ * drawn at its own size stays sharp. */
+static void draw_text(struct vw_renderer *r, const struct vw_label *l, struct vw_box b,
+                      const float c[4])
+{
+    double sx = scale_x(r), sy = scale_y(r);
+    double fx = round((b.x0 - r->virt.x0) * sx), fy = round((b.y0 - r->virt.y0) * sy);
+    double w = b.x1 - b.x0, h = b.y1 - b.y0;
+    b.x0 = r->virt.x0 + fx / sx;
+    b.y0 = r->virt.y0 + fy / sy;
+    b.x1 = b.x0 + w;
+    b.y1 = b.y0 + h;
+    glEnable(GL_BLEND);
+    glUseProgram(r->text.id);
+    glUniform4fv(r->text.u_color, 1, c);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, l->tex);
+    quad(r, &r->text, b, UNIT);
+}
+
+/* Text of line height `h` centred on (cx, y0…) and shrunk to fit `max_w`. */
+static double draw_centred(struct vw_renderer *r, const char *text, double cx, double y0,
+                           double h, double max_w, const float c[4])
+{
+    double w, th;
+    const struct vw_label *l = get_label(r, text, h, &w, &th);
+    if (!l)
+        return 0.0;
+    if (w > max_w && w > 0.0) {
+        th *= max_w / w;
+        w = max_w;
+    }
+    struct vw_box b = {cx - w / 2.0, y0, cx + w / 2.0, y0 + th};
+    draw_text(r, l, b, c);
+    return th;
+}
+
+static void draw_slate(struct vw_renderer *r, const struct vw_draw_tile *t)
+{
+    struct vw_box b = t->box;
+    fill_box(r, b, SLATE_BG);
+    double tw = b.x1 - b.x0, th = b.y1 - b.y0;
+    double title_h = fmin(th / 7.0, tw / 10.0);
+    double detail_h = title_h * 0.45;
+    if (detail_h < r->label_size * 0.6 && detail_h < th / 8.0)
+        detail_h = fmin(r->label_size * 0.6, th / 8.0);
+    double total = title_h + (t->slate_detail ? detail_h * 1.6 : 0.0);
+    double y = b.y0 + (th - total) / 2.0;
+    double cx = (b.x0 + b.x1) / 2.0;
+    if (t->slate_title && *t->slate_title)
+        draw_centred(r, t->slate_title, cx, y, title_h, tw * 0.92, SLATE_TITLE);
+    if (t->slate_detail && *t->slate_detail)
+        draw_centred(r, t->slate_detail, cx, y + title_h + detail_h * 0.6, detail_h, tw * 0.92,
+                     SLATE_DETAIL);
+}
+
+static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
+{
+    struct vw_texture *tex = t->tex;
+    struct vw_placement pl = vw_geom_place(t->box, vw_texture_aspect(tex), t->fit);
+    if (pl.quad.x0 > t->box.x0 || pl.quad.y0 > t->box.y0 || pl.quad.x1 < t->box.x1 ||
+        pl.quad.y1 < t->box.y1)
+        fill_box(r, t->box, BLACK); /* letterbox bars */
+    const struct program *p = tex->layout == LAYOUT_NV12 ? &r->nv12 : &r->planar;
+    glDisable(GL_BLEND);
+    glUseProgram(p->id);
+    glUniformMatrix3fv(p->u_matrix, 1, GL_FALSE, tex->matrix);
+    glUniform3fv(p->u_offset, 1, tex->offset);
+    for (int i = 0; i < 3; i++) {
+        glActiveTexture(GL_TEXTURE0 + i);
+        /* gray: the Y plane in every unit; its chroma columns are zero */
+        glBindTexture(GL_TEXTURE_2D, tex->planes[i < tex->nplanes ? i : 0]);
+    }
+    glActiveTexture(GL_TEXTURE0);
+    quad(r, p, pl.quad, pl.tex);
+}
+
+/* Text on a box of height `h` at the tile's bottom-left (left) or top-right (badge). */
+static void draw_tag(struct vw_renderer *r, const struct vw_box *tile, const char *text,
+                     bool top_right, const float bg[4])
+{
+    double h = fmin((double)r->label_size, tile->y1 - tile->y0);
+    double w, th;
+    const struct vw_label *l = get_label(r, text, h * 0.8, &w, &th);
+    double pad = h * 0.3;
+    double bw = (l ? w : 0.0) + 2.0 * pad;
+    struct vw_box b;
+    if (top_right)
+        b = (struct vw_box){tile->x1 - bw, tile->y0, tile->x1, tile->y0 + h};
+    else
+        b = (struct vw_box){tile->x0, tile->y1 - h, tile->x0 + bw, tile->y1};
+    fill_box(r, b, bg);
+    if (!l)
+        return;
+    /* the label pointer is still valid: nothing was added to the cache since */
+    double ty = b.y0 + (h - th) / 2.0;
+    draw_text(r, l, (struct vw_box){b.x0 + pad, ty, b.x0 + pad + w, ty + th}, TEXT_WHITE);
+}
+
+static bool to_scissor(const struct vw_renderer *r, struct vw_box b, int s[4])
+{
+    /* b in virtual pixels → framebuffer pixels (top-left), clipped to the panel. */
+    double sx = scale_x(r), sy = scale_y(r);
+    long x0 = lround(r->px + (b.x0 - r->virt.x0) * sx);
+    long x1 = lround(r->px + (b.x1 - r->virt.x0) * sx);
+    long y0 = lround(r->py + (b.y0 - r->virt.y0) * sy);
+    long y1 = lround(r->py + (b.y1 - r->virt.y0) * sy);
+    if (x0 < r->px) x0 = r->px;
+    if (y0 < r->py) y0 = r->py;
+    if (x1 > r->px + r->pw) x1 = r->px + r->pw;
+    if (y1 > r->py + r->ph) y1 = r->py + r->ph;
+    if (x1 <= x0 || y1 <= y0)
+        return false;
+    s[0] = (int)x0;
+    s[1] = r->fb_h - (int)y1;
+    s[2] = (int)(x1 - x0);
+    s[3] = (int)(y1 - y0);
+    return true;
+}
+
+void vw_renderer_draw_panel(struct vw_renderer *r, const struct vw_panel_view *pv,
+                            const struct vw_draw_tile *tiles, int n)
+{
+    if (pv->w <= 0 || pv->h <= 0 || pv->virt.x1 <= pv->virt.x0 || pv->virt.y1 <= pv->virt.y0)
+        return;
+    r->virt = pv->virt;
+    r->px = pv->x;
+    r->py = pv->y;
+    r->pw = pv->w;
+    r->ph = pv->h;
+    glViewport(pv->x, r->fb_h - pv->y - pv->h, pv->w, pv->h);
+    glEnable(GL_SCISSOR_TEST);
+    for (int i = 0; i < n; i++) {
+        const struct vw_draw_tile *t = &tiles[i];
+        if (!vw_box_intersects(t->box, pv->virt))
+            continue;
+        int s[4];
+        if (!to_scissor(r, t->box, s))
+            continue;
+        glScissor(s[0], s[1], s[2], s[3]);
+        if (vw_texture_has_picture(t->tex))
+            draw_picture(r, t);
+        else
+            draw_slate(r, t);
+        if (t->label && *t->label)
+            draw_tag(r, &t->box, t->label, false, LABEL_BG);
+        if (t->badge != VW_BADGE_NONE) {
+            const char *text = t->badge_text && *t->badge_text ? t->badge_text
+                               : t->badge == VW_BADGE_STALLED ? "STALLED"
+                                                              : "RECONNECTING";
+            draw_tag(r, &t->box, text, true,
+                     t->badge == VW_BADGE_STALLED ? BADGE_RED : BADGE_AMBER);
+        }
+    }
+    glDisable(GL_SCISSOR_TEST);
+}
+
+/* ---- Offscreen targets --------------------------------------------------------------- */
+
+struct vw_target {
+    GLuint fbo, tex;
+    int w, h;
+};
+
+struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct vw_errors *errs)
+{
+    GLint max_tex = 0, max_rb = 0, max_vp[2] = {0, 0};
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_tex);
+    glGetIntegerv(GL_MAX_RENDERBUFFER_SIZE, &max_rb);
+    glGetIntegerv(GL_MAX_VIEWPORT_DIMS, max_vp);
+    int lim_w = max_tex, lim_h = max_tex;
+    if (max_rb > 0 && max_rb < lim_w) lim_w = lim_h = max_rb;
+    if (max_vp[0] > 0 && max_vp[0] < lim_w) lim_w = max_vp[0];
+    if (max_vp[1] > 0 && max_vp[1] < lim_h) lim_h = max_vp[1];
+    if (w <= 0 || h <= 0 || w > lim_w || h > lim_h) {
+        vw_errors_add(errs, "offscreen target %dx%d: this GL allows 1x1 to %dx%d "
+                      "(GL_MAX_TEXTURE_SIZE %d, GL_MAX_RENDERBUFFER_SIZE %d)",
+                      w, h, lim_w, lim_h, max_tex, max_rb);
+        return NULL;
+    }
+    struct vw_target *t = calloc(1, sizeof *t);
+    if (!t) {
+        vw_errors_add(errs, "offscreen target: out of memory");
+        return NULL;
+    }
+    t->w = w;
+    t->h = h;
+    GLint prev_fbo = 0;
+    glGetIntegerv(GL_FRAMEBUFFER_BINDING, &prev_fbo);
+    while (glGetError() != GL_NO_ERROR) {
+    }
+    glGenTextures(1, &t->tex);
+    glBindTexture(GL_TEXTURE_2D, t->tex);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+    glBindTexture(GL_TEXTURE_2D, 0);
+    GLenum gl_err = glGetError();
+    glGenFramebuffers(1, &t->fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, t->fbo);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, t->tex, 0);
+    GLenum status = glCheckFramebufferStatus(GL_FRAMEBUFFER);
+    glBindFramebuffer(GL_FRAMEBUFFER, (GLuint)prev_fbo);
+    if (gl_err != GL_NO_ERROR || status != GL_FRAMEBUFFER_COMPLETE) {
+        vw_errors_add(errs, "offscreen target %dx%d: can't create (GL error 0x%x, framebuffer "
+                      "status 0x%x; out of GPU memory?)", w, h, gl_err, status);
+        vw_target_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+void vw_target_destroy(struct vw_target *t)
+{
+    if (!t)
+        return;
+    if (t->fbo)
+        glDeleteFramebuffers(1, &t->fbo);
+    if (t->tex)
+        glDeleteTextures(1, &t->tex);
+    free(t);
+}
+
+void vw_target_bind(struct vw_target *t)
+{
+    glBindFramebuffer(GL_FRAMEBUFFER, t ? t->fbo : 0);
+}
+
+void vw_target_read(struct vw_target *t, uint8_t *rgba)
+{
+    GLint prev = 0;
+    glGetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &prev);
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, t->fbo);
+    glPixelStorei(GL_PACK_ALIGNMENT, 1);
+    glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+    glReadPixels(0, 0, t->w, t->h, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)prev);
+    size_t row = (size_t)t->w * 4;
+    uint8_t *tmp = malloc(row);
+    if (tmp) {
+        for (int y = 0; y < t->h / 2; y++) {
+            uint8_t *a = rgba + (size_t)y * row, *b = rgba + (size_t)(t->h - 1 - y) * row;
+            memcpy(tmp, a, row);
+            memcpy(a, b, row);
+            memcpy(b, tmp, row);
+        }
+        free(tmp);
+    } else { /* no memory for a row: swap byte by byte */
+        for (int y = 0; y < t->h / 2; y++) {
+            uint8_t *a = rgba + (size_t)y * row, *b = rgba + (size_t)(t->h - 1 - y) * row;
+            for (size_t i = 0; i < row; i++) {
+                uint8_t c = a[i];
+                a[i] = b[i];
+                b[i] = c;
+            }
+        }
+    }
+}

@@ -1,0 +1,692 @@
+/* renderer, label and png against Mesa through SDL's offscreen driver: YUV→RGB colours per
+ * matrix/range/format, the panel mapping across a bezel, slate, fit/fill/stretch, labels and
+ * badges, shader error locations, offscreen targets and a PNG round trip. */
+#include <SDL.h>
+#include <epoxy/gl.h>
+#include <libavutil/frame.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "geometry.h"
+#include "label.h"
+#include "png.h"
+#include "renderer.h"
+
+#ifndef VWALL_TEST_SHADER_DIR
+#define VWALL_TEST_SHADER_DIR "shaders"
+#endif
+
+#define FB_W 320
+#define FB_H 180
+#define PANEL_W 160
+#define BEZEL 10
+
+static struct vw_renderer *R;
+static struct vw_target *T;
+static uint8_t pixels[FB_W * FB_H * 4];
+/* Two 160x180 panels side by side with a 10 px bezel: virtual canvas 330x180. */
+static struct vw_panel_view panels[2] = {
+    {{0, 0, PANEL_W, FB_H}, 0, 0, PANEL_W, FB_H},
+    {{PANEL_W + BEZEL, 0, 2 * PANEL_W + BEZEL, FB_H}, PANEL_W, 0, PANEL_W, FB_H},
+};
+static const struct vw_box CANVAS = {0, 0, 2 * PANEL_W + BEZEL, FB_H};
+
+static void render(const struct vw_draw_tile *tiles, int n)
+{
+    vw_target_bind(T);
+    vw_renderer_begin(R, FB_W, FB_H);
+    vw_renderer_draw_panel(R, &panels[0], tiles, n);
+    vw_renderer_draw_panel(R, &panels[1], tiles, n);
+    vw_renderer_end(R);
+    vw_target_read(T, pixels);
+    vw_target_bind(NULL);
+}
+
+/* VWALL_TEST_DUMP=DIR writes the last render of a test to DIR/NAME.png, to look at. */
+static void dump(const char *name)
+{
+    const char *dir = getenv("VWALL_TEST_DUMP");
+    if (!dir)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.png", dir, name);
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    if (!vw_png_write(path, pixels, FB_W, FB_H, &errs))
+        fprintf(stderr, "dump: %s\n", vw_errors_first(&errs));
+    vw_errors_finish(&errs);
+}
+
+static const uint8_t *px(int x, int y)
+{
+    return pixels + ((size_t)y * FB_W + x) * 4;
+}
+
+static int near_rgb(int x, int y, int r, int g, int b, int tol)
+{
+    const uint8_t *p = px(x, y);
+    return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
+}
+
+#define CHECK_PX(x, y, r, g, b)                                                              \
+    do {                                                                                     \
+        const uint8_t *p_ = px(x, y);                                                        \
+        if (!near_rgb(x, y, r, g, b, 3))                                                     \
+            fprintf(stderr, "  pixel (%d,%d) = %d,%d,%d expected %d,%d,%d\n", (int)(x),      \
+                    (int)(y), p_[0], p_[1], p_[2], (int)(r), (int)(g), (int)(b));            \
+        CHECK(near_rgb(x, y, r, g, b, 3));                                                   \
+    } while (0)
+
+/* ---- Synthetic frames ---------------------------------------------------------------- */
+
+struct ycc {
+    int y, cb, cr;
+};
+
+static int clampi(double v, int max)
+{
+    long r = lround(v);
+    return r < 0 ? 0 : r > max ? max : (int)r;
+}
+
+/* The standard formulas: E'Y = Kr R + Kg G + Kb B, Pb = (B − Y)/(2(1 − Kb)), Pr likewise,
+ * quantized to limited (16..235 / 16..240, scaled for depth) or full range. */
+static struct ycc to_ycc(int r8, int g8, int b8, double kr, double kb, int full, int depth)
+{
+    double r = r8 / 255.0, g = g8 / 255.0, b = b8 / 255.0;
+    double y = kr * r + (1 - kr - kb) * g + kb * b;
+    double pb = (b - y) / (2 * (1 - kb)), pr = (r - y) / (2 * (1 - kr));
+    int max = (1 << depth) - 1;
+    double one = 1 << (depth - 8);
+    struct ycc c;
+    if (full) {
+        c.y = clampi(y * max, max);
+        c.cb = clampi((1 << (depth - 1)) + pb * max, max);
+        c.cr = clampi((1 << (depth - 1)) + pr * max, max);
+    } else {
+        c.y = clampi(one * (16 + 219 * y), max);
+        c.cb = clampi(one * (128 + 224 * pb), max);
+        c.cr = clampi(one * (128 + 224 * pr), max);
+    }
+    return c;
+}
+
+static void fill8(uint8_t *p, int ls, int w, int h, int step, int off, int v)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            p[(size_t)y * ls + x * step + off] = (uint8_t)v;
+}
+
+static void fill16(uint8_t *p, int ls, int w, int h, int step, int off, int v)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint16_t s = (uint16_t)v;
+            memcpy(p + (size_t)y * ls + (x * step + off) * 2, &s, 2);
+        }
+}
+
+/* A w×h frame of one colour in `fmt`, with the given matrix tag and range. */
+static AVFrame *solid_frame(enum AVPixelFormat fmt, int w, int h, int r, int g, int b,
+                            enum AVColorSpace cs, enum AVColorRange range)
+{
+    double kr = 0.299, kb = 0.114;
+    enum AVColorSpace eff = cs;
+    if (eff == AVCOL_SPC_UNSPECIFIED)
+        eff = h >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    if (eff == AVCOL_SPC_BT709) {
+        kr = 0.2126;
+        kb = 0.0722;
+    }
+    int full = range == AVCOL_RANGE_JPEG || fmt == AV_PIX_FMT_YUVJ420P;
+    int depth = (fmt == AV_PIX_FMT_YUV420P10LE || fmt == AV_PIX_FMT_P010LE) ? 10 : 8;
+    struct ycc c = to_ycc(r, g, b, kr, kb, full, depth);
+
+    AVFrame *f = av_frame_alloc();
+    f->format = fmt;
+    f->width = w;
+    f->height = h;
+    f->colorspace = cs;
+    f->color_range = range;
+    if (av_frame_get_buffer(f, 0) < 0)
+        abort();
+    int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    switch (fmt) {
+    case AV_PIX_FMT_YUV420P:
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUV422P:
+    case AV_PIX_FMT_YUV444P:
+        if (fmt == AV_PIX_FMT_YUV444P)
+            cw = w, ch = h;
+        if (fmt == AV_PIX_FMT_YUV422P)
+            ch = h;
+        fill8(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
+        fill8(f->data[1], f->linesize[1], cw, ch, 1, 0, c.cb);
+        fill8(f->data[2], f->linesize[2], cw, ch, 1, 0, c.cr);
+        break;
+    case AV_PIX_FMT_NV12:
+        fill8(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
+        fill8(f->data[1], f->linesize[1], cw, ch, 2, 0, c.cb);
+        fill8(f->data[1], f->linesize[1], cw, ch, 2, 1, c.cr);
+        break;
+    case AV_PIX_FMT_GRAY8:
+        fill8(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
+        break;
+    case AV_PIX_FMT_YUV420P10LE:
+        fill16(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
+        fill16(f->data[1], f->linesize[1], cw, ch, 1, 0, c.cb);
+        fill16(f->data[2], f->linesize[2], cw, ch, 1, 0, c.cr);
+        break;
+    case AV_PIX_FMT_P010LE:
+        fill16(f->data[0], f->linesize[0], w, h, 1, 0, c.y << 6);
+        fill16(f->data[1], f->linesize[1], cw, ch, 2, 0, c.cb << 6);
+        fill16(f->data[1], f->linesize[1], cw, ch, 2, 1, c.cr << 6);
+        break;
+    case AV_PIX_FMT_RGB24:
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + x * 3;
+                p[0] = (uint8_t)r, p[1] = (uint8_t)g, p[2] = (uint8_t)b;
+            }
+        break;
+    default:
+        abort();
+    }
+    return f;
+}
+
+/* Three horizontal bands (red top quarter, white middle, blue bottom quarter), BT.709 limited,
+ * like tests/clips/bands-4x3.mp4. */
+static AVFrame *bands_frame(int w, int h)
+{
+    AVFrame *f = solid_frame(AV_PIX_FMT_YUV444P, w, h, 255, 255, 255, AVCOL_SPC_BT709,
+                             AVCOL_RANGE_MPEG);
+    struct ycc red = to_ycc(255, 0, 0, 0.2126, 0.0722, 0, 8);
+    struct ycc blue = to_ycc(0, 0, 255, 0.2126, 0.0722, 0, 8);
+    for (int y = 0; y < h; y++) {
+        const struct ycc *c = y < h / 4 ? &red : y >= h - h / 4 ? &blue : NULL;
+        if (!c)
+            continue;
+        memset(f->data[0] + (size_t)y * f->linesize[0], c->y, (size_t)w);
+        memset(f->data[1] + (size_t)y * f->linesize[1], c->cb, (size_t)w);
+        memset(f->data[2] + (size_t)y * f->linesize[2], c->cr, (size_t)w);
+    }
+    return f;
+}
+
+/* ---- Tests --------------------------------------------------------------------------- */
+
+/* Uploads a solid frame into a tile covering the whole canvas and checks both panels. */
+static void check_colour(const char *what, enum AVPixelFormat fmt, int w, int h, int r, int g,
+                         int b, enum AVColorSpace cs, enum AVColorRange range)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = solid_frame(fmt, w, h, r, g, b, cs, range);
+    bool up = vw_texture_upload(tex, f);
+    CHECK(up);
+    CHECK(vw_texture_has_picture(tex));
+    struct vw_draw_tile tile = {.box = CANVAS, .fit = VW_FIT_STRETCH, .tex = tex};
+    render(&tile, 1);
+    int fails = check_failed;
+    CHECK_PX(10, 10, r, g, b);
+    CHECK_PX(FB_W / 2, FB_H / 2, r, g, b);
+    CHECK_PX(FB_W - 5, FB_H - 5, r, g, b);
+    if (check_failed != fails)
+        fprintf(stderr, "  ^ in %s\n", what);
+    av_frame_free(&f);
+    vw_texture_destroy(tex);
+}
+
+static void test_colours(void)
+{
+    static const int colours[][3] = {
+        {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}, {128, 128, 128},
+        {255, 128, 0}, {30, 60, 90}, {0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof colours / sizeof colours[0]; i++) {
+        const int *c = colours[i];
+        check_colour("yuv420p bt709 limited", AV_PIX_FMT_YUV420P, 64, 36, c[0], c[1], c[2],
+                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("yuv420p bt601 limited", AV_PIX_FMT_YUV420P, 64, 48, c[0], c[1], c[2],
+                     AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG);
+        check_colour("yuv420p bt470bg limited", AV_PIX_FMT_YUV420P, 64, 48, c[0], c[1], c[2],
+                     AVCOL_SPC_BT470BG, AVCOL_RANGE_MPEG);
+        check_colour("yuvj420p bt709 full", AV_PIX_FMT_YUVJ420P, 64, 36, c[0], c[1], c[2],
+                     AVCOL_SPC_BT709, AVCOL_RANGE_UNSPECIFIED);
+        check_colour("yuv420p bt601 full (range tag)", AV_PIX_FMT_YUV420P, 64, 48, c[0], c[1],
+                     c[2], AVCOL_SPC_SMPTE170M, AVCOL_RANGE_JPEG);
+        check_colour("nv12 bt709", AV_PIX_FMT_NV12, 64, 36, c[0], c[1], c[2], AVCOL_SPC_BT709,
+                     AVCOL_RANGE_MPEG);
+        check_colour("yuv444p bt709", AV_PIX_FMT_YUV444P, 63, 35, c[0], c[1], c[2],
+                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("yuv422p bt601", AV_PIX_FMT_YUV422P, 65, 37, c[0], c[1], c[2],
+                     AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG);
+        check_colour("yuv420p10le bt709", AV_PIX_FMT_YUV420P10LE, 64, 36, c[0], c[1], c[2],
+                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("p010le bt709", AV_PIX_FMT_P010LE, 64, 36, c[0], c[1], c[2],
+                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("rgb24 (converted on the CPU)", AV_PIX_FMT_RGB24, 64, 36, c[0], c[1], c[2],
+                     AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_UNSPECIFIED);
+    }
+    /* Unspecified matrix: BT.601 below 720 lines, BT.709 from 720. */
+    check_colour("yuv420p unspecified, 576 lines → bt601", AV_PIX_FMT_YUV420P, 16, 576, 255, 128,
+                 0, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
+    check_colour("yuv420p unspecified, 720 lines → bt709", AV_PIX_FMT_YUV420P, 16, 720, 255, 128,
+                 0, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
+    /* Gray: luma only. */
+    check_colour("gray8", AV_PIX_FMT_GRAY8, 64, 36, 200, 200, 200, AVCOL_SPC_BT709,
+                 AVCOL_RANGE_MPEG);
+}
+
+/* Re-uploading into the same texture (same size, then another size) shows the new picture. */
+static void test_reupload(void)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    CHECK(!vw_texture_has_picture(tex));
+    CHECK_NEAR(vw_texture_aspect(tex), 16.0 / 9.0, 1e-9);
+    struct vw_draw_tile tile = {.box = CANVAS, .fit = VW_FIT_STRETCH, .tex = tex};
+    const int sizes[][2] = {{64, 36}, {64, 36}, {48, 48}, {64, 36}};
+    const int colours[][3] = {{255, 0, 0}, {0, 0, 255}, {0, 255, 0}, {255, 255, 255}};
+    for (int i = 0; i < 4; i++) {
+        AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, sizes[i][0], sizes[i][1], colours[i][0],
+                                 colours[i][1], colours[i][2], AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        f->sample_aspect_ratio = (AVRational){i == 2 ? 4 : 1, 3 - (i == 2) * 0 - 2};
+        CHECK(vw_texture_upload(tex, f));
+        render(&tile, 1);
+        CHECK_PX(100, 100, colours[i][0], colours[i][1], colours[i][2]);
+        av_frame_free(&f);
+    }
+    /* The last frame: 64x36 with SAR 1:1 → 16:9; the third 48x48 with SAR 4:1 → 4. */
+    CHECK_NEAR(vw_texture_aspect(tex), 64.0 / 36.0, 1e-9);
+    vw_texture_destroy(tex);
+}
+
+/* The panel mapping across the bezel: what lies behind the bezel is hidden. */
+static void test_bezel(void)
+{
+    struct vw_texture *red = vw_texture_create(R), *blue = vw_texture_create(R),
+                      *green = vw_texture_create(R);
+    AVFrame *f;
+    f = solid_frame(AV_PIX_FMT_YUV420P, 32, 32, 255, 0, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    vw_texture_upload(red, f);
+    av_frame_free(&f);
+    f = solid_frame(AV_PIX_FMT_YUV420P, 32, 32, 0, 0, 255, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    vw_texture_upload(blue, f);
+    av_frame_free(&f);
+    f = solid_frame(AV_PIX_FMT_YUV420P, 32, 32, 0, 255, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    vw_texture_upload(green, f);
+    av_frame_free(&f);
+    /* red left of virtual x 165 (inside the bezel 160..170), blue right of it, and a green
+     * strip over virtual 150..180 drawn last. */
+    struct vw_draw_tile tiles[3] = {
+        {.box = {0, 0, 165, 90}, .fit = VW_FIT_STRETCH, .tex = red},
+        {.box = {165, 0, 330, 90}, .fit = VW_FIT_STRETCH, .tex = blue},
+        {.box = {150, 90, 180, 180}, .fit = VW_FIT_STRETCH, .tex = green},
+    };
+    render(tiles, 3);
+    CHECK_PX(159, 45, 255, 0, 0);  /* panel 0's last column: red */
+    CHECK_PX(160, 45, 0, 0, 255);  /* panel 1's first column is virtual 170: blue */
+    CHECK_PX(0, 45, 255, 0, 0);
+    CHECK_PX(319, 45, 0, 0, 255);
+    CHECK_PX(149, 135, 0, 0, 0);   /* left of the strip: black background */
+    CHECK_PX(150, 135, 0, 255, 0); /* strip, virtual 150..160 on panel 0 */
+    CHECK_PX(159, 135, 0, 255, 0);
+    CHECK_PX(160, 135, 0, 255, 0); /* strip, virtual 170..180 on panel 1 = fb 160..170 */
+    CHECK_PX(169, 135, 0, 255, 0);
+    CHECK_PX(170, 135, 0, 0, 0);
+    vw_texture_destroy(red);
+    vw_texture_destroy(blue);
+    vw_texture_destroy(green);
+}
+
+static void test_fit_fill_stretch(void)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = bands_frame(160, 120); /* 4:3 */
+    CHECK(vw_texture_upload(tex, f));
+    CHECK_NEAR(vw_texture_aspect(tex), 4.0 / 3.0, 1e-9);
+    av_frame_free(&f);
+    /* A 16:9 tile of 160x90 on panel 0; and the same on panel 1 crossing nothing. */
+    struct vw_box box = {0, 0, 160, 90};
+
+    /* fit: a 120x90 picture centred, black bars at x < 20 and x >= 140. */
+    struct vw_draw_tile tile = {.box = box, .fit = VW_FIT_FIT, .tex = tex};
+    render(&tile, 1);
+    CHECK_PX(10, 45, 0, 0, 0);
+    CHECK_PX(150, 45, 0, 0, 0);
+    CHECK_PX(80, 45, 255, 255, 255);
+    CHECK_PX(80, 5, 255, 0, 0);   /* red band: top quarter of 90 rows */
+    CHECK_PX(80, 18, 255, 0, 0);
+    CHECK_PX(80, 85, 0, 0, 255);
+    CHECK_PX(80, 100, 0, 0, 0);   /* nothing spills below the tile */
+
+    /* fill: the 160x90 middle of the picture scaled to 160x120: rows 15..105 of 120 shown,
+     * so red covers the top 15/90 of the tile, no bars. */
+    dump("fit");
+    tile.fit = VW_FIT_FILL;
+    render(&tile, 1);
+    dump("fill");
+    CHECK_PX(2, 45, 255, 255, 255);
+    CHECK_PX(157, 45, 255, 255, 255);
+    CHECK_PX(80, 5, 255, 0, 0);
+    CHECK_PX(80, 20, 255, 255, 255); /* red in fit and stretch, white in fill */
+    CHECK_PX(80, 86, 0, 0, 255);
+    CHECK_PX(80, 95, 0, 0, 0);
+
+    /* stretch: whole picture, red down to 90/4 = 22.5 rows. */
+    tile.fit = VW_FIT_STRETCH;
+    render(&tile, 1);
+    CHECK_PX(2, 45, 255, 255, 255);
+    CHECK_PX(80, 20, 255, 0, 0);
+    CHECK_PX(80, 70, 0, 0, 255);
+    vw_texture_destroy(tex);
+}
+
+/* Counts pixels in [x0,x1)×[y0,y1) brighter than `min` in every channel. */
+static int count_bright(int x0, int y0, int x1, int y1, int min)
+{
+    int n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            const uint8_t *p = px(x, y);
+            n += p[0] >= min && p[1] >= min && p[2] >= min;
+        }
+    return n;
+}
+
+static void test_slate(void)
+{
+    struct vw_texture *empty = vw_texture_create(R); /* never uploaded */
+    struct vw_draw_tile tiles[2] = {
+        {.box = {0, 0, 160, 180}, .tex = NULL, .slate_title = "Lobby 大厅",
+         .slate_detail = "NO SIGNAL · offline: Connection refused"},
+        {.box = {170, 0, 330, 180}, .tex = empty, .slate_title = "Gate"},
+    };
+    render(tiles, 2);
+    dump("slate");
+    CHECK_PX(3, 3, 0x1a, 0x1f, 0x2b);
+    CHECK_PX(156, 176, 0x1a, 0x1f, 0x2b);
+    CHECK_PX(163, 3, 0x1a, 0x1f, 0x2b);
+    /* The title is drawn (light text in the middle band), the detail below it. */
+    CHECK(count_bright(0, 60, 160, 90, 150) > 20);
+    CHECK(count_bright(0, 90, 160, 120, 100) > 5);
+    CHECK(count_bright(160, 60, 320, 100, 150) > 20);
+    CHECK(count_bright(0, 0, 160, 40, 100) == 0);
+    vw_texture_destroy(empty);
+}
+
+static void test_label_and_badges(void)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, 64, 36, 0, 0, 255, AVCOL_SPC_BT709,
+                             AVCOL_RANGE_MPEG);
+    vw_texture_upload(tex, f);
+    av_frame_free(&f);
+    struct vw_draw_tile tiles[2] = {
+        {.box = {0, 0, 160, 90}, .fit = VW_FIT_STRETCH, .tex = tex, .label = "摄像机 1 Cam",
+         .badge = VW_BADGE_STALLED, .badge_text = "STALLED 12 s"},
+        {.box = {170, 0, 330, 90}, .fit = VW_FIT_STRETCH, .tex = tex,
+         .badge = VW_BADGE_RECONNECTING, .badge_text = "RECONNECTING"},
+    };
+    render(tiles, 2);
+    dump("labels");
+    /* label box: label_size (16) rows at the bottom-left, dark over blue, with white text */
+    const uint8_t *p = px(1, 88);
+    CHECK(p[2] < 140 && p[2] > 40 && p[0] < 10);
+    CHECK(count_bright(0, 74, 100, 90, 200) > 10);
+    CHECK_PX(80, 60, 0, 0, 255); /* picture outside the overlays */
+    CHECK_PX(2, 72, 0, 0, 255);  /* just above the 16 px label box */
+    /* stalled badge: red at the top-right of tile 0 */
+    p = px(158, 2);
+    CHECK(p[0] > 180 && p[1] < 60 && p[2] < 60);
+    CHECK(count_bright(100, 0, 160, 16, 200) > 5);
+    /* reconnecting badge: amber at the top-right of tile 1 */
+    p = px(318, 2);
+    CHECK(p[0] > 200 && p[1] > 120 && p[1] < 190 && p[2] < 60);
+    CHECK_PX(161, 2, 0, 0, 255); /* tile 1's top-left: no badge */
+    vw_texture_destroy(tex);
+}
+
+static void test_label_cache(void)
+{
+    struct vw_label_cache *c = vw_label_cache_create(NULL, 3);
+    CHECK(c != NULL);
+    CHECK(vw_label_cache_has_font(c));
+    const struct vw_label *a = vw_label_get(c, "中文 label", 20);
+    CHECK(a && a->tex && a->w > 20 && a->h >= 18 && a->h <= 30);
+    unsigned tex_a = a ? a->tex : 0;
+    const struct vw_label *a2 = vw_label_get(c, "中文 label", 20);
+    CHECK(a2 && a2->tex == tex_a);
+    const struct vw_label *b = vw_label_get(c, "中文 label", 40);
+    CHECK(b && b->tex != tex_a && b->h > 30);
+    CHECK(vw_label_get(c, "", 20) == NULL);
+    CHECK(vw_label_cache_count(c) == 2);
+    for (int i = 0; i < 2; i++) {
+        vw_label_cache_end_frame(c);
+        vw_label_get(c, "中文 label", 40); /* kept alive */
+    }
+    vw_label_cache_end_frame(c);
+    vw_label_cache_end_frame(c);
+    CHECK(vw_label_cache_count(c) == 1); /* the 20 px one went unused for 3 frames */
+    for (int i = 0; i < 4; i++)
+        vw_label_cache_end_frame(c);
+    CHECK(vw_label_cache_count(c) == 0);
+    vw_label_cache_destroy(c);
+
+    /* A font that does not exist: no failure, labels are skipped. */
+    c = vw_label_cache_create("/nonexistent/font.ttf", 3);
+    CHECK(c != NULL && !vw_label_cache_has_font(c));
+    CHECK(vw_label_get(c, "x", 20) == NULL);
+    vw_label_cache_destroy(c);
+}
+
+static bool copy_file(const char *from, const char *to, int broken_line, const char *with)
+{
+    FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+    if (!in || !out) {
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        return false;
+    }
+    char line[1024];
+    for (int n = 1; fgets(line, sizeof line, in); n++)
+        fputs(n == broken_line ? with : line, out);
+    fclose(in);
+    return fclose(out) == 0;
+}
+
+/* Line number of the first line of `path` containing `needle`, or -1. */
+static int find_line(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    int found = -1;
+    for (int n = 1; fgets(line, sizeof line, f); n++)
+        if (strstr(line, needle)) {
+            found = n;
+            break;
+        }
+    fclose(f);
+    return found;
+}
+
+static void test_shader_errors(void)
+{
+    static const char *const files[] = {"tile.vert", "yuv_planar.frag", "nv12.frag",
+                                        "solid.frag", "text.frag"};
+    char dir[] = "/tmp/vwall-shaders-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char src[4096], dst[4096];
+    snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
+    int bad = find_line(src, "vec3 yuv =");
+    CHECK(bad > 2);
+    for (int i = 0; i < 5; i++) {
+        snprintf(src, sizeof src, "%s/%s", VWALL_TEST_SHADER_DIR, files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        CHECK(copy_file(src, dst, i == 1 ? bad : -1, "    vec3 yuv = no_such_thing;\n"));
+    }
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    struct vw_renderer_options opt = {.shader_dir = dir, .label_size = 16};
+    struct vw_renderer *r = vw_renderer_create(&opt, &errs);
+    CHECK(r == NULL);
+    char want[4200];
+    snprintf(want, sizeof want, "%s/yuv_planar.frag:%d: ", dir, bad);
+    CHECK(strstr(vw_errors_first(&errs), want) != NULL);
+    CHECK(strstr(vw_errors_first(&errs), "no_such_thing") != NULL);
+    fprintf(stderr, "  shader error as reported: %s\n", vw_errors_first(&errs));
+    vw_renderer_destroy(r);
+    vw_errors_finish(&errs);
+
+    /* A missing shader file names the file. */
+    snprintf(dst, sizeof dst, "%s/text.frag", dir);
+    unlink(dst);
+    snprintf(dst, sizeof dst, "%s/yuv_planar.frag", dir);
+    snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
+    CHECK(copy_file(src, dst, -1, NULL));
+    vw_errors_init(&errs);
+    r = vw_renderer_create(&opt, &errs);
+    CHECK(r == NULL);
+    snprintf(want, sizeof want, "%s/text.frag: can't open shader", dir);
+    CHECK(strstr(vw_errors_first(&errs), want) != NULL);
+    vw_renderer_destroy(r);
+    vw_errors_finish(&errs);
+
+    for (int i = 0; i < 5; i++) {
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        unlink(dst);
+    }
+    rmdir(dir);
+}
+
+static void test_targets(void)
+{
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    struct vw_target *t = vw_target_create(R, 100000, 100, &errs);
+    CHECK(t == NULL);
+    CHECK(strstr(vw_errors_first(&errs), "100000x100") != NULL);
+    CHECK(strstr(vw_errors_first(&errs), "GL_MAX_TEXTURE_SIZE") != NULL);
+    vw_errors_finish(&errs);
+    vw_errors_init(&errs);
+    CHECK(vw_target_create(R, 0, 10, &errs) == NULL);
+    vw_errors_finish(&errs);
+
+    /* Row order: a tile on the top half only shows in the first rows read back. */
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, 16, 16, 255, 255, 255, AVCOL_SPC_BT709,
+                             AVCOL_RANGE_MPEG);
+    vw_texture_upload(tex, f);
+    av_frame_free(&f);
+    struct vw_draw_tile tile = {.box = {0, 0, 330, 10}, .fit = VW_FIT_STRETCH, .tex = tex};
+    render(&tile, 1);
+    CHECK_PX(50, 0, 255, 255, 255);
+    CHECK_PX(50, 9, 255, 255, 255);
+    CHECK_PX(50, 10, 0, 0, 0);
+    CHECK_PX(50, 179, 0, 0, 0);
+    CHECK(px(50, 179)[3] == 255);
+    vw_texture_destroy(tex);
+}
+
+static void test_png(void)
+{
+    /* Use whatever the last render left, plus a gradient with alpha in one corner. */
+    for (int y = 0; y < 20; y++)
+        for (int x = 0; x < 20; x++) {
+            uint8_t *p = pixels + ((size_t)y * FB_W + x) * 4;
+            p[0] = (uint8_t)(x * 12), p[1] = (uint8_t)(y * 12), p[2] = 77, p[3] = (uint8_t)(x * y);
+        }
+    char path[] = "/tmp/vwall-png-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    CHECK(vw_png_write(path, pixels, FB_W, FB_H, &errs));
+    int w = 0, h = 0;
+    uint8_t *back = vw_png_read(path, &w, &h, &errs);
+    CHECK(back != NULL);
+    CHECK(w == FB_W && h == FB_H);
+    CHECK(back && memcmp(back, pixels, sizeof pixels) == 0);
+    CHECK(!vw_errors_any(&errs));
+    free(back);
+
+    /* Not a PNG, and no file at all. */
+    FILE *g = fopen(path, "w");
+    fputs("this is not a png", g);
+    fclose(g);
+    CHECK(vw_png_read(path, &w, &h, &errs) == NULL);
+    CHECK(strstr(vw_errors_first(&errs), path) != NULL);
+    unlink(path);
+    vw_errors_finish(&errs);
+    vw_errors_init(&errs);
+    CHECK(vw_png_read("/nonexistent/x.png", &w, &h, &errs) == NULL);
+    CHECK(vw_errors_any(&errs));
+    CHECK(!vw_png_write("/nonexistent/dir/x.png", pixels, FB_W, FB_H, &errs));
+    vw_errors_finish(&errs);
+}
+
+int main(void)
+{
+    setenv("SDL_VIDEODRIVER", "offscreen", 0);
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        fprintf(stderr, "test_renderer: SDL_Init: %s\n", SDL_GetError());
+        return 1;
+    }
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 3);
+    SDL_Window *win = SDL_CreateWindow("test_renderer", 0, 0, 64, 64,
+                                       SDL_WINDOW_OPENGL | SDL_WINDOW_HIDDEN);
+    SDL_GLContext ctx = win ? SDL_GL_CreateContext(win) : NULL;
+    if (!ctx) {
+        fprintf(stderr, "test_renderer: no GL 3.3 core context: %s\n", SDL_GetError());
+        return 1;
+    }
+    fprintf(stderr, "GL: %s / %s\n", (const char *)glGetString(GL_RENDERER),
+            (const char *)glGetString(GL_VERSION));
+
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    struct vw_renderer_options opt = {.shader_dir = VWALL_TEST_SHADER_DIR, .label_size = 16};
+    R = vw_renderer_create(&opt, &errs);
+    CHECK(R != NULL);
+    if (!R) {
+        fprintf(stderr, "vw_renderer_create: %s\n", vw_errors_first(&errs));
+        return check_summary("test_renderer");
+    }
+    T = vw_target_create(R, FB_W, FB_H, &errs);
+    CHECK(T != NULL);
+    if (!T) {
+        fprintf(stderr, "vw_target_create: %s\n", vw_errors_first(&errs));
+        return check_summary("test_renderer");
+    }
+    vw_errors_finish(&errs);
+
+    test_colours();
+    test_reupload();
+    test_bezel();
+    test_fit_fill_stretch();
+    test_slate();
+    test_label_and_badges();
+    test_label_cache();
+    test_targets();
+    test_png();
+    test_shader_errors();
+    CHECK(glGetError() == GL_NO_ERROR);
+
+    vw_target_destroy(T);
+    vw_renderer_destroy(R);
+    SDL_GL_DeleteContext(ctx);
+    SDL_DestroyWindow(win);
+    SDL_Quit();
+    return check_summary("test_renderer");
+}
