@@ -1,1 +1,786 @@
-typedef int vw_placeholder_source;
+/* source: one camera feed on its own thread (see source.h for the state machine).
+ *
+ * The thread owns everything FFmpeg: the demuxer, the decoder, one packet and two frames
+ * allocated once. It never waits on the renderer: each decoded frame is posted to the
+ * mailbox, where the newest wins. Every blocking FFmpeg call runs under a deadline checked
+ * by the interrupt callback (open: OPEN_TIMEOUT_US; read: stall_timeout since the last
+ * decoded frame), which also sees the stop flag, so destroy returns promptly whatever the
+ * camera does. Waits between attempts sleep on a condition variable that stop signals.
+ *
+ * Reconnect attempts do not go back to "connecting" (that is the first attempt only): a
+ * dead camera stays "offline" or "stalled" instead of flapping every backoff period. */
+#include "source.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/cpu.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/pixdesc.h>
+
+#include "log.h"
+#include "mailbox.h"
+#include "timeutil.h"
+
+#define OPEN_TIMEOUT_US 5000000   /* avformat_open_input, avformat_find_stream_info */
+#define CLOSE_TIMEOUT_US 500000   /* avformat_close_input (an RTSP TEARDOWN) */
+#define BACKOFF_MIN_US 500000
+#define BACKOFF_MAX_US 30000000
+#define FPS_WINDOW_US 2000000
+#define FPS_RING 256
+#define MAX_CODEC_THREADS 2       /* the wall machines have two cores and many sources */
+#define PACE_JUMP_US 2000000      /* a pts step beyond this (or backwards) resyncs the clock */
+#define PACE_LATE_US 500000       /* this far behind the clock: resync instead of bursting */
+
+struct vw_source {
+    /* Set by create, read-only afterwards. */
+    char *id, *url, *substream, *transport;
+    bool loop;
+    double stall_timeout;
+    enum vw_hwaccel hwaccel;
+    vw_source_wakeup_fn wakeup;
+    void *ud;
+    struct vw_mailbox *mb;
+    pthread_t thread;
+
+    /* Requests from the main thread, polled by the source thread. */
+    atomic_bool stop, want_sub, skip_nonref;
+    /* Source thread and its interrupt callback. */
+    atomic_llong deadline_us; /* 0: none */
+    atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* signalled with lock held when stop is set */
+    /* Protected by lock. st.fps and st.last_frame_age_ms are computed when read. */
+    struct vw_source_stats st;
+    int64_t last_frame_us;
+    int64_t fps_ring[FPS_RING];
+    int fps_next, fps_count;
+};
+
+/* One open input: demuxer and decoder. Source thread only. */
+struct conn {
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    int vidx;
+    AVRational tb;
+    int64_t frame_dur_us;
+    enum AVPixelFormat hw_fmt; /* AV_PIX_FMT_NONE when decoding in software */
+    bool sub;                  /* opened the substream URL */
+    bool skip;                 /* skip_frame currently set to AVDISCARD_NONREF */
+    bool got_frame;
+};
+
+/* Why a connection ended. */
+enum end { END_STOP, END_SWITCH, END_REOPEN, END_EOF, END_LOST };
+
+/* What the source thread keeps across connections. */
+struct worker {
+    struct vw_source *s;
+    AVPacket *pkt;
+    AVFrame *frame, *sw;
+    bool is_file;
+    AVBufferRef *hwdev;
+    enum AVHWDeviceType hwtype;
+    bool hw_given_up; /* no device: decode in software from now on */
+    bool hw_codec_logged;
+    /* File pacing: a frame with pts P is due at base_us + (P - base_pts_us). */
+    bool pace_started;
+    int64_t base_us, base_pts_us, last_pts_us, last_due_us;
+};
+
+static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
+
+const char *vw_source_state_name(enum vw_source_state st)
+{
+    if ((unsigned)st < sizeof state_names / sizeof state_names[0])
+        return state_names[st];
+    return "?";
+}
+
+static void wake(struct vw_source *s)
+{
+    if (s->wakeup)
+        s->wakeup(s->ud);
+}
+
+/* Sets the state and (unless live) the error text; logs a change of state once. */
+static void set_state(struct vw_source *s, enum vw_source_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_state(struct vw_source *s, enum vw_source_state st, const char *fmt, ...)
+{
+    char why[sizeof s->st.error] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_lock(&s->lock);
+    enum vw_source_state old = s->st.state;
+    bool changed = old != st || strcmp(s->st.error, why) != 0;
+    s->st.state = st;
+    memcpy(s->st.error, why, sizeof why);
+    pthread_mutex_unlock(&s->lock);
+
+    if (old != st)
+        vw_info("source '%s': %s → %s%s%s%s", s->id, vw_source_state_name(old),
+                vw_source_state_name(st), why[0] ? " (" : "", why, why[0] ? ")" : "");
+    else if (changed && why[0])
+        vw_debug("source '%s': %s (%s)", s->id, vw_source_state_name(st), why);
+    if (changed)
+        wake(s);
+}
+
+static enum vw_source_state get_state(struct vw_source *s)
+{
+    pthread_mutex_lock(&s->lock);
+    enum vw_source_state st = s->st.state;
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* Sleeps until `until_us` (vw_now_us clock) or stop; false when stopped. */
+static bool sleep_until(struct vw_source *s, int64_t until_us)
+{
+    struct timespec ts = {.tv_sec = until_us / 1000000, .tv_nsec = (until_us % 1000000) * 1000};
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stop) && vw_now_us() < until_us)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&s->lock);
+    return !atomic_load(&s->stop);
+}
+
+static int interrupt_cb(void *opaque)
+{
+    struct vw_source *s = opaque;
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+        return 1;
+    int64_t dl = atomic_load_explicit(&s->deadline_us, memory_order_relaxed);
+    if (dl && vw_now_us() > dl) {
+        atomic_store_explicit(&s->timed_out, true, memory_order_relaxed);
+        return 1;
+    }
+    return 0;
+}
+
+static void arm(struct vw_source *s, int64_t deadline_us)
+{
+    atomic_store_explicit(&s->timed_out, false, memory_order_relaxed);
+    atomic_store_explicit(&s->deadline_us, deadline_us, memory_order_relaxed);
+}
+
+static const char *averr(int err, char *buf, size_t n)
+{
+    if (av_strerror(err, buf, n) < 0)
+        snprintf(buf, n, "error %d", err);
+    return buf;
+}
+
+/* A URL with a scheme other than file: is a live network feed; the rest are files. */
+static bool is_network(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep || sep == url)
+        return false;
+    for (const char *p = url; p < sep; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.'))
+            return false;
+    return !(sep - url == 4 && av_strncasecmp(url, "file", 4) == 0);
+}
+
+static bool is_rtsp(const char *url)
+{
+    return av_strncasecmp(url, "rtsp", 4) == 0 && strstr(url, "://") == url + 4 + (url[4] == 's');
+}
+
+static enum AVPixelFormat get_hw_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
+{
+    const struct conn *c = dec->opaque;
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == c->hw_fmt)
+            return *p;
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+        const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(*p);
+        if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL))
+            return *p;
+    }
+    return AV_PIX_FMT_NONE;
+}
+
+/* Creates the hardware device once per thread; logs the fallback once. */
+static void setup_hw(struct worker *w, struct conn *c, const AVCodec *codec)
+{
+    struct vw_source *s = w->s;
+    if (s->hwaccel == VW_HWACCEL_NONE || w->hw_given_up)
+        return;
+    if (!w->hwdev) {
+        enum AVHWDeviceType types[2];
+        int ntypes = 0;
+        if (s->hwaccel == VW_HWACCEL_AUTO || s->hwaccel == VW_HWACCEL_VAAPI)
+            types[ntypes++] = AV_HWDEVICE_TYPE_VAAPI;
+        if (s->hwaccel == VW_HWACCEL_AUTO || s->hwaccel == VW_HWACCEL_CUDA)
+            types[ntypes++] = AV_HWDEVICE_TYPE_CUDA;
+        char reasons[256] = "";
+        for (int i = 0; i < ntypes && !w->hwdev; i++) {
+            int ret = av_hwdevice_ctx_create(&w->hwdev, types[i], NULL, NULL, 0);
+            if (ret >= 0) {
+                w->hwtype = types[i];
+                break;
+            }
+            char e[128];
+            size_t len = strlen(reasons);
+            snprintf(reasons + len, sizeof reasons - len, "%s%s: %s", len ? "; " : "",
+                     av_hwdevice_get_type_name(types[i]), averr(ret, e, sizeof e));
+        }
+        if (!w->hwdev) {
+            w->hw_given_up = true;
+            vw_warn("source '%s': hardware decoding unavailable (%s), decoding in software", s->id,
+                    reasons);
+            return;
+        }
+    }
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *hc = avcodec_get_hw_config(codec, i);
+        if (!hc)
+            break;
+        if ((hc->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && hc->device_type == w->hwtype) {
+            c->hw_fmt = hc->pix_fmt;
+            break;
+        }
+    }
+    if (c->hw_fmt == AV_PIX_FMT_NONE) {
+        if (!w->hw_codec_logged)
+            vw_warn("source '%s': hardware decoding unavailable (%s: no hardware decoder for %s), "
+                    "decoding in software",
+                    s->id, av_hwdevice_get_type_name(w->hwtype), codec->name);
+        w->hw_codec_logged = true;
+        return;
+    }
+    c->dec->hw_device_ctx = av_buffer_ref(w->hwdev);
+    if (!c->dec->hw_device_ctx) {
+        c->hw_fmt = AV_PIX_FMT_NONE;
+        return;
+    }
+    c->dec->opaque = c;
+    c->dec->get_format = get_hw_format;
+}
+
+static void close_conn(struct vw_source *s, struct conn *c)
+{
+    avcodec_free_context(&c->dec);
+    if (c->fmt) {
+        arm(s, vw_now_us() + CLOSE_TIMEOUT_US);
+        avformat_close_input(&c->fmt);
+    }
+    arm(s, 0);
+}
+
+/* Opens `url` with a decoder for its best video stream. On failure fills `err` and
+ * returns false with nothing left open. */
+static bool open_conn(struct worker *w, struct conn *c, const char *url, char *err, size_t errsz)
+{
+    struct vw_source *s = w->s;
+    char e[128];
+    AVDictionary *opts = NULL;
+    int ret;
+
+    c->fmt = avformat_alloc_context();
+    if (!c->fmt) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    c->fmt->interrupt_callback = (AVIOInterruptCB){interrupt_cb, s};
+    if (!w->is_file) {
+        char us[32];
+        snprintf(us, sizeof us, "%lld", (long long)(s->stall_timeout * 1e6));
+        av_dict_set(&opts, "fflags", "nobuffer", 0);
+        av_dict_set(&opts, "probesize", "500000", 0);
+        av_dict_set(&opts, "analyzeduration", "1000000", 0);
+        if (is_rtsp(url)) {
+            av_dict_set(&opts, "rtsp_transport", s->transport ? s->transport : "tcp", 0);
+            av_dict_set(&opts, "timeout", us, 0);
+        } else {
+            av_dict_set(&opts, "rw_timeout", us, 0);
+        }
+    }
+    arm(s, vw_now_us() + OPEN_TIMEOUT_US);
+    ret = avformat_open_input(&c->fmt, url, NULL, &opts); /* frees fmt on failure */
+    av_dict_free(&opts);
+    if (ret < 0) {
+        if (atomic_load(&s->timed_out))
+            snprintf(err, errsz, "cannot open: no answer within %d s", OPEN_TIMEOUT_US / 1000000);
+        else
+            snprintf(err, errsz, "cannot open: %s", averr(ret, e, sizeof e));
+        goto fail;
+    }
+    arm(s, vw_now_us() + OPEN_TIMEOUT_US);
+    ret = avformat_find_stream_info(c->fmt, NULL);
+    if (ret < 0) {
+        if (atomic_load(&s->timed_out))
+            snprintf(err, errsz, "cannot read stream info: no answer within %d s",
+                     OPEN_TIMEOUT_US / 1000000);
+        else
+            snprintf(err, errsz, "cannot read stream info: %s", averr(ret, e, sizeof e));
+        goto fail;
+    }
+
+    const AVCodec *codec = NULL;
+    ret = av_find_best_stream(c->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (ret < 0) {
+        const char *name = NULL;
+        for (unsigned i = 0; i < c->fmt->nb_streams; i++)
+            if (c->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !name)
+                name = avcodec_get_name(c->fmt->streams[i]->codecpar->codec_id);
+        if (name)
+            snprintf(err, errsz, "unsupported codec %s", name);
+        else
+            snprintf(err, errsz, "no video stream");
+        goto fail;
+    }
+    c->vidx = ret;
+    AVStream *st = c->fmt->streams[c->vidx];
+    for (unsigned i = 0; i < c->fmt->nb_streams; i++)
+        if ((int)i != c->vidx)
+            c->fmt->streams[i]->discard = AVDISCARD_ALL;
+    c->tb = st->time_base;
+    AVRational fr = av_guess_frame_rate(c->fmt, st, NULL);
+    c->frame_dur_us = fr.num > 0 && fr.den > 0 ? av_rescale(1000000, fr.den, fr.num) : 33333;
+    if (c->frame_dur_us < 1000 || c->frame_dur_us > 1000000)
+        c->frame_dur_us = 33333;
+
+    c->dec = avcodec_alloc_context3(codec);
+    if (!c->dec) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
+    ret = avcodec_parameters_to_context(c->dec, st->codecpar);
+    if (ret < 0) {
+        snprintf(err, errsz, "bad codec parameters: %s", averr(ret, e, sizeof e));
+        goto fail;
+    }
+    c->dec->pkt_timebase = st->time_base;
+    int cpus = av_cpu_count();
+    c->dec->thread_count = cpus < MAX_CODEC_THREADS ? cpus : MAX_CODEC_THREADS;
+    c->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if (!w->is_file)
+        c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY; /* also rules out frame threading's delay */
+    setup_hw(w, c, codec);
+    ret = avcodec_open2(c->dec, codec, NULL);
+    if (ret < 0) {
+        snprintf(err, errsz, "cannot open the %s decoder: %s", codec->name, averr(ret, e, sizeof e));
+        goto fail;
+    }
+    arm(s, 0);
+    return true;
+
+fail:
+    close_conn(s, c);
+    return false;
+}
+
+/* Files: waits until the frame is due. False when stopped. */
+static bool pace(struct worker *w, const struct conn *c, int64_t ts)
+{
+    int64_t pts_us = ts == AV_NOPTS_VALUE ? w->last_pts_us + c->frame_dur_us
+                                          : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
+    int64_t now = vw_now_us();
+    if (!w->pace_started) {
+        w->pace_started = true;
+        w->base_us = now;
+        w->base_pts_us = pts_us;
+    } else {
+        int64_t step = pts_us - w->last_pts_us;
+        if (step <= 0 || step > PACE_JUMP_US) { /* loop, seek, reopen or a broken timestamp */
+            w->base_us = w->last_due_us + c->frame_dur_us;
+            w->base_pts_us = pts_us;
+        }
+    }
+    int64_t due = w->base_us + (pts_us - w->base_pts_us);
+    if (due < now - PACE_LATE_US) { /* decoding fell behind: carry on from now */
+        w->base_us = now;
+        w->base_pts_us = pts_us;
+        due = now;
+    }
+    w->last_pts_us = pts_us;
+    w->last_due_us = due;
+    return due <= now || sleep_until(w->s, due);
+}
+
+static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now)
+{
+    pthread_mutex_lock(&s->lock);
+    s->st.frames_decoded++;
+    s->st.width = f->width;
+    s->st.height = f->height;
+    s->st.hw = hw;
+    s->st.substream = sub;
+    s->last_frame_us = now;
+    s->fps_ring[s->fps_next] = now;
+    s->fps_next = (s->fps_next + 1) % FPS_RING;
+    if (s->fps_count < FPS_RING)
+        s->fps_count++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Paces (files), posts and counts one decoded frame. Returns false when stopped. */
+static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, bool *failed)
+{
+    struct vw_source *s = w->s;
+    AVFrame *out = w->frame;
+    int64_t ts = w->frame->best_effort_timestamp;
+    bool hw = false;
+
+    if (c->hw_fmt != AV_PIX_FMT_NONE && w->frame->format == c->hw_fmt) {
+        av_frame_unref(w->sw);
+        int ret = av_hwframe_transfer_data(w->sw, w->frame, 0);
+        if (ret >= 0)
+            ret = av_frame_copy_props(w->sw, w->frame); /* colorspace, range, pts... */
+        av_frame_unref(w->frame);
+        if (ret < 0) {
+            char e[128];
+            snprintf(err, errsz, "hardware frame transfer failed: %s", averr(ret, e, sizeof e));
+            av_frame_unref(w->sw);
+            w->hw_given_up = true;
+            *failed = true;
+            return true;
+        }
+        out = w->sw;
+        hw = true;
+    }
+    if (w->is_file && !pace(w, c, ts)) {
+        av_frame_unref(out);
+        return false;
+    }
+    int64_t now = vw_now_us();
+    record_frame(s, out, hw, c->sub, now);
+    if (!c->got_frame) {
+        c->got_frame = true;
+        if (get_state(s) != VW_SOURCE_LIVE)
+            set_state(s, VW_SOURCE_LIVE, NULL);
+    }
+    vw_mailbox_post(s->mb, out, now);
+    wake(s);
+    return true;
+}
+
+/* Marks a source that stopped producing frames: stalled when it was showing one,
+ * offline when it never came up. */
+static void set_stalled(struct vw_source *s, double secs)
+{
+    enum vw_source_state st = get_state(s);
+    if (st == VW_SOURCE_LIVE || st == VW_SOURCE_STALLED)
+        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s", secs);
+    else
+        set_state(s, VW_SOURCE_OFFLINE, "no video frame within %.1f s", secs);
+}
+
+/* Reads and decodes until something ends the connection. */
+static enum end run_conn(struct worker *w, struct conn *c)
+{
+    struct vw_source *s = w->s;
+    int64_t stall_us = (int64_t)(s->stall_timeout * 1e6);
+    int64_t progress_us = vw_now_us(); /* last decoded frame, or the open */
+    uint64_t frames_since_start = 0;   /* since the open or the last loop */
+    bool draining = false;
+    char err[sizeof s->st.error] = "";
+    char e[128];
+
+    for (;;) {
+        if (atomic_load(&s->stop))
+            return END_STOP;
+        if (s->substream && atomic_load(&s->want_sub) != c->sub) {
+            vw_info("source '%s': switching to the %s", s->id, c->sub ? "main stream" : "substream");
+            return END_SWITCH;
+        }
+        bool skip = atomic_load(&s->skip_nonref);
+        if (skip != c->skip) {
+            c->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+            c->skip = skip;
+        }
+
+        if (!draining) {
+            arm(s, progress_us + stall_us);
+            int ret = av_read_frame(c->fmt, w->pkt);
+            if (ret == AVERROR(EAGAIN)) {
+                if (vw_now_us() > progress_us + stall_us) {
+                    set_stalled(s, s->stall_timeout);
+                    return END_LOST;
+                }
+                if (!sleep_until(s, vw_now_us() + 10000))
+                    return END_STOP;
+                continue;
+            }
+            if (ret < 0) {
+                if (atomic_load(&s->stop))
+                    return END_STOP;
+                if (atomic_load(&s->timed_out)) {
+                    set_stalled(s, s->stall_timeout);
+                    return END_LOST;
+                }
+                if (ret != AVERROR_EOF && !(c->fmt->pb && avio_feof(c->fmt->pb))) {
+                    set_state(s, VW_SOURCE_OFFLINE, "read error: %s", averr(ret, e, sizeof e));
+                    return END_LOST;
+                }
+                draining = true;
+                avcodec_send_packet(c->dec, NULL);
+            } else if (w->pkt->stream_index != c->vidx) {
+                av_packet_unref(w->pkt);
+                continue;
+            } else {
+                ret = avcodec_send_packet(c->dec, w->pkt);
+                av_packet_unref(w->pkt);
+                if (ret < 0 && ret != AVERROR(EAGAIN))
+                    vw_debug("source '%s': decode error: %s", s->id, averr(ret, e, sizeof e));
+            }
+        }
+
+        for (;;) {
+            int ret = avcodec_receive_frame(c->dec, w->frame);
+            if (ret == AVERROR(EAGAIN))
+                break;
+            if (ret == AVERROR_EOF) {
+                if (!w->is_file) {
+                    set_state(s, VW_SOURCE_OFFLINE, "end of stream");
+                    return END_LOST;
+                }
+                if (!s->loop)
+                    return END_EOF;
+                if (frames_since_start == 0) {
+                    set_state(s, VW_SOURCE_OFFLINE, "no video frame in the file");
+                    return END_LOST;
+                }
+                /* Loop: back to the start; pacing carries on from the last frame. */
+                avcodec_flush_buffers(c->dec);
+                int64_t start = c->fmt->start_time != AV_NOPTS_VALUE ? c->fmt->start_time : 0;
+                arm(s, vw_now_us() + OPEN_TIMEOUT_US);
+                if (avformat_seek_file(c->fmt, -1, INT64_MIN, start, start, 0) < 0)
+                    return END_REOPEN;
+                draining = false;
+                frames_since_start = 0;
+                progress_us = vw_now_us();
+                break;
+            }
+            if (ret < 0) {
+                set_state(s, VW_SOURCE_OFFLINE, "decode error: %s", averr(ret, e, sizeof e));
+                return END_LOST;
+            }
+            bool failed = false;
+            if (!deliver(w, c, err, sizeof err, &failed))
+                return END_STOP;
+            if (failed) {
+                set_state(s, VW_SOURCE_OFFLINE, "%s", err);
+                return END_LOST;
+            }
+            frames_since_start++;
+            progress_us = vw_now_us();
+        }
+    }
+}
+
+static void *source_thread(void *arg)
+{
+    struct vw_source *s = arg;
+    struct worker w = {.s = s, .is_file = !is_network(s->url)};
+    w.pkt = av_packet_alloc();
+    w.frame = av_frame_alloc();
+    w.sw = av_frame_alloc();
+    if (!w.pkt || !w.frame || !w.sw) {
+        set_state(s, VW_SOURCE_OFFLINE, "out of memory");
+        goto wait_stop;
+    }
+
+    set_state(s, VW_SOURCE_CONNECTING, NULL);
+    int64_t backoff_us = BACKOFF_MIN_US;
+    for (;;) {
+        struct conn c = {.vidx = -1, .hw_fmt = AV_PIX_FMT_NONE};
+        c.sub = s->substream && atomic_load(&s->want_sub);
+        const char *url = c.sub ? s->substream : s->url;
+        char err[sizeof s->st.error];
+        enum end why;
+        if (open_conn(&w, &c, url, err, sizeof err)) {
+            why = run_conn(&w, &c);
+            if (c.got_frame)
+                backoff_us = BACKOFF_MIN_US;
+            close_conn(s, &c);
+        } else if (atomic_load(&s->stop)) {
+            why = END_STOP;
+        } else {
+            set_state(s, VW_SOURCE_OFFLINE, "%s", err);
+            why = END_LOST;
+        }
+
+        if (why == END_STOP)
+            break;
+        if (why == END_SWITCH || why == END_REOPEN)
+            continue;
+        if (why == END_EOF) { /* a file without loop: its last frame stays */
+            set_state(s, VW_SOURCE_OFFLINE, "end of stream");
+            goto wait_stop;
+        }
+        if (!sleep_until(s, vw_now_us() + backoff_us))
+            break;
+        backoff_us = backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff_us * 2;
+        pthread_mutex_lock(&s->lock);
+        s->st.reconnects++;
+        pthread_mutex_unlock(&s->lock);
+        vw_debug("source '%s': reconnecting (attempt %d)", s->id, s->st.reconnects);
+    }
+    goto done;
+
+wait_stop:
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stop))
+        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+done:
+    av_buffer_unref(&w.hwdev);
+    av_frame_free(&w.sw);
+    av_frame_free(&w.frame);
+    av_packet_free(&w.pkt);
+    return NULL;
+}
+
+static char *dup_or_null(const char *str, bool *oom)
+{
+    if (!str)
+        return NULL;
+    char *d = strdup(str);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static void free_source(struct vw_source *s)
+{
+    vw_mailbox_destroy(s->mb);
+    free(s->id);
+    free(s->url);
+    free(s->substream);
+    free(s->transport);
+    free(s);
+}
+
+static pthread_once_t net_once = PTHREAD_ONCE_INIT;
+static void net_init(void) { avformat_network_init(); }
+
+struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wakeup_fn wakeup,
+                                   void *ud)
+{
+    pthread_once(&net_once, net_init);
+    struct vw_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    bool oom = false;
+    s->id = dup_or_null(cfg->id ? cfg->id : "", &oom);
+    s->url = dup_or_null(cfg->url ? cfg->url : "", &oom);
+    s->substream = cfg->substream && cfg->substream[0] ? dup_or_null(cfg->substream, &oom) : NULL;
+    s->transport = cfg->transport && cfg->transport[0] ? dup_or_null(cfg->transport, &oom) : NULL;
+    s->loop = cfg->loop;
+    s->stall_timeout = cfg->stall_timeout > 0 ? cfg->stall_timeout : 3.0;
+    s->hwaccel = cfg->hwaccel;
+    s->wakeup = wakeup;
+    s->ud = ud;
+    s->mb = vw_mailbox_create();
+    atomic_init(&s->stop, false);
+    atomic_init(&s->want_sub, false);
+    atomic_init(&s->skip_nonref, false);
+    atomic_init(&s->deadline_us, 0);
+    atomic_init(&s->timed_out, false);
+    s->st.state = VW_SOURCE_IDLE;
+    if (oom || !s->mb)
+        goto fail_alloc;
+
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail_alloc;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* vw_now_us's clock */
+    int ret = pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (ret != 0)
+        goto fail_alloc;
+    if (pthread_mutex_init(&s->lock, NULL) != 0)
+        goto fail_cond;
+    if (pthread_create(&s->thread, NULL, source_thread, s) != 0)
+        goto fail_mutex;
+    return s;
+
+fail_mutex:
+    pthread_mutex_destroy(&s->lock);
+fail_cond:
+    pthread_cond_destroy(&s->cond);
+fail_alloc:
+    free_source(s);
+    return NULL;
+}
+
+void vw_source_destroy(struct vw_source *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stop, true);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free_source(s);
+}
+
+const struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us)
+{
+    bool got = false;
+    const AVFrame *f = vw_mailbox_take(s->mb, &got, decoded_at_us);
+    if (got) {
+        pthread_mutex_lock(&s->lock);
+        s->st.frames_shown++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (fresh)
+        *fresh = got;
+    return f;
+}
+
+void vw_source_get_stats(struct vw_source *s, struct vw_source_stats *out)
+{
+    int64_t now = vw_now_us();
+    pthread_mutex_lock(&s->lock);
+    *out = s->st;
+    out->last_frame_age_ms = s->st.frames_decoded ? (now - s->last_frame_us) / 1000 : -1;
+    int n = 0;
+    int64_t newest = 0, oldest = 0;
+    for (int i = 1; i <= s->fps_count; i++) {
+        int64_t t = s->fps_ring[(s->fps_next - i + FPS_RING) % FPS_RING];
+        if (t < now - FPS_WINDOW_US)
+            break;
+        if (n == 0)
+            newest = t;
+        oldest = t;
+        n++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    out->fps = n >= 2 && newest > oldest ? (n - 1) * 1e6 / (double)(newest - oldest) : 0.0;
+}
+
+void vw_source_prefer_substream(struct vw_source *s, bool substream)
+{
+    if (s->substream)
+        atomic_store(&s->want_sub, substream);
+}
+
+void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
+{
+    atomic_store(&s->skip_nonref, skip);
+}

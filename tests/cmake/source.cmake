@@ -12,3 +12,10 @@ target_link_libraries(test_mailbox PRIVATE vwall_core)
 add_test(NAME test_mailbox COMMAND test_mailbox)
 set_tests_properties(test_mailbox PROPERTIES LABELS unit TIMEOUT 60
   ENVIRONMENT "${VWALL_TEST_ENV}")
+
+add_executable(test_source test_source.c)
+target_link_libraries(test_source PRIVATE vwall_core)
+add_test(NAME test_source COMMAND test_source)
+set_tests_properties(test_source PROPERTIES LABELS integration TIMEOUT 180
+  FIXTURES_REQUIRED clips
+  ENVIRONMENT "${VWALL_TEST_ENV};VWALL_CLIPS=${CMAKE_BINARY_DIR}/clips")

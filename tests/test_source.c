@@ -1,0 +1,446 @@
+/* test_source: real FFmpeg decoding of the generated test clips (VWALL_CLIPS), broken and
+ * unreachable inputs, a black-hole camera, the software fallback of hwaccel, and live RTSP
+ * from tests/rtsp_server.py (gst-rtsp-server), including a server restart. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
+
+#include "check.h"
+#include "source.h"
+#include "timeutil.h"
+
+/* Under ThreadSanitizer: FFmpeg's libraries are not instrumented, so the reference counts
+ * they synchronise frame buffers with (atomics inside libavutil) are invisible to TSan, and
+ * a buffer allocated by a codec thread and freed by the source thread looks like a race.
+ * Only reports whose interceptor is called from inside FFmpeg are suppressed. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+    return "called_from_lib:libavutil.so\n"
+           "called_from_lib:libavcodec.so\n"
+           "called_from_lib:libavformat.so\n";
+}
+
+static const char *clips;
+static atomic_int wakeups;
+
+static void on_wakeup(void *ud)
+{
+    (void)ud;
+    atomic_fetch_add(&wakeups, 1);
+}
+
+static struct vw_source *start(const char *url, bool loop, enum vw_hwaccel hw)
+{
+    struct vw_source_cfg cfg = {
+        .id = "test", .url = (char *)url, .loop = loop, .stall_timeout = 2.0, .hwaccel = hw};
+    struct vw_source *s = vw_source_create(&cfg, on_wakeup, NULL);
+    CHECK(s != NULL);
+    if (!s)
+        exit(check_summary("test_source"));
+    return s;
+}
+
+static const char *clip(const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", clips, name);
+    return path;
+}
+
+static struct vw_source_stats stats(struct vw_source *s)
+{
+    struct vw_source_stats st;
+    vw_source_get_stats(s, &st);
+    return st;
+}
+
+/* Polls like a renderer (taking frames) until the state is `want` or `secs` pass. */
+static bool wait_state(struct vw_source *s, enum vw_source_state want, double secs)
+{
+    int64_t end = vw_now_us() + (int64_t)(secs * 1e6);
+    while (vw_now_us() < end) {
+        vw_source_frame(s, NULL, NULL);
+        if (stats(s).state == want)
+            return true;
+        usleep(20000);
+    }
+    fprintf(stderr, "  waited %.1f s for %s, state is %s (%s)\n", secs, vw_source_state_name(want),
+            vw_source_state_name(stats(s).state), stats(s).error);
+    return false;
+}
+
+static void take_for(struct vw_source *s, double secs)
+{
+    int64_t end = vw_now_us() + (int64_t)(secs * 1e6);
+    while (vw_now_us() < end) {
+        vw_source_frame(s, NULL, NULL);
+        usleep(10000);
+    }
+}
+
+static double destroy_timed(struct vw_source *s)
+{
+    int64_t t0 = vw_now_us();
+    vw_source_destroy(s);
+    return (double)(vw_now_us() - t0) / 1e6;
+}
+
+static void test_file(void)
+{
+    atomic_store(&wakeups, 0);
+    struct vw_source *s = start(clip("red.mp4"), false, VW_HWACCEL_NONE);
+    bool fresh = true;
+    int64_t at = -1;
+    struct vw_source_stats st = stats(s);
+    CHECK(st.last_frame_age_ms == -1 || st.state == VW_SOURCE_LIVE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    st = stats(s);
+    CHECK(st.width == 160 && st.height == 90);
+    CHECK(st.error[0] == '\0');
+    CHECK(!st.hw && !st.substream);
+
+    /* Pacing: a 30 fps file decodes at about 30 fps, not as fast as the CPU allows. */
+    uint64_t n0 = st.frames_decoded;
+    take_for(s, 1.0);
+    st = stats(s);
+    uint64_t n = st.frames_decoded - n0;
+    fprintf(stderr, "  red.mp4: %llu frames in 1 s, fps %.1f\n", (unsigned long long)n, st.fps);
+    CHECK(n >= 15 && n <= 60);
+    CHECK(st.fps > 10 && st.fps < 60);
+    CHECK(st.frames_shown > 0 && st.frames_shown <= st.frames_decoded);
+    CHECK(st.last_frame_age_ms >= 0 && st.last_frame_age_ms < 1000);
+
+    const AVFrame *f = vw_source_frame(s, &fresh, &at);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->width == 160 && f->height == 90);
+        CHECK(f->format == AV_PIX_FMT_YUV420P);
+        CHECK(f->colorspace == AVCOL_SPC_BT709);
+        CHECK(f->color_range == AVCOL_RANGE_MPEG);
+        CHECK(at > 0);
+    }
+
+    /* A 2 s clip without loop ends: offline with "end of stream", its last frame kept. */
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 4));
+    st = stats(s);
+    CHECK(strcmp(st.error, "end of stream") == 0);
+    CHECK(st.frames_decoded >= 55 && st.frames_decoded <= 62);
+    vw_source_frame(s, NULL, NULL);
+    f = vw_source_frame(s, &fresh, NULL);
+    CHECK(f != NULL && !fresh);
+    CHECK(atomic_load(&wakeups) > 0);
+    CHECK(destroy_timed(s) < 1.0);
+}
+
+static void test_loop(void)
+{
+    struct vw_source *s = start(clip("red.mp4"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    take_for(s, 3.0); /* past the clip's 2 s */
+    struct vw_source_stats st = stats(s);
+    fprintf(stderr, "  loop: %llu frames in ~3 s, fps %.1f\n", (unsigned long long)st.frames_decoded,
+            st.fps);
+    CHECK(st.state == VW_SOURCE_LIVE);
+    CHECK(st.frames_decoded > 70 && st.frames_decoded < 150);
+    CHECK(st.fps > 15 && st.fps < 45); /* the loop keeps the pace continuous */
+    CHECK(st.last_frame_age_ms < 500);
+    CHECK(destroy_timed(s) < 1.0);
+}
+
+static void test_hevc_and_601(void)
+{
+    struct vw_source *s = start(clip("red-hevc.mp4"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    CHECK(stats(s).width == 160 && stats(s).height == 90);
+    vw_source_destroy(s);
+
+    s = start(clip("red-601.mp4"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    const AVFrame *f = vw_source_frame(s, NULL, NULL);
+    CHECK(f && f->width == 160 && f->height == 120 && f->colorspace == AVCOL_SPC_SMPTE170M);
+    vw_source_destroy(s);
+
+    s = start(clip("orange-full.mp4"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    f = vw_source_frame(s, NULL, NULL);
+    CHECK(f && f->color_range == AVCOL_RANGE_JPEG);
+    vw_source_destroy(s);
+}
+
+static void test_broken(void)
+{
+    struct vw_source *s = start(clip("garbage.mp4"), false, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 5));
+    struct vw_source_stats st = stats(s);
+    fprintf(stderr, "  garbage.mp4: %s\n", st.error);
+    CHECK(st.error[0] != '\0');
+    CHECK(st.frames_decoded == 0);
+    CHECK(vw_source_frame(s, NULL, NULL) == NULL);
+    CHECK(destroy_timed(s) < 1.0);
+
+    /* Half a file: decodes what it can (here the index is missing, so nothing), no crash. */
+    s = start(clip("truncated.mp4"), true, VW_HWACCEL_NONE);
+    take_for(s, 1.5);
+    st = stats(s);
+    fprintf(stderr, "  truncated.mp4: %s, %llu frames, %s\n", vw_source_state_name(st.state),
+            (unsigned long long)st.frames_decoded, st.error);
+    CHECK(st.state == VW_SOURCE_LIVE || st.state == VW_SOURCE_OFFLINE);
+    CHECK(destroy_timed(s) < 1.0);
+
+    s = start(clip("no-such-clip.mp4"), false, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 5));
+    st = stats(s);
+    CHECK(strstr(st.error, "No such file") != NULL);
+    vw_source_destroy(s);
+
+    s = start("rtsp://nonexistent.invalid/x", false, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 10));
+    st = stats(s);
+    fprintf(stderr, "  unresolvable host: %s\n", st.error);
+    CHECK(st.error[0] != '\0');
+    CHECK(destroy_timed(s) < 2.0);
+}
+
+/* A camera that accepts TCP and never answers (the listen backlog completes the handshake). */
+static void test_black_hole(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 16) == 0 &&
+          getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    char url[64];
+    snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/x", ntohs(a.sin_port));
+
+    struct vw_source *s = start(url, false, VW_HWACCEL_NONE);
+    take_for(s, 1.0);
+    struct vw_source_stats st = stats(s);
+    CHECK(st.state == VW_SOURCE_CONNECTING || st.state == VW_SOURCE_OFFLINE);
+    double t = destroy_timed(s);
+    fprintf(stderr, "  black hole: destroy took %.3f s\n", t);
+    CHECK(t < 2.0);
+
+    /* After the open deadline it is offline, and still stops at once. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(a.sin_port));
+    s = start(url, false, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 8));
+    fprintf(stderr, "  black hole (http): %s\n", stats(s).error);
+    CHECK(stats(s).error[0] != '\0');
+    CHECK(destroy_timed(s) < 2.0);
+    close(fd);
+}
+
+static void test_hwaccel_fallback(void)
+{
+    struct vw_source *s = start(clip("green.mp4"), true, VW_HWACCEL_VAAPI);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    struct vw_source_stats st = stats(s);
+    CHECK(!st.hw);
+    CHECK(st.width == 160 && st.height == 90);
+    const AVFrame *f = vw_source_frame(s, NULL, NULL);
+    CHECK(f && f->format == AV_PIX_FMT_YUV420P);
+    vw_source_destroy(s);
+}
+
+static void test_substream_and_skip(void)
+{
+    struct vw_source_cfg cfg = {.id = "sub",
+                                .url = (char *)clip("red.mp4"),
+                                .loop = true,
+                                .stall_timeout = 2.0};
+    char sub[1024];
+    snprintf(sub, sizeof sub, "%s/gray-601.mp4", clips);
+    cfg.substream = sub;
+    struct vw_source *s = vw_source_create(&cfg, on_wakeup, NULL);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    CHECK(!stats(s).substream && stats(s).height == 90);
+
+    /* Make-before-break: a frame is there at every poll during the switch. */
+    vw_source_prefer_substream(s, true);
+    bool blank = false, switched = false;
+    for (int64_t end = vw_now_us() + 3000000; vw_now_us() < end && !switched; usleep(10000)) {
+        const AVFrame *f = vw_source_frame(s, NULL, NULL);
+        blank |= f == NULL;
+        struct vw_source_stats st = stats(s);
+        switched = st.substream && f && f->height == 120;
+    }
+    CHECK(switched);
+    CHECK(!blank);
+    CHECK(stats(s).state == VW_SOURCE_LIVE);
+
+    vw_source_set_skip_nonref(s, true);
+    uint64_t n0 = stats(s).frames_decoded;
+    take_for(s, 0.5);
+    CHECK(stats(s).frames_decoded > n0);
+    CHECK(stats(s).state == VW_SOURCE_LIVE);
+    vw_source_set_skip_nonref(s, false);
+
+    vw_source_prefer_substream(s, false);
+    switched = false;
+    for (int64_t end = vw_now_us() + 3000000; vw_now_us() < end && !switched; usleep(10000)) {
+        const AVFrame *f = vw_source_frame(s, NULL, NULL);
+        blank |= f == NULL;
+        switched = !stats(s).substream && f && f->height == 90;
+    }
+    CHECK(switched);
+    CHECK(!blank);
+    CHECK(stats(s).reconnects == 0);
+    vw_source_destroy(s);
+}
+
+/* tests/rtsp_server.py under Debian's python3; returns its pid and sets *port (0: any). */
+static pid_t start_server(int *port)
+{
+    const char *dir = getenv("VWALL_SOURCE_DIR");
+    char script[1024], portarg[16];
+    snprintf(script, sizeof script, "%s/tests/rtsp_server.py", dir ? dir : ".");
+    snprintf(portarg, sizeof portarg, "%d", *port);
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execl("/usr/bin/python3", "python3", script, "--port", portarg, "--cams", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[128] = "";
+    size_t got = 0;
+    int64_t end = vw_now_us() + 20000000;
+    while (pid > 0 && !strchr(line, '\n') && got < sizeof line - 1 && vw_now_us() < end) {
+        struct pollfd pf = {.fd = p[0], .events = POLLIN};
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        ssize_t r = read(p[0], line + got, sizeof line - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        line[got] = '\0';
+    }
+    close(p[0]);
+    if (pid < 0 || sscanf(line, "READY %d", port) != 1) {
+        fprintf(stderr, "  rtsp_server.py did not start (got \"%s\")\n", line);
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        return -1;
+    }
+    return pid;
+}
+
+static void stop_server(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    waitpid(pid, NULL, 0);
+}
+
+static void test_rtsp(void)
+{
+    int port = 0;
+    pid_t pid = start_server(&port);
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    char url264[64], url265[64];
+    snprintf(url264, sizeof url264, "rtsp://127.0.0.1:%d/h264", port);
+    snprintf(url265, sizeof url265, "rtsp://127.0.0.1:%d/h265", port);
+
+    struct vw_source *h265 = start(url265, false, VW_HWACCEL_NONE);
+    struct vw_source *s = start(url264, false, VW_HWACCEL_NONE);
+    int64_t t0 = vw_now_us();
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 10));
+    fprintf(stderr, "  rtsp h264: live after %.2f s\n", (double)(vw_now_us() - t0) / 1e6);
+    CHECK(wait_state(h265, VW_SOURCE_LIVE, 10));
+    fprintf(stderr, "  rtsp h265: live after %.2f s\n", (double)(vw_now_us() - t0) / 1e6);
+    CHECK(stats(h265).width == 320 && stats(h265).height == 180);
+    CHECK(destroy_timed(h265) < 1.0);
+    take_for(s, 1.0);
+    struct vw_source_stats st = stats(s);
+    CHECK(st.width == 320 && st.height == 180);
+    CHECK(st.fps > 15 && st.fps < 45);
+    CHECK(st.reconnects == 0);
+
+    /* The camera dies: stalled or offline, and the last frame stays. */
+    stop_server(pid, SIGKILL);
+    t0 = vw_now_us();
+    bool down = false;
+    while (!down && vw_now_us() - t0 < 6000000) {
+        vw_source_frame(s, NULL, NULL);
+        st = stats(s);
+        down = st.state == VW_SOURCE_STALLED || st.state == VW_SOURCE_OFFLINE;
+        usleep(20000);
+    }
+    CHECK(down);
+    fprintf(stderr, "  server killed: %s (%s) after %.2f s\n", vw_source_state_name(st.state),
+            st.error, (double)(vw_now_us() - t0) / 1e6);
+    bool fresh = true;
+    const AVFrame *f = vw_source_frame(s, &fresh, NULL);
+    CHECK(f != NULL && !fresh);
+    CHECK(f && f->width == 320);
+
+    /* Back on the same port: live again within the backoff plus a little, counted. */
+    take_for(s, 1.0);
+    pid = start_server(&port);
+    CHECK(pid > 0);
+    t0 = vw_now_us();
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 12));
+    st = stats(s);
+    fprintf(stderr, "  server restarted: live after %.2f s, %d reconnects\n",
+            (double)(vw_now_us() - t0) / 1e6, st.reconnects);
+    CHECK(st.reconnects >= 1);
+    CHECK(st.error[0] == '\0');
+    CHECK(destroy_timed(s) < 1.0);
+    if (pid > 0)
+        stop_server(pid, SIGTERM);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    clips = getenv("VWALL_CLIPS");
+    if (!clips) {
+        fprintf(stderr, "test_source: set VWALL_CLIPS to the test clips (scripts/make-clips.sh test DIR)\n");
+        return 1;
+    }
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"file", test_file},
+        {"loop", test_loop},
+        {"hevc/601/full range", test_hevc_and_601},
+        {"broken inputs", test_broken},
+        {"black hole", test_black_hole},
+        {"hwaccel fallback", test_hwaccel_fallback},
+        {"substream and skip", test_substream_and_skip},
+        {"rtsp", test_rtsp},
+    };
+    const char *only = getenv("VWALL_TEST_ONLY");
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (only && !strstr(tests[i].name, only))
+            continue;
+        int before = check_failed;
+        int64_t t0 = vw_now_us();
+        tests[i].fn();
+        fprintf(stderr, "test_source: %s: %s (%.1f s)\n", tests[i].name,
+                check_failed == before ? "ok" : "FAILED", (double)(vw_now_us() - t0) / 1e6);
+    }
+    return check_summary("test_source");
+}
