@@ -116,8 +116,8 @@ def test_fit_fill_stretch():
     if img:
         check(near(img.px(3, 45), (255, 255, 255), 8), f"fill: no bar at the left, got {img.px(3, 45)}")
         check(near(img.px(80, 3), (255, 0, 0), 8), f"fill: top band red, got {img.px(80, 3)}")
-        check(near(img.px(80, 16), (255, 255, 255), 8), f"fill: white by y=16 (band cropped), got {img.px(80, 16)}")
-        check(near(img.px(80, 73), (255, 255, 255), 8), f"fill: white at y=73, got {img.px(80, 73)}")
+        check(near(img.px(80, 20), (255, 255, 255), 8), f"fill: white by y=20 (band cropped to 15 rows), got {img.px(80, 20)}")
+        check(near(img.px(80, 69), (255, 255, 255), 8), f"fill: white at y=69, got {img.px(80, 69)}")
         check(near(img.px(80, 87), (0, 0, 255), 8), f"fill: bottom band blue, got {img.px(80, 87)}")
     img = one("stretch")  # whole picture squeezed: bands are 22.5 px
     if img:
