@@ -47,6 +47,7 @@ static void usage(FILE *to)
         "      --control EP       control socket endpoint unix:PATH or tcp:HOST:PORT (repeatable;\n"
         "                         default: the wall file's control.listen, else\n"
         "                         unix:$XDG_RUNTIME_DIR/vwall.sock); --control none disables it\n"
+        "      --no-connect       open no source: preview the layout with every tile's slate\n"
         "      --duration SEC     run this long, then exit (benchmarks, soak tests)\n"
         "      --stats FILE       on exit, write status and sources as JSON to FILE\n"
         "      --max-fps N        render at most N frames a second (default 60)\n"
@@ -119,7 +120,7 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
         }
         SDL_Delay(5);
     }
-    if (!vw_wall_all_tiles_have_pictures(w))
+    if (timeout > 0 && !vw_wall_all_tiles_have_pictures(w))
         vw_warn("screenshot: %.0f s passed and some tiles still have no picture; writing what shows",
                 timeout);
     struct vw_errors errs;
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
     struct vw_wall_options opt = {.output = VW_OUTPUT_CONFIG, .max_fps = 60};
 
     enum { O_CHECK = 256, O_SCENE, O_SHOT, O_TIMEOUT, O_OUTPUT, O_SCREENS, O_CONTROL, O_DURATION,
-           O_STATS, O_MAXFPS, O_VSYNC, O_SHADERS };
+           O_STATS, O_MAXFPS, O_VSYNC, O_SHADERS, O_NOCONNECT };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, O_CHECK},
         {"scene", required_argument, NULL, O_SCENE}, {"screenshot", required_argument, NULL, O_SHOT},
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
         {"screens", required_argument, NULL, O_SCREENS}, {"control", required_argument, NULL, O_CONTROL},
         {"duration", required_argument, NULL, O_DURATION}, {"stats", required_argument, NULL, O_STATS},
         {"max-fps", required_argument, NULL, O_MAXFPS}, {"vsync", no_argument, NULL, O_VSYNC},
-        {"shaders", required_argument, NULL, O_SHADERS}, {"verbose", no_argument, NULL, 'v'},
+        {"shaders", required_argument, NULL, O_SHADERS}, {"no-connect", no_argument, NULL, O_NOCONNECT}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int ch;
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
         case O_MAXFPS: opt.max_fps = atof(optarg); break;
         case O_VSYNC: opt.vsync = true; break;
         case O_SHADERS: opt.shader_dir = optarg; break;
+        case O_NOCONNECT: opt.no_connect = true; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -217,8 +219,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("%s: ok (%d sources, %d scenes, %dx%d panels)\n", config_path, cfg->source_count,
-               cfg->scene_count, cfg->columns, cfg->rows);
+        printf("%s: ok (%d sources, %d scenes, %dx%d panels of %dx%d)\n", config_path,
+               cfg->source_count, cfg->scene_count, cfg->columns, cfg->rows, cfg->screen_w, cfg->screen_h);
         vw_config_destroy(cfg);
         return 0;
     }
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (screenshot) {
-        int rc = run_screenshot(w, screenshot, timeout);
+        int rc = run_screenshot(w, screenshot, opt.no_connect ? 0 : timeout);
         if (stats)
             write_stats(w, stats);
         vw_wall_destroy(w);

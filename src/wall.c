@@ -266,6 +266,8 @@ static void manage_sources(struct vw_wall *w, double now)
     for (int i = 0; i < n; i++) {
         const struct vw_source_cfg *sc = &w->cfg->sources[i];
         struct source_rt *rt = &w->rt[i];
+        if (w->opt.no_connect)
+            continue;
         if (in_scene[i] || sc->warm) {
             rt->left_at = 0;
             if (!rt->src) {
@@ -525,7 +527,9 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
             d->badge_text = badge;
             ticking = true;
         }
-        if (st.error[0])
+        if (w->opt.no_connect)
+            snprintf(detail, 160, "PREVIEW · source not opened");
+        else if (st.error[0])
             snprintf(detail, 160, "NO SIGNAL · %s: %.100s", vw_source_state_name(st.state), st.error);
         else
             snprintf(detail, 160, "NO SIGNAL · %s", vw_source_state_name(st.state));

@@ -31,6 +31,7 @@ struct vw_wall_options {
     enum vw_output_mode output;
     const char *shader_dir;  /* NULL: built-in default */
     double max_fps;          /* render at most this often (default 60) */
+    bool no_connect;         /* layout preview: open no source, every tile shows its slate */
     bool vsync;
 };
 

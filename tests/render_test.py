@@ -219,7 +219,31 @@ def test_bad_file():
     check(f"{cfg}:7:" in p.stderr, f"bad file: error names {cfg}:7: — got {p.stderr!r}")
 
 
-TESTS = [test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
+def test_shipped_layouts():
+    """Every wall file in layouts/ renders with --screenshot (cameras not opened: the tests
+    reach no camera network), at columns·W × rows·H."""
+    import glob
+    import re
+    layouts = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "layouts", "*.cfg")))
+    check(len(layouts) >= 3, f"layouts: at least demo, township and district ({len(layouts)})")
+    for cfg in layouts:
+        name = os.path.basename(cfg)
+        p = subprocess.run([VWALL, "-c", cfg, "--check"], capture_output=True, text=True, timeout=60)
+        m = re.search(r"(\d+)x(\d+) panels of (\d+)x(\d+)", p.stdout)
+        check(p.returncode == 0 and m, f"{name}: --check ok ({p.stdout.strip()} {p.stderr.strip()})")
+        if not m:
+            continue
+        cols, rows, pw, ph = (int(v) for v in m.groups())
+        out = os.path.join(tempfile.mkdtemp(prefix="vwall-layout-"), "wall.png")
+        p = subprocess.run([VWALL, "-c", cfg, "--no-connect", "--screenshot", out], capture_output=True,
+                           text=True, timeout=300, env=dict(os.environ, SDL_VIDEODRIVER="offscreen"))
+        check(p.returncode == 0 and os.path.exists(out), f"{name}: --screenshot exits 0 ({p.stderr[-300:]})")
+        if p.returncode == 0:
+            img = Image(out)
+            check((img.w, img.h) == (cols * pw, rows * ph), f"{name}: PNG {img.w}x{img.h} is {cols * pw}x{rows * ph}")
+
+
+TESTS = [test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
          test_colour_matrices, test_labels_and_slate, test_bad_file]
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
