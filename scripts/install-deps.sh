@@ -13,7 +13,7 @@ PKGS=(
   # headless GL through Mesa (llvmpipe) and a CJK font for labels
   libegl-mesa0 libgl1-mesa-dri libegl-dev fonts-wqy-microhei
   # tests: clips, the RTSP camera, window tests
-  ffmpeg xvfb socat netcat-openbsd python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
+  ffmpeg xvfb xauth socat netcat-openbsd python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # sanitizer and fuzzer runtimes
   libclang-rt-14-dev

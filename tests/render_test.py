@@ -243,7 +243,57 @@ def test_shipped_layouts():
             check((img.w, img.h) == (cols * pw, rows * ph), f"{name}: PNG {img.w}x{img.h} is {cols * pw}x{rows * ph}")
 
 
-TESTS = [test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
+def test_window_on_x11():
+    """A real X server (Xvfb, 640x360): vwall --output fullscreen fills the screen with the
+    2×2 wall scaled 2×; --screens 0,3 leaves panels 1 and 2 dark. Grabbed with x11grab."""
+    import shutil
+    import time
+    if not shutil.which("Xvfb"):
+        check(False, "window: Xvfb is installed (scripts/install-deps.sh)")
+        return
+    names = ["red", "green", "blue", "white"]
+    tiles = ",\n".join(f'{{ source = "{n}"; cell = [{i % 2}, {i // 2}]; }}' for i, n in enumerate(names))
+    d = tempfile.mkdtemp(prefix="vwall-x11-")
+    cfg = os.path.join(d, "wall.cfg")
+    with open(cfg, "w") as f:
+        f.write(wall(2, 2) + sources(*names) + f'scenes = ( {{ id = "s"; grid = [2, 2]; tiles = ( {tiles} ); }} );\n')
+    display = f":{90 + os.getpid() % 100}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x360x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11")
+        for screens, dark in [(None, []), ("0,3", [1, 2])]:
+            args = [VWALL, "-c", cfg, "--output", "fullscreen", "--control", "none", "--duration", "6",
+                    "--stats", os.path.join(d, "stats.json")]
+            if screens:
+                args += ["--screens", screens]
+            v = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            time.sleep(3.5)
+            shot = os.path.join(d, f"x11-{screens}.png")
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "x11grab", "-video_size", "640x360", "-i",
+                            display, "-frames:v", "1", shot], env=env, check=False, timeout=30)
+            _, err = v.communicate(timeout=60)
+            check(v.returncode == 0, f"window {screens}: vwall exits 0 ({err[-300:]})")
+            if not os.path.exists(shot):
+                check(False, f"window {screens}: x11grab took a picture")
+                continue
+            img = Image(shot)
+            for i, n in enumerate(names):
+                x, y = 160 + 320 * (i % 2), 90 + 180 * (i // 2)
+                want = (0, 0, 0) if i in dark else COLOURS[n]
+                check(near(img.px(x, y), want), f"window {screens}: panel {i} at ({x},{y}) {want}, got {img.px(x, y)}")
+            import json
+            with open(os.path.join(d, "stats.json")) as f:
+                st = json.load(f)
+            check(st["status"]["screens"] == (4 - len(dark)), f"window {screens}: status.screens {st['status']['screens']}")
+            check(st["status"]["frames_rendered"] > 10, f"window {screens}: frames rendered {st['status']['frames_rendered']}")
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+
+
+TESTS = [test_window_on_x11, test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
          test_colour_matrices, test_labels_and_slate, test_bad_file]
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
