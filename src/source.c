@@ -181,6 +181,33 @@ static void arm(struct vw_source *s, int64_t deadline_us)
     atomic_store_explicit(&s->deadline_us, deadline_us, memory_order_relaxed);
 }
 
+/* FFmpeg's own message for the last error on a source thread: av_strerror alone turns a
+ * failed DNS lookup or a file with no index into "Input/output error" or "Invalid data".
+ * The callback keeps FFmpeg's usual printing (av_log_default_callback). */
+static _Thread_local struct {
+    bool on;        /* a source thread */
+    char part[256]; /* the line being assembled */
+    char last[256]; /* the last complete error line, "" when none */
+} avlog;
+
+static void avlog_callback(void *avcl, int level, const char *fmt, va_list vl)
+{
+    if (avlog.on && level <= AV_LOG_ERROR) {
+        va_list cp;
+        va_copy(cp, vl);
+        size_t len = strlen(avlog.part);
+        vsnprintf(avlog.part + len, sizeof avlog.part - len, fmt, cp);
+        va_end(cp);
+        len = strlen(avlog.part);
+        if (len && avlog.part[len - 1] == '\n') {
+            avlog.part[len - 1] = '\0';
+            memcpy(avlog.last, avlog.part, sizeof avlog.last);
+            avlog.part[0] = '\0';
+        }
+    }
+    av_log_default_callback(avcl, level, fmt, vl);
+}
+
 static const char *averr(int err, char *buf, size_t n)
 {
     if (av_strerror(err, buf, n) < 0)
@@ -315,12 +342,15 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
             av_dict_set(&opts, "rw_timeout", us, 0);
         }
     }
+    avlog.last[0] = avlog.part[0] = '\0';
     arm(s, vw_now_us() + OPEN_TIMEOUT_US);
     ret = avformat_open_input(&c->fmt, url, NULL, &opts); /* frees fmt on failure */
     av_dict_free(&opts);
     if (ret < 0) {
         if (atomic_load(&s->timed_out))
             snprintf(err, errsz, "cannot open: no answer within %d s", OPEN_TIMEOUT_US / 1000000);
+        else if (avlog.last[0] && !strstr(avlog.last, averr(ret, e, sizeof e)))
+            snprintf(err, errsz, "cannot open: %.100s (%.120s)", e, avlog.last);
         else
             snprintf(err, errsz, "cannot open: %s", averr(ret, e, sizeof e));
         goto fail;
@@ -493,7 +523,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
     int64_t stall_us = (int64_t)(s->stall_timeout * 1e6);
     int64_t progress_us = vw_now_us(); /* last decoded frame, or the open */
     uint64_t frames_since_start = 0;   /* since the open or the last loop */
-    bool draining = false;
+    bool draining = false, stall_after = false;
     char err[sizeof s->st.error] = "";
     char e[128];
 
@@ -537,8 +567,16 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 avcodec_send_packet(c->dec, NULL);
             } else if (w->pkt->stream_index != c->vidx) {
                 av_packet_unref(w->pkt);
+                if (atomic_load(&s->timed_out)) {
+                    set_stalled(s, s->stall_timeout);
+                    return END_LOST;
+                }
                 continue;
             } else {
+                /* The deadline passed inside the call, yet it returned a packet: RTP
+                 * depacketizers hand over the frame they held when the socket gives up.
+                 * Decode it, then count the stall (it is not a sign of life). */
+                stall_after = atomic_load(&s->timed_out);
                 ret = avcodec_send_packet(c->dec, w->pkt);
                 av_packet_unref(w->pkt);
                 if (ret < 0 && ret != AVERROR(EAGAIN))
@@ -552,7 +590,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 break;
             if (ret == AVERROR_EOF) {
                 if (!w->is_file) {
-                    set_state(s, VW_SOURCE_OFFLINE, "end of stream");
+                    set_state(s, VW_SOURCE_OFFLINE, "stream ended by the server");
                     return END_LOST;
                 }
                 if (!s->loop)
@@ -586,6 +624,10 @@ static enum end run_conn(struct worker *w, struct conn *c)
             frames_since_start++;
             progress_us = vw_now_us();
         }
+        if (stall_after) {
+            set_stalled(s, s->stall_timeout);
+            return END_LOST;
+        }
     }
 }
 
@@ -593,6 +635,7 @@ static void *source_thread(void *arg)
 {
     struct vw_source *s = arg;
     struct worker w = {.s = s, .is_file = !is_network(s->url)};
+    avlog.on = true;
     w.pkt = av_packet_alloc();
     w.frame = av_frame_alloc();
     w.sw = av_frame_alloc();
@@ -673,7 +716,11 @@ static void free_source(struct vw_source *s)
 }
 
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
-static void net_init(void) { avformat_network_init(); }
+static void net_init(void)
+{
+    avformat_network_init();
+    av_log_set_callback(avlog_callback);
+}
 
 struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wakeup_fn wakeup,
                                    void *ud)

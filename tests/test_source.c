@@ -406,6 +406,28 @@ static void test_rtsp(void)
             (double)(vw_now_us() - t0) / 1e6, st.reconnects);
     CHECK(st.reconnects >= 1);
     CHECK(st.error[0] == '\0');
+
+    /* The camera freezes with the connection open: stalled after stall_timeout (2 s), the
+     * last frame kept; it comes back by itself once the camera answers again. */
+    int reconnects = st.reconnects;
+    take_for(s, 1.0);
+    kill(pid, SIGSTOP);
+    t0 = vw_now_us();
+    CHECK(wait_state(s, VW_SOURCE_STALLED, 5));
+    st = stats(s);
+    double stalled_after = (double)(vw_now_us() - t0) / 1e6;
+    fprintf(stderr, "  server frozen: stalled (%s) after %.2f s\n", st.error, stalled_after);
+    CHECK(stalled_after > 1.5);
+    CHECK(strstr(st.error, "no frame for") != NULL);
+    take_for(s, 0.5);
+    CHECK(stats(s).last_frame_age_ms >= 400);
+    f = vw_source_frame(s, &fresh, NULL);
+    CHECK(f != NULL && !fresh);
+    kill(pid, SIGCONT);
+    t0 = vw_now_us();
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 12));
+    fprintf(stderr, "  server thawed: live after %.2f s\n", (double)(vw_now_us() - t0) / 1e6);
+    CHECK(stats(s).reconnects > reconnects);
     CHECK(destroy_timed(s) < 1.0);
     if (pid > 0)
         stop_server(pid, SIGTERM);
