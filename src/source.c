@@ -355,6 +355,13 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
             snprintf(err, errsz, "cannot open: %s", averr(ret, e, sizeof e));
         goto fail;
     }
+    /* A file FFmpeg only guessed at (it warns "misdetection possible") is garbage more
+     * often than video: random bytes pass for raw H.263 and decode into noise. */
+    if (w->is_file && c->fmt->probe_score <= AVPROBE_SCORE_RETRY) {
+        snprintf(err, errsz, "cannot open: not a recognised video file (at best %s, probe score %d)",
+                 c->fmt->iformat->name, c->fmt->probe_score);
+        goto fail;
+    }
     arm(s, vw_now_us() + OPEN_TIMEOUT_US);
     ret = avformat_find_stream_info(c->fmt, NULL);
     if (ret < 0) {
