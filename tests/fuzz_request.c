@@ -1,0 +1,327 @@
+/* fuzz_request: libFuzzer target for the control protocol's request parser and dispatcher.
+ *
+ * Each input is split into lines; every line goes through
+ *   - vw_commands_parse (the pure parser/validator), whose result must be consistent, and
+ *   - vw_commands_handle_line against a stub wall, for a trusted (Unix) and an untrusted
+ *     (TCP, token set) session; every reply must be one line of valid JSON with "ok".
+ * A broken invariant aborts, which libFuzzer reports as a crash.
+ *
+ * Built two ways (tests/cmake/control.cmake):
+ *   -DVWALL_FUZZ=ON with clang: `fuzz_request`, the libFuzzer binary;
+ *   always: `fuzz_request_regress`, the same file with a main (VW_FUZZ_MAIN) that runs the
+ *   target over every file of the folders given (tests/fuzz-corpus), as a ctest.
+ * Links only commands.c, log.c, errors.c and cJSON: the wall below is a stub. */
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "wall.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* ---- a stub wall: two scenes, two sources, nothing rendered ---------------------------- */
+
+static struct vw_tile_cfg main_tiles[2] = {{.id = "left", .source = 0}, {.id = NULL, .source = 1}};
+static struct vw_scene_cfg stub_scenes[2] = {
+    {.id = "main", .name = "Main 主", .tiles = main_tiles, .tile_count = 2},
+    {.id = "alt", .name = "Alt", .tiles = main_tiles, .tile_count = 1},
+};
+static struct vw_source_cfg stub_sources[2] = {{.id = "red", .name = "red"},
+                                               {.id = "green", .name = "green"}};
+static struct vw_config stub_cfg = {
+    .path = "stub.cfg",
+    .scenes = stub_scenes,
+    .scene_count = 2,
+    .sources = stub_sources,
+    .source_count = 2,
+    .control = {.token = "tok", .screenshot_dir = "/nonexistent-vwall-fuzz-dir"},
+};
+static int stub_base, stub_pushed = -1;
+
+struct vw_wall {
+    int unused;
+};
+static struct vw_wall stub_wall;
+
+int vw_config_find_scene(const struct vw_config *cfg, const char *id)
+{
+    for (int i = 0; i < cfg->scene_count; i++)
+        if (strcmp(cfg->scenes[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+int vw_config_find_source(const struct vw_config *cfg, const char *id)
+{
+    for (int i = 0; i < cfg->source_count; i++)
+        if (strcmp(cfg->sources[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+const struct vw_config *vw_wall_config(const struct vw_wall *w) { return &stub_cfg; }
+int vw_wall_current_scene(const struct vw_wall *w) { return stub_pushed >= 0 ? stub_pushed : stub_base; }
+int vw_wall_base_scene(const struct vw_wall *w) { return stub_base; }
+
+bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by)
+{
+    int s = vw_config_find_scene(&stub_cfg, scene_id);
+    if (s >= 0)
+        stub_base = s;
+    return s >= 0;
+}
+
+bool vw_wall_push(struct vw_wall *w, const char *scene_id, int priority, double ttl, const char *by)
+{
+    int s = vw_config_find_scene(&stub_cfg, scene_id);
+    if (s >= 0)
+        stub_pushed = s;
+    return s >= 0;
+}
+
+bool vw_wall_pop(struct vw_wall *w, const char *scene_id, const char *by)
+{
+    int s = vw_config_find_scene(&stub_cfg, scene_id);
+    if (s < 0 || s != stub_pushed)
+        return false;
+    stub_pushed = -1;
+    return true;
+}
+
+enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const char *tile_id,
+                                     const char *source_id, const char *by)
+{
+    const struct vw_scene_cfg *sc = &stub_scenes[vw_wall_current_scene(w)];
+    bool found = false;
+    if (tile_id) {
+        for (int i = 0; i < sc->tile_count; i++)
+            found |= sc->tiles[i].id && strcmp(sc->tiles[i].id, tile_id) == 0;
+    } else {
+        if (tile_index < 0)
+            abort(); /* commands.c answers negative indices itself */
+        found = tile_index < sc->tile_count;
+    }
+    if (!found)
+        return VW_ASSIGN_BAD_TILE;
+    return vw_config_find_source(&stub_cfg, source_id) < 0 ? VW_ASSIGN_UNKNOWN_SOURCE : VW_ASSIGN_OK;
+}
+
+bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
+{
+    vw_errors_add(errs, "stub.cfg:1: the stub never reloads");
+    return false;
+}
+
+bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs)
+{
+    if (strstr(path, "/../") || strchr(path + strlen(stub_cfg.control.screenshot_dir) + 1, '/'))
+        abort(); /* a name that escapes the folder got through */
+    return true;
+}
+
+cJSON *vw_wall_scenes_json(const struct vw_wall *w)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < stub_cfg.scene_count; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", stub_scenes[i].id);
+        cJSON_AddStringToObject(o, "name", stub_scenes[i].name);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+cJSON *vw_wall_sources_json(const struct vw_wall *w)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < stub_cfg.source_count; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", stub_sources[i].id);
+        cJSON_AddStringToObject(o, "state", "live");
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+cJSON *vw_wall_status_json(const struct vw_wall *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "scene", stub_scenes[vw_wall_current_scene(w)].id);
+    cJSON_AddNumberToObject(o, "frames_rendered", 1);
+    return o;
+}
+
+/* ---- the target ------------------------------------------------------------------------ */
+
+static const char *const known_errors[] = {
+    "parse_error", "bad_request", "unknown_command", "bad_args", "too_large", "unauthorized",
+    "unknown_scene", "not_pushed", "bad_tile", "unknown_source", "config_error", "disabled",
+    "screenshot_failed",
+};
+
+static bool known_error(const char *code)
+{
+    for (size_t i = 0; i < sizeof known_errors / sizeof known_errors[0]; i++)
+        if (strcmp(code, known_errors[i]) == 0)
+            return true;
+    return false;
+}
+
+static void check_reply(cJSON *reply)
+{
+    if (!reply)
+        return;
+    char *text = cJSON_PrintUnformatted(reply);
+    if (!text || strchr(text, '\n'))
+        abort(); /* a reply is exactly one line */
+    cJSON *back = cJSON_Parse(text);
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(back, "ok");
+    if (!cJSON_IsBool(ok))
+        abort();
+    if (cJSON_IsFalse(ok)) {
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(back, "error");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(back, "message");
+        if (!cJSON_IsString(err) || !known_error(err->valuestring) || !cJSON_IsString(msg))
+            abort();
+    }
+    cJSON_Delete(back);
+    free(text);
+    cJSON_Delete(reply);
+}
+
+static void one_line(const char *line, size_t len, struct vw_session *trusted,
+                     struct vw_session *remote)
+{
+    struct vw_request r;
+    bool ok = vw_commands_parse(line, len, &r);
+    if (ok && (!r.cmd || r.error || r.empty))
+        abort();
+    if (!ok && !r.empty && (!r.error || !known_error(r.error) || !r.message[0]))
+        abort();
+    vw_request_finish(&r);
+
+    struct vw_command_ctx ctx = {.wall = &stub_wall, .clients = 2};
+    check_reply(vw_commands_handle_line(&ctx, trusted, line, len));
+    check_reply(vw_commands_handle_line(&ctx, remote, line, len));
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    vw_log_set_level(VW_LOG_ERROR); /* no audit lines while fuzzing */
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct vw_session trusted, remote;
+    vw_session_init(&trusted, "unix:pid=1,uid=0", true);
+    vw_session_init(&remote, "tcp:127.0.0.1:1", false);
+    stub_base = 0;
+    stub_pushed = -1;
+    const char *p = (const char *)data, *end = p + size;
+    while (p <= end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        one_line(p, len, &trusted, &remote);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    vw_session_finish(&trusted);
+    vw_session_finish(&remote);
+    return 0;
+}
+
+#ifdef VW_FUZZ_MAIN
+/* The regression driver: runs the target over every file in the folders (or files) given. */
+#include <dirent.h>
+#include <sys/stat.h>
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "fuzz_request: can't read %s\n", path);
+        return 1;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    size_t k;
+    while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            uint8_t *p = realloc(buf, cap *= 2);
+            if (!p) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = p;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return 1;
+    LLVMFuzzerTestOneInput(buf, n);
+    free(buf);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(int argc, char **argv)
+{
+    LLVMFuzzerInitialize(&argc, &argv);
+    int files = 0, bad = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "fuzz_request: no such file or folder: %s\n", argv[i]);
+            return 1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            bad += run_file(argv[i]);
+            files++;
+            continue;
+        }
+        DIR *d = opendir(argv[i]);
+        if (!d)
+            return 1;
+        char **names = NULL;
+        int count = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char **p = realloc(names, sizeof *names * (size_t)(count + 1));
+            if (!p)
+                return 1;
+            names = p;
+            size_t len = strlen(argv[i]) + strlen(e->d_name) + 2;
+            names[count] = malloc(len);
+            snprintf(names[count], len, "%s/%s", argv[i], e->d_name);
+            count++;
+        }
+        closedir(d);
+        qsort(names, (size_t)count, sizeof *names, cmp_str);
+        for (int k = 0; k < count; k++) {
+            bad += run_file(names[k]);
+            files++;
+            free(names[k]);
+        }
+        free(names);
+    }
+    printf("fuzz_request: %d inputs ran, %d unreadable\n", files, bad);
+    return (bad || files == 0) ? 1 : 0;
+}
+#endif
