@@ -496,10 +496,29 @@ def test_tcp_and_token(wall):
     check(t.call("ping").get("ok") is True, "ping over TCP after auth")
     r = t.call("scene.list")
     check(r.get("ok") and r.get("current") == "main", f"scene.list over TCP: {r}")
+    # Over TCP too, a line over 64 KiB gets too_large and the connection closes.
+    try:
+        t.send_raw(b'{"cmd":"ping","pad":"' + b"z" * (70 * 1024) + b'"}\n')
+    except OSError:
+        pass
+    try:
+        check(is_error(t.reply(), "too_large"), "TCP: 70 KiB line -> too_large")
+        check(t.read_line(5) == b"", "TCP: then the wall closes the connection")
+    except OSError as e:
+        check(False, f"TCP: too_large reply lost: {e}")
     t.close()
     u = wall.unix()
     check(u.call("auth", token="whatever").get("ok") is True, "Unix clients need no token")
     u.close()
+    # A client that sends its requests and shuts down its side still gets every reply
+    # (as `socat` and `nc -N` do), the last line even without its newline.
+    h = wall.unix()
+    h.send_raw(b'{"id":1,"cmd":"ping"}\n{"id":2,"cmd":"ping"}')
+    h.sock.shutdown(socket.SHUT_WR)
+    got = [h.reply(), h.reply()]
+    check(got == [{"id": 1, "ok": True}, {"id": 2, "ok": True}], f"half-closed client: {got}")
+    check(h.read_line(5) == b"", "then the wall closes it")
+    h.close()
 
 
 def test_many_clients(wall):
@@ -623,6 +642,22 @@ def test_screenshot_and_reload(wall):
     check(u.call("config.reload").get("ok") is True, "reload back to the test wall")
     wait_pixels(wall, u, "red", "green", "back to the original wall")
     watcher.close()
+    u.close()
+
+
+def test_socket_group(wall):
+    import grp
+    group = grp.getgrgid(os.getgid()).gr_name
+    u = wall.unix()
+    wall.write_cfg(wall.text().replace("control = {\n", f'control = {{\n  socket_group = "{group}";\n'))
+    r = u.call("config.reload")
+    st = os.stat(wall.sock)
+    check(r.get("ok") is True and st.st_mode & 0o777 == 0o660 and st.st_gid == os.getgid(),
+          f"control.socket_group: mode 0660, group {group} ({r}, {oct(st.st_mode & 0o777)})")
+    wall.write_cfg(wall.text())
+    r = u.call("config.reload")
+    check(r.get("ok") is True and os.stat(wall.sock).st_mode & 0o777 == 0o600,
+          "without socket_group the socket is 0600 again")
     u.close()
 
 
@@ -789,7 +824,7 @@ def test_socket_files(wall):
 
 
 TESTS = [test_basics, test_errors, test_tcp_and_token, test_scenes_and_pixels, test_unsubscribe,
-         test_many_clients, test_stalled_clients, test_screenshot_and_reload, test_vwallctl,
+         test_many_clients, test_stalled_clients, test_screenshot_and_reload, test_socket_group, test_vwallctl,
          test_socket_files, test_audit]
 
 
