@@ -76,6 +76,8 @@ struct conn {
     AVRational tb;
     int64_t frame_dur_us;
     enum AVPixelFormat hw_fmt; /* AV_PIX_FMT_NONE when decoding in software */
+    const char *id;            /* the source's, for get_hw_format's message */
+    atomic_bool hw_refused;    /* get_hw_format fell back to software (logged once) */
     bool sub;                  /* opened the substream URL */
     bool skip;                 /* skip_frame currently set to AVDISCARD_NONREF */
     bool got_frame;
@@ -234,10 +236,17 @@ static bool is_rtsp(const char *url)
 
 static enum AVPixelFormat get_hw_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
 {
-    const struct conn *c = dec->opaque;
+    struct conn *c = dec->opaque;
     for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++)
         if (*p == c->hw_fmt)
             return *p;
+    /* Not offered, or offered and refused (FFmpeg asks again without it): NVDEC, for one,
+     * takes no HEVC smaller than 144x144. */
+    if (!atomic_exchange(&c->hw_refused, true))
+        vw_info("source '%s': the hardware decoder cannot take this stream (%s %dx%d, %s), "
+                "decoding in software",
+                c->id, avcodec_get_name(dec->codec_id), dec->coded_width, dec->coded_height,
+                av_get_pix_fmt_name(dec->sw_pix_fmt));
     for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
         const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(*p);
         if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL))
@@ -300,6 +309,7 @@ static void setup_hw(struct worker *w, struct conn *c, const AVCodec *codec)
         c->hw_fmt = AV_PIX_FMT_NONE;
         return;
     }
+    c->id = s->id;
     c->dec->opaque = c;
     c->dec->get_format = get_hw_format;
 }
