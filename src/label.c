@@ -41,8 +41,10 @@ static char *find_font(int *index)
     if (!FcInit())
         return NULL;
     FcPattern *pat = FcNameParse((const FcChar8 *)"sans-serif:lang=zh-cn");
-    if (!pat)
+    if (!pat) {
+        FcFini();
         return NULL;
+    }
     FcConfigSubstitute(NULL, pat, FcMatchPattern);
     FcDefaultSubstitute(pat);
     FcResult res;
@@ -56,6 +58,8 @@ static char *find_font(int *index)
         FcPatternDestroy(match);
     }
     FcPatternDestroy(pat);
+    /* Nothing else in vwall uses fontconfig: release its configuration (and its memory). */
+    FcFini();
     return path;
 }
 
