@@ -105,7 +105,8 @@ struct vw_label_cache *vw_label_cache_create(const char *font_path, int max_idle
 static void free_entry(struct entry *e)
 {
     GLuint tex = e->label.tex;
-    glDeleteTextures(1, &tex);
+    if (tex)
+        glDeleteTextures(1, &tex);
     free(e->text);
 }
 
@@ -212,7 +213,7 @@ const struct vw_label *vw_label_get(struct vw_label_cache *c, const char *text, 
         struct entry *e = &c->entries[i];
         if (e->px == px && strncmp(e->text, text, len) == 0 && e->text[len] == '\0') {
             e->last_used = c->frame;
-            return &e->label;
+            return e->label.tex ? &e->label : NULL; /* tex 0: failed before, not retried */
         }
     }
     if (c->count == MAX_ENTRIES) { /* evict the least recently used */
@@ -235,15 +236,15 @@ const struct vw_label *vw_label_get(struct vw_label_cache *c, const char *text, 
     if (!copy)
         return NULL;
     struct entry *e = &c->entries[c->count];
-    if (!render(c, copy, px, &e->label)) {
-        free(copy);
-        return NULL;
-    }
+    /* A failure is cached too (tex 0), so it is logged once, not every frame. */
+    bool ok = render(c, copy, px, &e->label);
+    if (!ok)
+        e->label = (struct vw_label){0, 0, 0};
     e->text = copy;
     e->px = px;
     e->last_used = c->frame;
     c->count++;
-    return &e->label;
+    return ok ? &e->label : NULL;
 }
 
 void vw_label_cache_end_frame(struct vw_label_cache *c)

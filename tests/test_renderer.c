@@ -297,13 +297,14 @@ static void test_reupload(void)
     for (int i = 0; i < 4; i++) {
         AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, sizes[i][0], sizes[i][1], colours[i][0],
                                  colours[i][1], colours[i][2], AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
-        f->sample_aspect_ratio = (AVRational){i == 2 ? 4 : 1, 3 - (i == 2) * 0 - 2};
+        f->sample_aspect_ratio = (AVRational){i == 2 ? 4 : 1, 1};
         CHECK(vw_texture_upload(tex, f));
+        if (i == 2)
+            CHECK_NEAR(vw_texture_aspect(tex), 4.0, 1e-9); /* 48x48 with SAR 4:1 */
         render(&tile, 1);
         CHECK_PX(100, 100, colours[i][0], colours[i][1], colours[i][2]);
         av_frame_free(&f);
     }
-    /* The last frame: 64x36 with SAR 1:1 → 16:9; the third 48x48 with SAR 4:1 → 4. */
     CHECK_NEAR(vw_texture_aspect(tex), 64.0 / 36.0, 1e-9);
     vw_texture_destroy(tex);
 }
@@ -454,6 +455,32 @@ static void test_label_and_badges(void)
     vw_texture_destroy(tex);
 }
 
+/* No font: the renderer still works; slates and labels draw without text. */
+static void test_no_font(void)
+{
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    struct vw_renderer_options opt = {.shader_dir = VWALL_TEST_SHADER_DIR,
+                                      .font_path = "/nonexistent/font.ttf", .label_size = 16};
+    struct vw_renderer *r = vw_renderer_create(&opt, &errs);
+    CHECK(r != NULL);
+    CHECK(!vw_errors_any(&errs));
+    vw_errors_finish(&errs);
+    if (!r)
+        return;
+    struct vw_renderer *keep = R;
+    R = r;
+    struct vw_draw_tile tile = {.box = {0, 0, 160, 180}, .slate_title = "Lobby",
+                                .slate_detail = "NO SIGNAL", .label = "Lobby"};
+    render(&tile, 1);
+    CHECK_PX(80, 80, 0x1a, 0x1f, 0x2b);
+    CHECK(count_bright(0, 0, 160, 180, 100) == 0);
+    const uint8_t *p = px(2, 170); /* the label box is drawn (empty) */
+    CHECK(p[2] < 0x2b);
+    R = keep;
+    vw_renderer_destroy(r);
+}
+
 static void test_label_cache(void)
 {
     struct vw_label_cache *c = vw_label_cache_create(NULL, 3);
@@ -549,12 +576,34 @@ static void test_shader_errors(void)
     vw_renderer_destroy(r);
     vw_errors_finish(&errs);
 
+    /* A file without a #version line gets one prepended; lines still match the file. */
+    snprintf(src, sizeof src, "%s/solid.frag", VWALL_TEST_SHADER_DIR);
+    snprintf(dst, sizeof dst, "%s/solid.frag", dir);
+    int bad_solid = find_line(src, "frag_color = u_color;");
+    CHECK(bad_solid > 2);
+    CHECK(copy_file(src, dst, bad_solid, "    frag_color = u_colour;\n"));
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", dst);
+    CHECK(copy_file(dst, tmp, 1, "// (no version line)\n") && rename(tmp, dst) == 0);
+    snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
+    snprintf(dst, sizeof dst, "%s/yuv_planar.frag", dir);
+    CHECK(copy_file(src, dst, -1, NULL));
+    vw_errors_init(&errs);
+    r = vw_renderer_create(&opt, &errs);
+    CHECK(r == NULL);
+    snprintf(want, sizeof want, "%s/solid.frag:%d: ", dir, bad_solid);
+    CHECK(strstr(vw_errors_first(&errs), want) != NULL);
+    CHECK(strstr(vw_errors_first(&errs), "u_colour") != NULL);
+    fprintf(stderr, "  shader error as reported: %s\n", vw_errors_first(&errs));
+    vw_renderer_destroy(r);
+    vw_errors_finish(&errs);
+    snprintf(src, sizeof src, "%s/solid.frag", VWALL_TEST_SHADER_DIR);
+    snprintf(dst, sizeof dst, "%s/solid.frag", dir);
+    CHECK(copy_file(src, dst, -1, NULL));
+
     /* A missing shader file names the file. */
     snprintf(dst, sizeof dst, "%s/text.frag", dir);
     unlink(dst);
-    snprintf(dst, sizeof dst, "%s/yuv_planar.frag", dir);
-    snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
-    CHECK(copy_file(src, dst, -1, NULL));
     vw_errors_init(&errs);
     r = vw_renderer_create(&opt, &errs);
     CHECK(r == NULL);
@@ -582,6 +631,17 @@ static void test_targets(void)
     vw_errors_init(&errs);
     CHECK(vw_target_create(R, 0, 10, &errs) == NULL);
     vw_errors_finish(&errs);
+
+    /* An 18-panel wall of 1920x1080 panels with 640x360 previews: 11520x3240. */
+    GLint max_tex = 0;
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_tex);
+    if (max_tex >= 11520) {
+        vw_errors_init(&errs);
+        t = vw_target_create(R, 11520, 3240, &errs);
+        CHECK(t != NULL);
+        vw_target_destroy(t);
+        vw_errors_finish(&errs);
+    }
 
     /* Row order: a tile on the top half only shows in the first rows read back. */
     struct vw_texture *tex = vw_texture_create(R);
@@ -700,6 +760,7 @@ int main(void)
     test_slate();
     test_label_and_badges();
     test_label_cache();
+    test_no_font();
     test_targets();
     test_png();
     test_shader_errors();
