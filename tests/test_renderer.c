@@ -6,7 +6,10 @@
 #include <dlfcn.h>
 #include <epoxy/gl.h>
 #include <link.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,9 @@
 #include "png.h"
 #include "renderer.h"
 
+#ifndef VWALL_TEST_CLIPS_DIR
+#define VWALL_TEST_CLIPS_DIR "tests/clips"
+#endif
 #ifndef VWALL_TEST_SHADER_DIR
 #define VWALL_TEST_SHADER_DIR "shaders"
 #endif
@@ -390,6 +396,80 @@ static void test_fit_fill_stretch(void)
     vw_texture_destroy(tex);
 }
 
+/* The first decoded frame of a clip (scripts/make-clips.sh test), or NULL. */
+static AVFrame *decode_first(const char *path)
+{
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc(), *got = NULL;
+    const AVCodec *codec = NULL;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+        goto out;
+    int st = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (st < 0 || !(dec = avcodec_alloc_context3(codec)) ||
+        avcodec_parameters_to_context(dec, fmt->streams[st]->codecpar) < 0 ||
+        avcodec_open2(dec, codec, NULL) < 0)
+        goto out;
+    while (!got && av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == st && avcodec_send_packet(dec, pkt) >= 0 &&
+            avcodec_receive_frame(dec, frame) >= 0)
+            got = frame;
+        av_packet_unref(pkt);
+    }
+    if (!got && avcodec_send_packet(dec, NULL) >= 0 && avcodec_receive_frame(dec, frame) >= 0)
+        got = frame;
+out:
+    if (!got)
+        av_frame_free(&frame);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    av_packet_free(&pkt);
+    return got;
+}
+
+/* Real H.264/HEVC clips of known colours, BT.709, BT.601 and full range, decoded by FFmpeg. */
+static void test_clips(void)
+{
+    const char *dir = getenv("VWALL_CLIPS");
+    if (!dir)
+        dir = VWALL_TEST_CLIPS_DIR;
+    static const struct {
+        const char *name;
+        int r, g, b;
+    } clips[] = {
+        {"red.mp4", 255, 0, 0},       {"green.mp4", 0, 255, 0},     {"blue.mp4", 0, 0, 255},
+        {"white.mp4", 255, 255, 255}, {"yellow.mp4", 255, 255, 0},  {"magenta.mp4", 255, 0, 255},
+        {"cyan.mp4", 0, 255, 255},    {"gray.mp4", 128, 128, 128},  {"red-601.mp4", 255, 0, 0},
+        {"green-601.mp4", 0, 255, 0}, {"blue-601.mp4", 0, 0, 255},  {"gray-601.mp4", 128, 128, 128},
+        {"orange-full.mp4", 255, 128, 0}, {"red-hevc.mp4", 255, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof clips / sizeof clips[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, clips[i].name);
+        AVFrame *f = decode_first(path);
+        if (!f)
+            fprintf(stderr, "  %s: can't decode (run scripts/make-clips.sh test DIR and set "
+                            "VWALL_CLIPS=DIR)\n", path);
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        struct vw_texture *tex = vw_texture_create(R);
+        CHECK(vw_texture_upload(tex, f));
+        struct vw_draw_tile tile = {.box = CANVAS, .fit = VW_FIT_STRETCH, .tex = tex};
+        render(&tile, 1);
+        int fails = check_failed;
+        CHECK_PX(80, 90, clips[i].r, clips[i].g, clips[i].b);
+        CHECK_PX(240, 90, clips[i].r, clips[i].g, clips[i].b);
+        if (check_failed != fails)
+            fprintf(stderr, "  ^ in %s (%s, %s, %s)\n", clips[i].name,
+                    av_get_pix_fmt_name(f->format), av_color_space_name(f->colorspace),
+                    av_color_range_name(f->color_range));
+        vw_texture_destroy(tex);
+        av_frame_free(&f);
+    }
+}
+
 /* Counts pixels in [x0,x1)×[y0,y1) brighter than `min` in every channel. */
 static int count_bright(int x0, int y0, int x1, int y1, int min)
 {
@@ -755,6 +835,7 @@ int main(void)
 
     test_colours();
     test_reupload();
+    test_clips();
     test_bezel();
     test_fit_fill_stretch();
     test_slate();
