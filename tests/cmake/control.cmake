@@ -38,11 +38,6 @@ if(VWALL_FUZZ)
   target_link_libraries(fuzz_request PRIVATE PkgConfig::VWCTL_CJSON Threads::Threads m)
 endif()
 
-# Test clips (shared fixture; another module's file may define it first).
-if(NOT TEST clips)
-  add_test(NAME clips COMMAND ${CMAKE_SOURCE_DIR}/scripts/make-clips.sh test ${CMAKE_BINARY_DIR}/clips)
-  set_tests_properties(clips PROPERTIES FIXTURES_SETUP clips LABELS fixture TIMEOUT 300)
-endif()
 
 add_test(NAME control
   COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_control.py

@@ -1,11 +1,5 @@
 # renderer, label and png: GL through SDL's offscreen driver and Mesa (never skipped).
 
-# Test clips of known colours, generated once per build tree (also defined by other modules'
-# files; only the first one registers it).
-if(NOT TEST clips)
-  add_test(NAME clips COMMAND ${CMAKE_SOURCE_DIR}/scripts/make-clips.sh test ${CMAKE_BINARY_DIR}/clips)
-  set_tests_properties(clips PROPERTIES FIXTURES_SETUP clips LABELS fixture TIMEOUT 300)
-endif()
 
 add_executable(test_renderer ${CMAKE_SOURCE_DIR}/tests/test_renderer.c)
 target_link_libraries(test_renderer PRIVATE vwall_core)
