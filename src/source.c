@@ -132,6 +132,8 @@ static void set_state(struct vw_source *s, enum vw_source_state st, const char *
     enum vw_source_state old = s->st.state;
     bool changed = old != st || strcmp(s->st.error, why) != 0;
     s->st.state = st;
+    if (st == VW_SOURCE_LIVE)
+        s->st.backoff_ms = 0;
     memcpy(s->st.error, why, sizeof why);
     pthread_mutex_unlock(&s->lock);
 
@@ -689,6 +691,9 @@ static void *source_thread(void *arg)
             set_state(s, VW_SOURCE_OFFLINE, "end of stream");
             goto wait_stop;
         }
+        pthread_mutex_lock(&s->lock);
+        s->st.backoff_ms = backoff_us / 1000;
+        pthread_mutex_unlock(&s->lock);
         if (!sleep_until(s, vw_now_us() + backoff_us))
             break;
         backoff_us = backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff_us * 2;

@@ -39,6 +39,8 @@ struct vw_source_stats {
     uint64_t frames_shown;    /* frames the renderer took (vw_source_frame with fresh) */
     int64_t last_frame_age_ms; /* since the newest decoded frame; -1 when none yet */
     int reconnects;           /* successful or attempted reconnects after the first open */
+    int64_t backoff_ms;       /* wait before the next attempt while not live (0.5 s .. 30 s),
+                                 0 while live */
     bool substream;           /* decoding the substream URL now */
     bool hw;                  /* decoding in hardware now */
     char error[256];          /* last error text, "" when none */

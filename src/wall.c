@@ -1033,6 +1033,7 @@ cJSON *vw_wall_sources_json(const struct vw_wall *w)
         else
             cJSON_AddNullToObject(o, "last_frame_age_ms");
         cJSON_AddNumberToObject(o, "reconnects", st.reconnects);
+        cJSON_AddNumberToObject(o, "backoff_ms", (double)st.backoff_ms);
         if (st.error[0])
             cJSON_AddStringToObject(o, "error", st.error);
         else
