@@ -249,6 +249,7 @@ static const struct key wall_keys[] = {
     {"font", T_PATH, NONEMPTY, AT(C, font)},
     {"label_size", T_INT, RANGE(4, 1024), AT(C, label_size)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(C, hwaccel)},
+    {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(C, substream_ratio)},
     {"output", T_ENUMSTR, .choices = output_names, AT(C, output)},
     {"displays", T_LIST, OPTIONAL},
     {0},
@@ -280,6 +281,7 @@ static const struct key source_keys[] = {
     {"stall_timeout", T_NUM, ABOVE(0), AT(S, stall_timeout)},
     {"linger", T_NUM, RANGE(0, INFINITY), AT(S, linger)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(S, hwaccel)},
+    {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(S, substream_ratio)},
     {"transport", T_ENUMSTR, .choices = transport_names, AT(S, transport)},
     {0},
 };
@@ -681,6 +683,7 @@ static void read_sources(struct loader *L, struct vw_config *cfg, const config_s
         src->stall_timeout = 3;
         src->linger = 10;
         src->hwaccel = cfg->hwaccel;
+        src->substream_ratio = cfg->substream_ratio;
         src->transport = xstrdup("tcp");
         src->line = line_of(g);
         char p[SPATH];
@@ -881,6 +884,7 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     cfg->dir = dir_of(path);
     cfg->labels = true;
     cfg->hwaccel = VW_HWACCEL_NONE;
+    cfg->substream_ratio = 4;
     cfg->output = xstrdup("window");
     L.dir = cfg->dir;
 

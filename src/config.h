@@ -29,6 +29,8 @@ struct vw_source_cfg {
     double stall_timeout; /* seconds without a new frame before "stalled" (default 3) */
     double linger;        /* seconds a source keeps decoding after leaving the scene (default 10) */
     enum vw_hwaccel hwaccel; /* default: the wall's hwaccel, itself default none */
+    double substream_ratio;  /* use the substream when the main stream has at least this many
+                                times the tile's pixels (default: the wall's, itself 4) */
     char *transport;      /* rtsp: "tcp" (default) or "udp" */
     int line;             /* line of the source's group in the wall file */
 };
@@ -79,6 +81,7 @@ struct vw_config {
     char *font;             /* font file for labels, or NULL: found through fontconfig */
     int label_size;         /* label text height in pixels (default: screen_h / 30, min 12) */
     enum vw_hwaccel hwaccel;
+    double substream_ratio; /* default for sources: 4 */
     char *output;           /* "window" (default), "fullscreen" or "displays" */
     struct vw_display_cfg *displays; /* for output = "displays" */
     int display_count;

@@ -35,8 +35,8 @@
 #define VWALL_SHADER_DIR "shaders"
 #endif
 
-/* A tile smaller than this (physical pixels) uses the source's substream when it has one. */
-#define SUBSTREAM_MAX_TILE_AREA (960.0 * 540.0)
+/* Main-stream size assumed until one is decoded: what most IP cameras send. */
+#define MAIN_STREAM_AREA_GUESS (1920.0 * 1080.0)
 /* After this long without a frame, a tile gives up its last picture for the slate. */
 #define KEEP_LAST_FRAME_S 60.0
 #define LATENCY_SAMPLES 1024
@@ -50,6 +50,7 @@ struct source_rt {
     char last_error[256];
     bool has_picture;      /* tex holds a frame of this source */
     bool substream;        /* substream asked for */
+    double main_area;      /* pixels of the main stream, once seen decoding it; 0 before */
     int64_t picture_at_us; /* when the texture's frame was decoded */
 };
 
@@ -282,7 +283,10 @@ static void manage_sources(struct vw_wall *w, double now)
                 if (!rt->src)
                     vw_err("source '%s': cannot start its thread", sc->id);
             }
-            bool want_sub = sc->substream && in_scene[i] && max_area[i] < SUBSTREAM_MAX_TILE_AREA;
+            /* The substream when the main stream would be shrunk by substream_ratio or more
+             * in the largest tile showing it. */
+            double main_area = rt->main_area > 0 ? rt->main_area : MAIN_STREAM_AREA_GUESS;
+            bool want_sub = sc->substream && in_scene[i] && main_area >= sc->substream_ratio * max_area[i];
             if (rt->src && sc->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
                 vw_source_prefer_substream(rt->src, want_sub);
@@ -836,6 +840,8 @@ bool vw_wall_tick(struct vw_wall *w)
         struct vw_source_stats st;
         vw_source_get_stats(w->rt[i].src, &st);
         source_state_event(w, i, &st);
+        if (!st.substream && st.width > 0)
+            w->rt[i].main_area = (double)st.width * st.height;
     }
     if (w->dirty && vw_now_us() >= w->next_render_us)
         render(w);

@@ -284,6 +284,7 @@ static void test_defaults(void)
     CHECK_STR(cfg->sources[0].url, "udp://239.0.0.1:1234");
     CHECK(cfg->sources[0].substream == NULL, "no substream");
     CHECK_INT(cfg->sources[0].hwaccel, VW_HWACCEL_NONE);
+    CHECK(cfg->substream_ratio == 4 && cfg->sources[0].substream_ratio == 4, "substream_ratio defaults to 4");
     CHECK(cfg->scene_count == 2 && cfg->scenes[0].tile_count == 2, "two scenes, two tiles");
     if (cfg->scene_count == 2 && cfg->scenes[0].tile_count == 2) {
         CHECK_RECT(cfg->scenes[0].tiles[0].rect, 1.5, 0, 0.5, 2); /* half-panel cells */
@@ -302,6 +303,19 @@ static void test_defaults(void)
                               "sources = (); scenes = ( { id = \"e\"; tiles = (); } );\n");
     if (cfg)
         CHECK_INT(cfg->label_size, 36);
+    vw_config_destroy(cfg);
+
+    /* substream_ratio: the wall's value is the sources' default; a source may override it */
+    cfg = load_ok("ratio.cfg", "wall = { screen = { width = 1920; height = 1080; }; grid = { columns = 1; rows = 1; };\n"
+                               "  substream_ratio = 2.5; };\n"
+                               "sources = ( { id = \"a\"; url = \"a.mp4\"; },\n"
+                               "  { id = \"b\"; url = \"b.mp4\"; substream = \"b-sub.mp4\"; substream_ratio = 9.0; } );\n"
+                               "scenes = ( { id = \"e\"; tiles = (); } );\n");
+    if (cfg) {
+        CHECK(cfg->substream_ratio == 2.5, "wall.substream_ratio");
+        CHECK(cfg->sources[0].substream_ratio == 2.5, "a source takes the wall's substream_ratio");
+        CHECK(cfg->sources[1].substream_ratio == 9.0, "a source's own substream_ratio");
+    }
     vw_config_destroy(cfg);
 }
 
