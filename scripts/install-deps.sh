@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang clang-format
   # runtime libraries
   libsdl2-dev libsdl2-ttf-dev libepoxy-dev libfontconfig-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev

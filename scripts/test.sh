@@ -11,6 +11,9 @@ quick=0
 
 scripts/install-deps.sh
 
+echo "== format (clang-format, .clang-format)"
+clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h
+
 echo "== build (RelWithDebInfo, -Werror)"
 scripts/build.sh build
 echo "== tests"

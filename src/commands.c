@@ -200,8 +200,8 @@ static bool check_arg(const struct arg_spec *spec, const cJSON *v, char *msg, si
     case ARG_NUMBER:
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < spec->min ||
             v->valuedouble > spec->max) {
-            set_message(msg, cap, "\"%s\" must be a number from %g to %g", spec->name,
-                        spec->min, spec->max);
+            set_message(msg, cap, "\"%s\" must be a number from %g to %g", spec->name, spec->min,
+                        spec->max);
             return false;
         }
         return true;
@@ -394,8 +394,7 @@ static bool cmd_tile_assign(struct call *c)
         index = (int)v;
     }
     switch (vw_wall_assign(c->ctx->wall, index, tile_id, source, c->session->peer)) {
-    case VW_ASSIGN_OK:
-        return true;
+    case VW_ASSIGN_OK: return true;
     case VW_ASSIGN_BAD_TILE: {
         if (tile_id) {
             char shown[96];
@@ -467,8 +466,9 @@ static bool cmd_screenshot(struct call *c)
     const struct vw_config *cfg = vw_wall_config(c->ctx->wall);
     const char *dir = cfg ? cfg->control.screenshot_dir : NULL;
     if (!dir || !dir[0])
-        return fail(c, "disabled", "screenshots are off: the wall file sets no "
-                                   "control.screenshot_dir");
+        return fail(c, "disabled",
+                    "screenshots are off: the wall file sets no "
+                    "control.screenshot_dir");
     const char *file = str_arg(c->req, "file");
     size_t n = strlen(dir) + 1 + strlen(file) + 1;
     char *path = malloc(n);
@@ -579,35 +579,66 @@ static bool cmd_unsubscribe(struct call *c)
 
 /* ---- the table: sorted by name (strcmp), searched with bsearch ------------------------ */
 
-#define REQ(n, t) {n, t, true, 0, 0}
-#define OPT(n, t) {n, t, false, 0, 0}
-#define OPT_RANGE(n, t, lo, hi) {n, t, false, lo, hi}
+#define REQ(n, t)        \
+    {                    \
+        n, t, true, 0, 0 \
+    }
+#define OPT(n, t)         \
+    {                     \
+        n, t, false, 0, 0 \
+    }
+#define OPT_RANGE(n, t, lo, hi) \
+    {                           \
+        n, t, false, lo, hi     \
+    }
 
 static const struct vw_command commands[] = {
-    {"auth", cmd_auth, {REQ("token", ARG_STRING)}, false,
+    {"auth",
+     cmd_auth,
+     {REQ("token", ARG_STRING)},
+     false,
      "authenticate a TCP connection with control.token"},
-    {"config.reload", cmd_config_reload, {{0}}, true,
+    {"config.reload",
+     cmd_config_reload,
+     {{0}},
+     true,
      "reload the wall file; with errors the wall keeps the old one"},
     {"help", cmd_help, {{0}}, false, "list the commands and their arguments"},
     {"ping", cmd_ping, {{0}}, false, "check that the wall answers"},
     {"scene.list", cmd_scene_list, {{0}}, false, "the scenes in file order and the one showing"},
-    {"scene.pop", cmd_scene_pop, {REQ("scene", ARG_ID)}, true,
+    {"scene.pop",
+     cmd_scene_pop,
+     {REQ("scene", ARG_ID)},
+     true,
      "take an incident scene off the stack"},
-    {"scene.push", cmd_scene_push,
+    {"scene.push",
+     cmd_scene_push,
      {REQ("scene", ARG_ID), OPT_RANGE("ttl", ARG_NUMBER, 0, 1e9),
       OPT_RANGE("priority", ARG_INT, -1000000, 1000000)},
-     true, "push an incident scene (ttl seconds, 0: until popped; higher priority shows)"},
-    {"scene.switch", cmd_scene_switch, {REQ("scene", ARG_ID)}, true,
-     "make a scene the base scene"},
-    {"screenshot", cmd_screenshot, {REQ("file", ARG_FILENAME)}, true,
+     true,
+     "push an incident scene (ttl seconds, 0: until popped; higher priority shows)"},
+    {"scene.switch", cmd_scene_switch, {REQ("scene", ARG_ID)}, true, "make a scene the base scene"},
+    {"screenshot",
+     cmd_screenshot,
+     {REQ("file", ARG_FILENAME)},
+     true,
      "write the whole wall as a PNG into control.screenshot_dir"},
     {"source.list", cmd_source_list, {{0}}, false, "the sources and their state"},
     {"status", cmd_status, {{0}}, false, "the wall's state, frames rendered, clients"},
-    {"subscribe", cmd_subscribe, {OPT("events", ARG_NAMES)}, false,
+    {"subscribe",
+     cmd_subscribe,
+     {OPT("events", ARG_NAMES)},
+     false,
      "receive events (names or \"*\"; none given: all)"},
-    {"tile.assign", cmd_tile_assign, {REQ("tile", ARG_TILE), REQ("source", ARG_ID)}, true,
+    {"tile.assign",
+     cmd_tile_assign,
+     {REQ("tile", ARG_TILE), REQ("source", ARG_ID)},
+     true,
      "show a source in a tile of the scene showing until it is left"},
-    {"unsubscribe", cmd_unsubscribe, {OPT("events", ARG_NAMES)}, false,
+    {"unsubscribe",
+     cmd_unsubscribe,
+     {OPT("events", ARG_NAMES)},
+     false,
      "stop receiving events (names or \"*\"; none given: all)"},
 };
 #define COMMAND_COUNT ((int)(sizeof commands / sizeof commands[0]))
@@ -718,8 +749,8 @@ static bool validate_args(struct vw_request *r)
     }
     for (int k = 0; cmd->args[k].name; k++)
         if (cmd->args[k].required && !seen[k])
-            return parse_fail(r, "bad_args", "%s needs \"%s\" (%s)", cmd->name,
-                              cmd->args[k].name, arg_type_names[cmd->args[k].type]);
+            return parse_fail(r, "bad_args", "%s needs \"%s\" (%s)", cmd->name, cmd->args[k].name,
+                              arg_type_names[cmd->args[k].type]);
     return true;
 }
 
@@ -831,8 +862,7 @@ bool vw_session_wants(const struct vw_session *s, const char *event)
 
 /* ---- dispatch ------------------------------------------------------------------------- */
 
-struct cJSON *vw_commands_error_reply(const struct cJSON *id, const char *code,
-                                      const char *message)
+struct cJSON *vw_commands_error_reply(const struct cJSON *id, const char *code, const char *message)
 {
     cJSON *reply = cJSON_CreateObject();
     if (!reply)
@@ -884,9 +914,9 @@ struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_sess
     cJSON *reply = NULL;
     if (r.empty)
         goto done;
-    if (!valid && r.error && (strcmp(r.error, "parse_error") == 0 ||
-                              strcmp(r.error, "bad_request") == 0 ||
-                              strcmp(r.error, "too_large") == 0)) {
+    if (!valid && r.error &&
+        (strcmp(r.error, "parse_error") == 0 || strcmp(r.error, "bad_request") == 0 ||
+         strcmp(r.error, "too_large") == 0)) {
         reply = vw_commands_error_reply(r.id, r.error, r.message);
         goto done;
     }

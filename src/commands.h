@@ -19,9 +19,9 @@ struct vw_wall;
 struct vw_command;
 
 /* Caps on what one request may carry. */
-#define VW_COMMANDS_MAX_LINE 65536      /* bytes of one request line, newline excluded */
+#define VW_COMMANDS_MAX_LINE 65536       /* bytes of one request line, newline excluded */
 #define VW_COMMANDS_MAX_SUBSCRIPTIONS 32 /* event names one connection subscribes to */
-#define VW_COMMANDS_MAX_NAME 255        /* bytes of a screenshot file name / event name */
+#define VW_COMMANDS_MAX_NAME 255         /* bytes of a screenshot file name / event name */
 
 /* One connection as the commands see it. The control server owns it (one per client) and
  * initialises it with vw_session_init; the subscribe/auth commands change it. */
@@ -49,13 +49,13 @@ struct vw_command_ctx {
 /* A parsed request. `root` is owned; the other pointers point into it or into the
  * (static) command table. */
 struct vw_request {
-    struct cJSON *root;            /* the parsed value, NULL on a parse error */
-    const struct cJSON *id;        /* the request's "id", or NULL */
-    const struct vw_command *cmd;  /* the command, NULL when unknown/absent */
-    const char *cmd_name;          /* the "cmd" string as sent, or NULL */
-    bool empty;                    /* blank line: no reply is due */
-    const char *error;             /* error code when vw_commands_parse failed (static) */
-    char message[256];             /* text for a person about `error` */
+    struct cJSON *root;           /* the parsed value, NULL on a parse error */
+    const struct cJSON *id;       /* the request's "id", or NULL */
+    const struct vw_command *cmd; /* the command, NULL when unknown/absent */
+    const char *cmd_name;         /* the "cmd" string as sent, or NULL */
+    bool empty;                   /* blank line: no reply is due */
+    const char *error;            /* error code when vw_commands_parse failed (static) */
+    char message[256];            /* text for a person about `error` */
 };
 
 /* Parses one request line (`len` bytes, no newline; need not be NUL-terminated and may

@@ -67,7 +67,8 @@ static char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-static void fail(struct loader *L, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct loader *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void fail(struct loader *L, int line, const char *fmt, ...)
 {
     char text[1024];
@@ -160,8 +161,8 @@ static bool has_scheme(const char *s)
     for (s++; *s; s++) {
         if (*s == ':')
             return s[1] == '/' && s[2] == '/';
-        bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                  *s == '+' || *s == '.' || *s == '-';
+        bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                  (*s >= '0' && *s <= '9') || *s == '+' || *s == '.' || *s == '-';
         if (!ok)
             return false;
     }
@@ -195,12 +196,12 @@ struct key {
     const char *name;
     enum ktype type;
     bool required;
-    bool nonempty; /* strings: "" is an error */
-    bool ranged;   /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
-    bool min_open; /* ... and be > min rather than >= min */
+    bool nonempty;   /* strings: "" is an error */
+    bool ranged;     /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
+    bool min_open;   /* ... and be > min rather than >= min */
     double min, max; /* max = INFINITY: no upper bound */
     int count;
-    const char *shape; /* T_INTS/T_NUMS: what the elements mean, e.g. "[x, y, w, h]" */
+    const char *shape;          /* T_INTS/T_NUMS: what the elements mean, e.g. "[x, y, w, h]" */
     const char *const *choices; /* T_ENUM/T_ENUMSTR: NULL-terminated */
     const struct key *sub;      /* T_GROUP */
     size_t off, off_count;
@@ -213,14 +214,17 @@ struct key {
 #define ABOVE(lo) .ranged = true, .min_open = true, .min = (lo), .max = INFINITY
 #define AT(type, field) .off = offsetof(type, field)
 
-static const char *const hwaccel_names[] = {"none", "auto", "vaapi", "cuda", NULL};   /* enum vw_hwaccel */
-static const char *const fit_names[] = {"fit", "fill", "stretch", NULL};              /* enum vw_fit */
+static const char *const hwaccel_names[] = {"none", "auto", "vaapi", "cuda",
+                                            NULL};                       /* enum vw_hwaccel */
+static const char *const fit_names[] = {"fit", "fill", "stretch", NULL}; /* enum vw_fit */
 static const char *const output_names[] = {"window", "fullscreen", "displays", NULL};
 static const char *const transport_names[] = {"tcp", "udp", NULL};
 
-_Static_assert(VW_HWACCEL_NONE == 0 && VW_HWACCEL_AUTO == 1 && VW_HWACCEL_VAAPI == 2 && VW_HWACCEL_CUDA == 3,
+_Static_assert(VW_HWACCEL_NONE == 0 && VW_HWACCEL_AUTO == 1 && VW_HWACCEL_VAAPI == 2 &&
+                   VW_HWACCEL_CUDA == 3,
                "hwaccel_names follows enum vw_hwaccel");
-_Static_assert(VW_FIT_FIT == 0 && VW_FIT_FILL == 1 && VW_FIT_STRETCH == 2, "fit_names follows enum vw_fit");
+_Static_assert(VW_FIT_FIT == 0 && VW_FIT_FILL == 1 && VW_FIT_STRETCH == 2,
+               "fit_names follows enum vw_fit");
 _Static_assert(sizeof(enum vw_fit) == sizeof(int) && sizeof(enum vw_hwaccel) == sizeof(int),
                "T_ENUM stores an int");
 
@@ -309,7 +313,8 @@ static const struct key scene_keys[] = {
     {"id", T_STR, REQUIRED, NONEMPTY, AT(struct scene_in, s.id)},
     {"name", T_STR, AT(struct scene_in, s.name)},
     {"default", T_BOOL, AT(struct scene_in, s.is_default)},
-    {"grid", T_INTS, RANGE(1, MAX_PANELS), .count = 2, .shape = "[columns, rows]", AT(struct scene_in, grid)},
+    {"grid", T_INTS, RANGE(1, MAX_PANELS), .count = 2, .shape = "[columns, rows]",
+     AT(struct scene_in, grid)},
     {"tiles", T_LIST, REQUIRED},
     {0},
 };
@@ -371,7 +376,8 @@ static void describe(const struct key *k, char *buf, size_t n)
     case T_ENUMSTR: {
         size_t used = (size_t)snprintf(buf, n, "one of");
         for (int i = 0; k->choices[i] && used < n; i++)
-            used += (size_t)snprintf(buf + used, n - used, "%s \"%s\"", i ? "," : "", k->choices[i]);
+            used +=
+                (size_t)snprintf(buf + used, n - used, "%s \"%s\"", i ? "," : "", k->choices[i]);
         break;
     }
     case T_INTS: snprintf(buf, n, "%d integers %s", k->count, k->shape); break;
@@ -392,11 +398,13 @@ static bool in_range(const struct key *k, double v)
 }
 
 /* "expected an integer in 16..16384, got 8", "expected a number > 0, got 0" */
-static void fail_range(struct loader *L, const config_setting_t *s, const char *spath, const struct key *k, double v)
+static void fail_range(struct loader *L, const config_setting_t *s, const char *spath,
+                       const struct key *k, double v)
 {
     const char *what = (k->type == T_INT || k->type == T_INTS) ? "an integer" : "a number";
     if (isinf(k->max))
-        fail(L, line_of(s), "%s: expected %s %s %g, got %g", spath, what, k->min_open ? ">" : ">=", k->min, v);
+        fail(L, line_of(s), "%s: expected %s %s %g, got %g", spath, what,
+             k->min_open ? ">" : ">=", k->min, v);
     else
         fail(L, line_of(s), "%s: expected %s in %g..%g, got %g", spath, what, k->min, k->max, v);
 }
@@ -415,11 +423,12 @@ static void set_string(void *at, char *s)
     *(char **)at = s;
 }
 
-static bool walk(struct loader *L, const config_setting_t *group, const char *gpath, const struct key *keys,
-                 void *base);
+static bool walk(struct loader *L, const config_setting_t *group, const char *gpath,
+                 const struct key *keys, void *base);
 
 /* Checks one present setting against its key and stores it at base + k->off. */
-static void store(struct loader *L, const struct key *k, const config_setting_t *s, const char *spath, void *base)
+static void store(struct loader *L, const struct key *k, const config_setting_t *s,
+                  const char *spath, void *base)
 {
     char *at = (char *)base + k->off;
     char want[160];
@@ -430,8 +439,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         if (!is_int(s))
             break;
         long long v = config_setting_get_int64(s);
-        if (!in_range(k, (double)v) || v < INT_MIN || v > INT_MAX)
-            {
+        if (!in_range(k, (double)v) || v < INT_MIN || v > INT_MAX) {
             fail_range(L, s, spath, k, (double)v);
             return;
         }
@@ -442,8 +450,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         if (!is_number(s))
             break;
         double v = number_of(s);
-        if (!in_range(k, v))
-            {
+        if (!in_range(k, v)) {
             fail_range(L, s, spath, k, v);
             return;
         }
@@ -461,8 +468,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         if (config_setting_type(s) != CONFIG_TYPE_STRING)
             break;
         const char *v = config_setting_get_string(s);
-        if (k->nonempty && !*v)
-            {
+        if (k->nonempty && !*v) {
             fail(L, line_of(s), "%s: expected %s, got \"\"", spath, want);
             return;
         }
@@ -477,8 +483,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             break;
         const char *v = config_setting_get_string(s);
         int i = choice_index(k->choices, v);
-        if (i < 0)
-            {
+        if (i < 0) {
             fail(L, line_of(s), "%s: expected %s, got \"%s\"", spath, want, v);
             return;
         }
@@ -540,7 +545,8 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         return;
     case T_LIST:
         /* An empty [] is an empty list too. */
-        if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
+        if (!config_setting_is_list(s) &&
+            !(config_setting_is_array(s) && config_setting_length(s) == 0))
             break;
         return;
     }
@@ -567,8 +573,8 @@ static void join(char *out, const char *gpath, const char *name)
 /* Checks `group` against `keys` (unknown keys, types, ranges, required keys) and
  * stores every valid value into `base`. `gpath` names the group in messages; ""
  * is the top level. Returns false when it found a problem. */
-static bool walk(struct loader *L, const config_setting_t *group, const char *gpath, const struct key *keys,
-                 void *base)
+static bool walk(struct loader *L, const config_setting_t *group, const char *gpath,
+                 const struct key *keys, void *base)
 {
     int before = L->nerr;
     int n = config_setting_length(group);
@@ -601,8 +607,8 @@ static bool walk(struct loader *L, const config_setting_t *group, const char *gp
 /* The member `name` of `group` when it is a list the walker accepted, else NULL. */
 static const config_setting_t *list_member(const config_setting_t *group, const char *name)
 {
-    const config_setting_t *s = group && config_setting_is_group(group) ? config_setting_get_member(group, name)
-                                                                           : NULL;
+    const config_setting_t *s =
+        group && config_setting_is_group(group) ? config_setting_get_member(group, name) : NULL;
     if (s && (config_setting_is_list(s) || config_setting_is_array(s)))
         return s;
     return NULL;
@@ -615,7 +621,8 @@ static const config_setting_t *member(const config_setting_t *group, const char 
 
 /* ---- checks the tables cannot express ---- */
 
-static void check_displays(struct loader *L, struct vw_config *cfg, const config_setting_t *wall, bool grid_ok)
+static void check_displays(struct loader *L, struct vw_config *cfg, const config_setting_t *wall,
+                           bool grid_ok)
 {
     const config_setting_t *list = list_member(wall, "displays");
     int n = list ? config_setting_length(list) : 0;
@@ -626,7 +633,8 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         char p[SPATH];
         snprintf(p, sizeof p, "wall.displays[%d]", i);
         if (!config_setting_is_group(g)) {
-            fail(L, line_of(g), "%s: expected a group { display = N; panels = [x, y, columns, rows]; }", p);
+            fail(L, line_of(g),
+                 "%s: expected a group { display = N; panels = [x, y, columns, rows]; }", p);
             continue;
         }
         struct display_in in = {.panels = {0}};
@@ -638,24 +646,28 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         in.d.columns = in.panels[2];
         in.d.rows = in.panels[3];
         if (in.d.columns < 1 || in.d.rows < 1) {
-            fail(L, line_of(ps), "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]", p, in.panels[0],
-                 in.panels[1], in.panels[2], in.panels[3]);
+            fail(L, line_of(ps), "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]",
+                 p, in.panels[0], in.panels[1], in.panels[2], in.panels[3]);
             continue;
         }
-        if (grid_ok && (in.d.panel_x + in.d.columns > cfg->columns || in.d.panel_y + in.d.rows > cfg->rows)) {
-            fail(L, line_of(ps), "%s.panels: [%d, %d, %d, %d] lies outside the %dx%d panel grid", p, in.panels[0],
-                 in.panels[1], in.panels[2], in.panels[3], cfg->columns, cfg->rows);
+        if (grid_ok &&
+            (in.d.panel_x + in.d.columns > cfg->columns || in.d.panel_y + in.d.rows > cfg->rows)) {
+            fail(L, line_of(ps), "%s.panels: [%d, %d, %d, %d] lies outside the %dx%d panel grid", p,
+                 in.panels[0], in.panels[1], in.panels[2], in.panels[3], cfg->columns, cfg->rows);
             continue;
         }
         bool clash = false;
         for (int j = 0; j < cfg->display_count && !clash; j++) {
             const struct vw_display_cfg *o = &cfg->displays[j];
             if (o->display == in.d.display) {
-                fail(L, line_of(member(g, "display")), "%s.display: display %d is already used (line %d)", p,
-                     in.d.display, line_of(config_setting_get_elem(list, (unsigned)j)));
+                fail(L, line_of(member(g, "display")),
+                     "%s.display: display %d is already used (line %d)", p, in.d.display,
+                     line_of(config_setting_get_elem(list, (unsigned)j)));
                 clash = true;
-            } else if (in.d.panel_x < o->panel_x + o->columns && o->panel_x < in.d.panel_x + in.d.columns &&
-                       in.d.panel_y < o->panel_y + o->rows && o->panel_y < in.d.panel_y + in.d.rows) {
+            } else if (in.d.panel_x < o->panel_x + o->columns &&
+                       o->panel_x < in.d.panel_x + in.d.columns &&
+                       in.d.panel_y < o->panel_y + o->rows &&
+                       o->panel_y < in.d.panel_y + in.d.rows) {
                 fail(L, line_of(ps), "%s.panels: overlaps the panels of display %d", p, o->display);
                 clash = true;
             }
@@ -665,9 +677,10 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
     }
     if (cfg->output && !strcmp(cfg->output, "displays") && n == 0) {
         const config_setting_t *out = member(wall, "output");
-        fail(L, line_of(out),
-             "wall.output: \"displays\" needs wall.displays = ( { display = 0; panels = [x, y, columns, rows]; }, "
-             "... )");
+        fail(
+            L, line_of(out),
+            "wall.output: \"displays\" needs wall.displays = ( { display = 0; panels = [x, y, columns, rows]; }, "
+            "... )");
     }
 }
 
@@ -699,7 +712,8 @@ static void read_sources(struct loader *L, struct vw_config *cfg, const config_s
             src->name = xstrdup(src->id);
         for (int j = 0; j < i; j++) {
             if (cfg->sources[j].id && !strcmp(cfg->sources[j].id, src->id)) {
-                fail(L, line_of(member(g, "id")), "%s.id: duplicate source id '%s' (first at line %d)", p, src->id,
+                fail(L, line_of(member(g, "id")),
+                     "%s.id: duplicate source id '%s' (first at line %d)", p, src->id,
                      cfg->sources[j].line);
                 break;
             }
@@ -707,17 +721,21 @@ static void read_sources(struct loader *L, struct vw_config *cfg, const config_s
     }
 }
 
-static void read_tile(struct loader *L, const struct vw_config *cfg, const struct scene_in *sc, bool wall_ok,
-                      const config_setting_t *g, const char *p, struct vw_tile_cfg *out)
+static void read_tile(struct loader *L, const struct vw_config *cfg, const struct scene_in *sc,
+                      bool wall_ok, const config_setting_t *g, const char *p,
+                      struct vw_tile_cfg *out)
 {
     /* Sentinels: a value the walker did not store (absent or invalid) stays out of range. */
-    struct tile_in in = {.t = {.source = -1, .fit = VW_FIT_FIT, .label = cfg->labels, .line = line_of(g)},
-                         .rect = {NAN, NAN, NAN, NAN},
-                         .cell = {-1, -1},
-                         .span = {1, 1}};
+    struct tile_in in = {
+        .t = {.source = -1, .fit = VW_FIT_FIT, .label = cfg->labels, .line = line_of(g)},
+        .rect = {NAN, NAN, NAN, NAN},
+        .cell = {-1, -1},
+        .span = {1, 1}};
     walk(L, g, p, tile_keys, &in);
-    const config_setting_t *rect = member(g, "rect"), *cell = member(g, "cell"), *span = member(g, "span");
-    bool rect_ok = !isnan(in.rect[0]) && !isnan(in.rect[1]) && !isnan(in.rect[2]) && !isnan(in.rect[3]);
+    const config_setting_t *rect = member(g, "rect"), *cell = member(g, "cell"),
+                           *span = member(g, "span");
+    bool rect_ok =
+        !isnan(in.rect[0]) && !isnan(in.rect[1]) && !isnan(in.rect[2]) && !isnan(in.rect[3]);
     bool cell_ok = in.cell[0] >= 0 && in.cell[1] >= 0 && in.span[0] >= 1 && in.span[1] >= 1;
     if (span && !cell_ok)
         in.span[0] = in.span[1] = 0;
@@ -739,28 +757,32 @@ static void read_tile(struct loader *L, const struct vw_config *cfg, const struc
             if (!sc->grid_given) /* else it is broken, and already reported */
                 fail(L, line_of(cell), "%s.cell: needs the scene's grid = [columns, rows]", p);
         } else if (in.cell[0] + in.span[0] > sc->grid[0] || in.cell[1] + in.span[1] > sc->grid[1]) {
-            fail(L, line_of(cell), "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid", p,
+            fail(L, line_of(cell),
+                 "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid", p,
                  in.cell[0], in.cell[1], in.span[0], in.span[1], sc->grid[0], sc->grid[1]);
         } else if (wall_ok) {
             double kx = (double)cfg->columns / sc->grid[0], ky = (double)cfg->rows / sc->grid[1];
-            in.t.rect = (struct vw_rect){in.cell[0] * kx, in.cell[1] * ky, in.span[0] * kx, in.span[1] * ky};
+            in.t.rect = (struct vw_rect){in.cell[0] * kx, in.cell[1] * ky, in.span[0] * kx,
+                                         in.span[1] * ky};
         }
     } else if (rect && rect_ok) {
         struct vw_rect r = {in.rect[0], in.rect[1], in.rect[2], in.rect[3]};
         if (r.w <= 0 || r.h <= 0)
-            fail(L, line_of(rect), "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p, r.x, r.y, r.w,
-                 r.h);
-        else if (wall_ok && (r.x < -RECT_EPS || r.y < -RECT_EPS || r.x + r.w > cfg->columns + RECT_EPS ||
-                             r.y + r.h > cfg->rows + RECT_EPS))
-            fail(L, line_of(rect), "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p, r.x, r.y, r.w,
-                 r.h, cfg->columns, cfg->rows);
+            fail(L, line_of(rect), "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p,
+                 r.x, r.y, r.w, r.h);
+        else if (wall_ok &&
+                 (r.x < -RECT_EPS || r.y < -RECT_EPS || r.x + r.w > cfg->columns + RECT_EPS ||
+                  r.y + r.h > cfg->rows + RECT_EPS))
+            fail(L, line_of(rect), "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p,
+                 r.x, r.y, r.w, r.h, cfg->columns, cfg->rows);
         in.t.rect = r;
     }
     free(in.source);
     *out = in.t;
 }
 
-static void read_scenes(struct loader *L, struct vw_config *cfg, const config_setting_t *root, bool wall_ok)
+static void read_scenes(struct loader *L, struct vw_config *cfg, const config_setting_t *root,
+                        bool wall_ok)
 {
     const config_setting_t *list = list_member(root, "scenes");
     if (!list)
@@ -790,7 +812,8 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
 
         for (int j = 0; out->id && j < i; j++) {
             if (cfg->scenes[j].id && !strcmp(cfg->scenes[j].id, out->id)) {
-                fail(L, line_of(member(g, "id")), "%s.id: duplicate scene id '%s' (first at line %d)", p, out->id,
+                fail(L, line_of(member(g, "id")),
+                     "%s.id: duplicate scene id '%s' (first at line %d)", p, out->id,
                      cfg->scenes[j].line);
                 break;
             }
@@ -816,15 +839,17 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
             snprintf(tp, sizeof tp, "%s.tiles[%d]", p, t);
             if (!config_setting_is_group(tg)) {
                 out->tiles[t] = (struct vw_tile_cfg){.source = -1, .line = line_of(tg)};
-                fail(L, line_of(tg), "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }", tp);
+                fail(L, line_of(tg),
+                     "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }", tp);
                 continue;
             }
             read_tile(L, cfg, &in, wall_ok, tg, tp, &out->tiles[t]);
             const char *tid = out->tiles[t].id;
             for (int u = 0; tid && u < t; u++) {
                 if (out->tiles[u].id && !strcmp(out->tiles[u].id, tid)) {
-                    fail(L, line_of(member(tg, "id")), "%s.id: duplicate tile id '%s' in scene (first at line %d)",
-                         tp, tid, out->tiles[u].line);
+                    fail(L, line_of(member(tg, "id")),
+                         "%s.id: duplicate tile id '%s' in scene (first at line %d)", tp, tid,
+                         out->tiles[u].line);
                     break;
                 }
             }
@@ -849,7 +874,8 @@ static bool valid_endpoint(const char *s)
     return !errno && !*end && port >= 1 && port <= 65535;
 }
 
-static void check_control(struct loader *L, const struct vw_config *cfg, const config_setting_t *root)
+static void check_control(struct loader *L, const struct vw_config *cfg,
+                          const config_setting_t *root)
 {
     const config_setting_t *control = member(root, "control");
     const config_setting_t *listen = list_member(control, "listen");
@@ -931,7 +957,8 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     if (cfg->columns >= 1 && cfg->rows >= 1) {
         int panels = cfg->columns * cfg->rows;
         if (panels > MAX_PANELS)
-            fail(&L, line_of(member(wall, "grid")), "wall.grid: 1..%d panels in all, got %d", MAX_PANELS, panels);
+            fail(&L, line_of(member(wall, "grid")), "wall.grid: 1..%d panels in all, got %d",
+                 MAX_PANELS, panels);
         else
             wall_ok = true;
     }

@@ -19,28 +19,28 @@ struct vw_rect {
 enum vw_hwaccel { VW_HWACCEL_NONE, VW_HWACCEL_AUTO, VW_HWACCEL_VAAPI, VW_HWACCEL_CUDA };
 
 struct vw_source_cfg {
-    char *id;        /* unique, non-empty */
-    char *name;      /* display name, UTF-8; defaults to id */
-    char *url;       /* FFmpeg URL or file path; a relative file path is already resolved
-                        against the wall file's folder */
-    char *substream; /* optional lower-resolution URL (resolved like url), or NULL */
-    bool loop;       /* files: start again at the end (default false) */
-    bool warm;       /* keep decoding even when no scene on screen shows it (default false) */
+    char *id;             /* unique, non-empty */
+    char *name;           /* display name, UTF-8; defaults to id */
+    char *url;            /* FFmpeg URL or file path; a relative file path is already resolved
+                             against the wall file's folder */
+    char *substream;      /* optional lower-resolution URL (resolved like url), or NULL */
+    bool loop;            /* files: start again at the end (default false) */
+    bool warm;            /* keep decoding even when no scene on screen shows it (default false) */
     double stall_timeout; /* seconds without a new frame before "stalled" (default 3) */
     double linger;        /* seconds a source keeps decoding after leaving the scene (default 10) */
     enum vw_hwaccel hwaccel; /* default: the wall's hwaccel, itself default none */
     double substream_ratio;  /* use the substream when the main stream has at least this many
                                 times the tile's pixels (default: the wall's, itself 4) */
-    char *transport;      /* rtsp: "tcp" (default) or "udp" */
-    int line;             /* line of the source's group in the wall file */
+    char *transport;         /* rtsp: "tcp" (default) or "udp" */
+    int line;                /* line of the source's group in the wall file */
 };
 
 struct vw_tile_cfg {
-    char *id;           /* optional tile id (for tile.assign), or NULL */
-    int source;         /* index into vw_config.sources */
+    char *id;            /* optional tile id (for tile.assign), or NULL */
+    int source;          /* index into vw_config.sources */
     struct vw_rect rect; /* panel units; `cell`/`span` shorthand is already resolved */
-    enum vw_fit fit;    /* default VW_FIT_FIT */
-    bool label;         /* show the source name; default: the wall's `labels` */
+    enum vw_fit fit;     /* default VW_FIT_FIT */
+    bool label;          /* show the source name; default: the wall's `labels` */
     int line;
 };
 
@@ -55,17 +55,17 @@ struct vw_scene_cfg {
 
 /* One OS display (output) of a wall spread over several displays: which panels it shows. */
 struct vw_display_cfg {
-    int display;           /* SDL display index */
-    int panel_x, panel_y;  /* top-left panel shown on it */
-    int columns, rows;     /* panels across and down on it */
+    int display;          /* SDL display index */
+    int panel_x, panel_y; /* top-left panel shown on it */
+    int columns, rows;    /* panels across and down on it */
 };
 
 struct vw_control_cfg {
-    char **listen;      /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
+    char **listen; /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
     int listen_count;
-    char *token;        /* required of TCP clients when set, else NULL */
+    char *token;          /* required of TCP clients when set, else NULL */
     char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
-    char *socket_group; /* group for the Unix socket, or NULL */
+    char *socket_group;   /* group for the Unix socket, or NULL */
 };
 
 struct vw_config {
@@ -81,8 +81,8 @@ struct vw_config {
     char *font;             /* font file for labels, or NULL: found through fontconfig */
     int label_size;         /* label text height in pixels (default: screen_h / 30, min 12) */
     enum vw_hwaccel hwaccel;
-    double substream_ratio; /* default for sources: 4 */
-    char *output;           /* "window" (default), "fullscreen" or "displays" */
+    double substream_ratio;          /* default for sources: 4 */
+    char *output;                    /* "window" (default), "fullscreen" or "displays" */
     struct vw_display_cfg *displays; /* for output = "displays" */
     int display_count;
 

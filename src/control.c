@@ -423,8 +423,7 @@ static void accept_clients(struct vw_control *c, struct listener *l)
             if ((errno == EMFILE || errno == ENFILE) && c->reserve_fd >= 0) {
                 /* Out of descriptors: take the one waiting and close it, rather than have
                  * poll report the listener readable forever. */
-                vw_warn("control: out of file descriptors; refusing a client on %s",
-                        l->endpoint);
+                vw_warn("control: out of file descriptors; refusing a client on %s", l->endpoint);
                 close(c->reserve_fd);
                 fd = accept(l->fd, NULL, NULL);
                 if (fd >= 0)
@@ -453,7 +452,8 @@ static void accept_clients(struct vw_control *c, struct listener *l)
 
 /* Sets the Unix socket's group and mode from the wall file's control.socket_group:
  * 0660 with that group, else 0600. */
-static bool apply_socket_mode(struct vw_control *c, const struct listener *l, struct vw_errors *errs)
+static bool apply_socket_mode(struct vw_control *c, const struct listener *l,
+                              struct vw_errors *errs)
 {
     const struct vw_config *cfg = c->wall ? vw_wall_config(c->wall) : NULL;
     const char *group = cfg ? cfg->control.socket_group : NULL;
@@ -510,8 +510,8 @@ static bool open_unix(struct vw_control *c, struct listener *l, const char *path
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            vw_errors_add(errs, "control endpoint '%s': %s exists and is not a socket",
-                          l->endpoint, path);
+            vw_errors_add(errs, "control endpoint '%s': %s exists and is not a socket", l->endpoint,
+                          path);
             return false;
         }
         /* Remove a stale socket only if nothing answers on it. */
@@ -597,11 +597,14 @@ static bool open_tcp(struct listener *l, const char *spec, struct vw_errors *err
     char *end;
     long p = strtol(port, &end, 10);
     if (!port[0] || *end || p < 0 || p > 65535) {
-        vw_errors_add(errs, "control endpoint '%s': expected tcp:PORT or tcp:HOST:PORT with a "
-                            "port from 0 to 65535", l->endpoint);
+        vw_errors_add(errs,
+                      "control endpoint '%s': expected tcp:PORT or tcp:HOST:PORT with a "
+                      "port from 0 to 65535",
+                      l->endpoint);
         return false;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -611,8 +614,8 @@ static bool open_tcp(struct listener *l, const char *spec, struct vw_errors *err
     }
     int err = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;

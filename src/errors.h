@@ -19,7 +19,10 @@ void vw_errors_add(struct vw_errors *e, const char *fmt, ...) __attribute__((for
 void vw_errors_extend(struct vw_errors *e, const struct vw_errors *from);
 /* Frees the messages; `e` may be reused after vw_errors_init. */
 void vw_errors_finish(struct vw_errors *e);
-static inline bool vw_errors_any(const struct vw_errors *e) { return e->count > 0; }
+static inline bool vw_errors_any(const struct vw_errors *e)
+{
+    return e->count > 0;
+}
 /* The first message, or "" when there is none. */
 const char *vw_errors_first(const struct vw_errors *e);
 

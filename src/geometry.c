@@ -9,9 +9,12 @@
 struct vw_geom vw_geom_from_config(const struct vw_config *cfg)
 {
     return (struct vw_geom){
-        .W = cfg->screen_w, .H = cfg->screen_h,
-        .bx = cfg->bezel_x, .by = cfg->bezel_y,
-        .cols = cfg->columns, .rows = cfg->rows,
+        .W = cfg->screen_w,
+        .H = cfg->screen_h,
+        .bx = cfg->bezel_x,
+        .by = cfg->bezel_y,
+        .cols = cfg->columns,
+        .rows = cfg->rows,
     };
 }
 
@@ -29,8 +32,14 @@ static double edge(double x, int size, int bezel, bool far)
     return n * (size + bezel) + (x - n) * size;
 }
 
-double vw_geom_edge_x(const struct vw_geom *g, double x, bool far) { return edge(x, g->W, g->bx, far); }
-double vw_geom_edge_y(const struct vw_geom *g, double y, bool far) { return edge(y, g->H, g->by, far); }
+double vw_geom_edge_x(const struct vw_geom *g, double x, bool far)
+{
+    return edge(x, g->W, g->bx, far);
+}
+double vw_geom_edge_y(const struct vw_geom *g, double y, bool far)
+{
+    return edge(y, g->H, g->by, far);
+}
 
 struct vw_box vw_geom_tile_box(const struct vw_geom *g, struct vw_rect r)
 {
@@ -42,10 +51,22 @@ struct vw_box vw_geom_tile_box(const struct vw_geom *g, struct vw_rect r)
     };
 }
 
-double vw_geom_virtual_w(const struct vw_geom *g) { return (double)g->cols * (g->W + g->bx) - g->bx; }
-double vw_geom_virtual_h(const struct vw_geom *g) { return (double)g->rows * (g->H + g->by) - g->by; }
-int vw_geom_physical_w(const struct vw_geom *g) { return g->cols * g->W; }
-int vw_geom_physical_h(const struct vw_geom *g) { return g->rows * g->H; }
+double vw_geom_virtual_w(const struct vw_geom *g)
+{
+    return (double)g->cols * (g->W + g->bx) - g->bx;
+}
+double vw_geom_virtual_h(const struct vw_geom *g)
+{
+    return (double)g->rows * (g->H + g->by) - g->by;
+}
+int vw_geom_physical_w(const struct vw_geom *g)
+{
+    return g->cols * g->W;
+}
+int vw_geom_physical_h(const struct vw_geom *g)
+{
+    return g->rows * g->H;
+}
 
 struct vw_box vw_geom_panel_box(const struct vw_geom *g, int c, int r)
 {
@@ -53,7 +74,8 @@ struct vw_box vw_geom_panel_box(const struct vw_geom *g, int c, int r)
     return (struct vw_box){x0, y0, x0 + g->W, y0 + g->H};
 }
 
-void vw_geom_physical_to_virtual(const struct vw_geom *g, double px, double py, double *vx, double *vy)
+void vw_geom_physical_to_virtual(const struct vw_geom *g, double px, double py, double *vx,
+                                 double *vy)
 {
     int c = (int)floor(px / g->W), r = (int)floor(py / g->H);
     if (c >= g->cols)
@@ -81,7 +103,7 @@ struct vw_placement vw_geom_place(struct vw_box tile, double dar, enum vw_fit fi
             p.quad.x0 = x0;
             p.quad.x1 = x0 + w;
         }
-    } else { /* VW_FIT_FILL: crop the picture to the tile's aspect */
+    } else {                 /* VW_FIT_FILL: crop the picture to the tile's aspect */
         if (dar > tile_ar) { /* crop left and right */
             double keep = tile_ar / dar;
             p.tex.x0 = (1 - keep) / 2;

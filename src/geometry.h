@@ -42,7 +42,8 @@ int vw_geom_physical_h(const struct vw_geom *g); /* rows·H */
 struct vw_box vw_geom_panel_box(const struct vw_geom *g, int c, int r);
 
 /* Physical pixel (px, py) of the whole wall (bezels removed) → virtual pixel. */
-void vw_geom_physical_to_virtual(const struct vw_geom *g, double px, double py, double *vx, double *vy);
+void vw_geom_physical_to_virtual(const struct vw_geom *g, double px, double py, double *vx,
+                                 double *vy);
 
 /* Where a picture of video_w×video_h (display aspect `dar` = width/height, after the
  * sample aspect ratio) goes inside `tile`, for a fit mode:

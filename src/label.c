@@ -24,8 +24,8 @@ struct entry {
 };
 
 struct vw_label_cache {
-    TTF_Font *font;     /* NULL: no font, labels are skipped */
-    double pt_per_px;   /* point size giving a line height of 1 px */
+    TTF_Font *font;   /* NULL: no font, labels are skipped */
+    double pt_per_px; /* point size giving a line height of 1 px */
     int cur_pt;
     struct entry *entries;
     int count, cap;

@@ -13,7 +13,7 @@
 struct AVFrame;
 struct vw_mailbox;
 
-struct vw_mailbox *vw_mailbox_create(void); /* NULL when out of memory */
+struct vw_mailbox *vw_mailbox_create(void);     /* NULL when out of memory */
 void vw_mailbox_destroy(struct vw_mailbox *mb); /* NULL ok; unrefs every frame held */
 
 /* Decoder thread. Moves the references of `frame` into the mailbox (`frame` is left

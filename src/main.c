@@ -33,7 +33,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *to)
 {
-    fprintf(to,
+    fprintf(
+        to,
         "usage: vwall [-c WALL.cfg] [options]\n"
         "  -c, --config FILE      the wall file (default: the built-in demo, layouts/demo.cfg)\n"
         "      --check            validate the wall file and exit: 0 when good, 1 with every error\n"
@@ -65,9 +66,14 @@ static void print_errors(const struct vw_errors *errs)
 
 static bool parse_output(const char *s, enum vw_output_mode *out)
 {
-    static const struct { const char *name; enum vw_output_mode mode; } modes[] = {
-        {"window", VW_OUTPUT_WINDOW},     {"fullscreen", VW_OUTPUT_FULLSCREEN},
-        {"displays", VW_OUTPUT_DISPLAYS}, {"offscreen", VW_OUTPUT_OFFSCREEN},
+    static const struct {
+        const char *name;
+        enum vw_output_mode mode;
+    } modes[] = {
+        {"window", VW_OUTPUT_WINDOW},
+        {"fullscreen", VW_OUTPUT_FULLSCREEN},
+        {"displays", VW_OUTPUT_DISPLAYS},
+        {"offscreen", VW_OUTPUT_OFFSCREEN},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
         if (strcmp(s, modes[i].name) == 0) {
@@ -83,7 +89,8 @@ static bool have_display(void)
     const char *drv = getenv("SDL_VIDEODRIVER");
     if (drv && *drv)
         return true; /* the user chose */
-    return getenv("DISPLAY") || getenv("WAYLAND_DISPLAY") || access("/dev/dri/card0", R_OK | W_OK) == 0;
+    return getenv("DISPLAY") || getenv("WAYLAND_DISPLAY") ||
+           access("/dev/dri/card0", R_OK | W_OK) == 0;
 }
 
 static void write_stats(struct vw_wall *w, const char *path)
@@ -121,8 +128,9 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
         SDL_Delay(5);
     }
     if (timeout > 0 && !vw_wall_all_tiles_have_pictures(w))
-        vw_warn("screenshot: %.0f s passed and some tiles still have no picture; writing what shows",
-                timeout);
+        vw_warn(
+            "screenshot: %.0f s passed and some tiles still have no picture; writing what shows",
+            timeout);
     struct vw_errors errs;
     vw_errors_init(&errs);
     bool ok = vw_wall_screenshot(w, path, &errs);
@@ -140,17 +148,39 @@ int main(int argc, char **argv)
     double timeout = 10, duration = 0;
     struct vw_wall_options opt = {.output = VW_OUTPUT_CONFIG, .max_fps = 60};
 
-    enum { O_CHECK = 256, O_SCENE, O_SHOT, O_TIMEOUT, O_OUTPUT, O_SCREENS, O_CONTROL, O_DURATION,
-           O_STATS, O_MAXFPS, O_VSYNC, O_SHADERS, O_NOCONNECT };
+    enum {
+        O_CHECK = 256,
+        O_SCENE,
+        O_SHOT,
+        O_TIMEOUT,
+        O_OUTPUT,
+        O_SCREENS,
+        O_CONTROL,
+        O_DURATION,
+        O_STATS,
+        O_MAXFPS,
+        O_VSYNC,
+        O_SHADERS,
+        O_NOCONNECT
+    };
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, O_CHECK},
-        {"scene", required_argument, NULL, O_SCENE}, {"screenshot", required_argument, NULL, O_SHOT},
-        {"timeout", required_argument, NULL, O_TIMEOUT}, {"output", required_argument, NULL, O_OUTPUT},
-        {"screens", required_argument, NULL, O_SCREENS}, {"control", required_argument, NULL, O_CONTROL},
-        {"duration", required_argument, NULL, O_DURATION}, {"stats", required_argument, NULL, O_STATS},
-        {"max-fps", required_argument, NULL, O_MAXFPS}, {"vsync", no_argument, NULL, O_VSYNC},
-        {"shaders", required_argument, NULL, O_SHADERS}, {"no-connect", no_argument, NULL, O_NOCONNECT}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, O_CHECK},
+        {"scene", required_argument, NULL, O_SCENE},
+        {"screenshot", required_argument, NULL, O_SHOT},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"screens", required_argument, NULL, O_SCREENS},
+        {"control", required_argument, NULL, O_CONTROL},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"stats", required_argument, NULL, O_STATS},
+        {"max-fps", required_argument, NULL, O_MAXFPS},
+        {"vsync", no_argument, NULL, O_VSYNC},
+        {"shaders", required_argument, NULL, O_SHADERS},
+        {"no-connect", no_argument, NULL, O_NOCONNECT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -162,7 +192,9 @@ int main(int argc, char **argv)
         case O_TIMEOUT: timeout = atof(optarg); break;
         case O_OUTPUT:
             if (!parse_output(optarg, &opt.output)) {
-                fprintf(stderr, "vwall: --output %s: expected window, fullscreen, displays or offscreen\n", optarg);
+                fprintf(stderr,
+                        "vwall: --output %s: expected window, fullscreen, displays or offscreen\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -201,8 +233,10 @@ int main(int argc, char **argv)
             char dir[4096];
             snprintf(dir, sizeof dir, "%s/out", VWALL_SOURCE_DIR);
             mkdir(dir, 0755);
-            fprintf(stderr, "vwall: no display here (no DISPLAY, WAYLAND_DISPLAY or /dev/dri/card0); "
-                            "rendering the demo wall to %s instead\n", demo_png);
+            fprintf(stderr,
+                    "vwall: no display here (no DISPLAY, WAYLAND_DISPLAY or /dev/dri/card0); "
+                    "rendering the demo wall to %s instead\n",
+                    demo_png);
             screenshot = demo_png;
         }
     }
@@ -212,7 +246,8 @@ int main(int argc, char **argv)
     struct vw_config *cfg = vw_config_load(config_path, &errs);
     if (!cfg) {
         print_errors(&errs);
-        fprintf(stderr, "vwall: %s: %d error%s\n", config_path, errs.count, errs.count == 1 ? "" : "s");
+        fprintf(stderr, "vwall: %s: %d error%s\n", config_path, errs.count,
+                errs.count == 1 ? "" : "s");
         if (demo)
             fprintf(stderr, "vwall: the demo clips are made by scripts/make-clips.sh demo\n");
         vw_errors_finish(&errs);
@@ -220,7 +255,8 @@ int main(int argc, char **argv)
     }
     if (check) {
         printf("%s: ok (%d sources, %d scenes, %dx%d panels of %dx%d)\n", config_path,
-               cfg->source_count, cfg->scene_count, cfg->columns, cfg->rows, cfg->screen_w, cfg->screen_h);
+               cfg->source_count, cfg->scene_count, cfg->columns, cfg->rows, cfg->screen_w,
+               cfg->screen_h);
         vw_config_destroy(cfg);
         return 0;
     }

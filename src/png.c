@@ -172,12 +172,12 @@ uint8_t *vw_png_read(const char *path, int *w, int *h, struct vw_errors *errs)
     if (frame->format == AV_PIX_FMT_RGBA) {
         av_image_copy_plane(out, fw * 4, frame->data[0], frame->linesize[0], fw * 4, fh);
     } else {
-        sws = sws_getContext(fw, fh, frame->format, fw, fh, AV_PIX_FMT_RGBA, SWS_POINT, NULL,
-                             NULL, NULL);
+        sws = sws_getContext(fw, fh, frame->format, fw, fh, AV_PIX_FMT_RGBA, SWS_POINT, NULL, NULL,
+                             NULL);
         uint8_t *dst[4] = {out, NULL, NULL, NULL};
         int dst_ls[4] = {fw * 4, 0, 0, 0};
-        if (!sws || sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, fh,
-                              dst, dst_ls) <= 0) {
+        if (!sws || sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, fh, dst,
+                              dst_ls) <= 0) {
             vw_errors_add(errs, "%s: can't convert %s pixels to RGBA", path,
                           av_get_pix_fmt_name(frame->format));
             free(out);

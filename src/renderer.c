@@ -31,9 +31,9 @@ static const float BLACK[4] = {0.0f, 0.0f, 0.0f, 1.0f};
 
 struct program {
     GLuint id;
-    GLint u_rect, u_tc;     /* tile.vert */
+    GLint u_rect, u_tc;       /* tile.vert */
     GLint u_matrix, u_offset; /* yuv */
-    GLint u_color;          /* solid, text */
+    GLint u_color;            /* solid, text */
 };
 
 struct vw_renderer {
@@ -182,8 +182,8 @@ static GLuint compile(const char *dir, const char *name, GLenum type, struct vw_
     return sh;
 }
 
-static bool link_program(struct program *p, const char *dir, const char *vert,
-                         const char *frag, struct vw_errors *errs)
+static bool link_program(struct program *p, const char *dir, const char *vert, const char *frag,
+                         struct vw_errors *errs)
 {
     memset(p, 0, sizeof *p);
     GLuint vs = compile(dir, vert, GL_VERTEX_SHADER, errs);
@@ -229,7 +229,8 @@ static bool link_program(struct program *p, const char *dir, const char *vert,
     return true;
 }
 
-struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt, struct vw_errors *errs)
+struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
+                                       struct vw_errors *errs)
 {
     struct vw_renderer *r = calloc(1, sizeof *r);
     if (!r) {
@@ -281,11 +282,11 @@ enum layout { LAYOUT_PLANAR, LAYOUT_NV12, LAYOUT_GRAY };
 struct format_info {
     enum AVPixelFormat fmt;
     enum layout layout;
-    int depth;        /* bits per sample value */
-    int shift;        /* value = stored >> shift (p010 keeps its 10 bits high) */
-    bool wide;        /* 16-bit storage */
-    bool full;        /* yuvj*: full range whatever the frame says */
-    int cw, ch;       /* chroma subsampling shifts */
+    int depth;  /* bits per sample value */
+    int shift;  /* value = stored >> shift (p010 keeps its 10 bits high) */
+    bool wide;  /* 16-bit storage */
+    bool full;  /* yuvj*: full range whatever the frame says */
+    int cw, ch; /* chroma subsampling shifts */
 };
 
 static const struct format_info formats[] = {
@@ -367,22 +368,35 @@ static enum AVColorSpace frame_matrix(const AVFrame *f)
     case AVCOL_SPC_BT2020_NCL:
     case AVCOL_SPC_BT2020_CL:
     case AVCOL_SPC_FCC:
-    case AVCOL_SPC_SMPTE240M:
-        return f->colorspace;
-    default:
-        return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    case AVCOL_SPC_SMPTE240M: return f->colorspace;
+    default: return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
     }
 }
 
 static void matrix_coeffs(enum AVColorSpace cs, double *kr, double *kb)
 {
     switch (cs) {
-    case AVCOL_SPC_BT709: *kr = 0.2126; *kb = 0.0722; break;
+    case AVCOL_SPC_BT709:
+        *kr = 0.2126;
+        *kb = 0.0722;
+        break;
     case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL: *kr = 0.2627; *kb = 0.0593; break;
-    case AVCOL_SPC_FCC: *kr = 0.30; *kb = 0.11; break;
-    case AVCOL_SPC_SMPTE240M: *kr = 0.212; *kb = 0.087; break;
-    default: *kr = 0.299; *kb = 0.114; break; /* BT.601 */
+    case AVCOL_SPC_BT2020_CL:
+        *kr = 0.2627;
+        *kb = 0.0593;
+        break;
+    case AVCOL_SPC_FCC:
+        *kr = 0.30;
+        *kb = 0.11;
+        break;
+    case AVCOL_SPC_SMPTE240M:
+        *kr = 0.212;
+        *kb = 0.087;
+        break;
+    default:
+        *kr = 0.299;
+        *kb = 0.114;
+        break; /* BT.601 */
     }
 }
 
@@ -417,8 +431,8 @@ static void yuv_to_rgb(double kr, double kb, bool full, int depth, double code_s
     }
 }
 
-static bool upload_plane(struct vw_texture *t, int i, GLenum ifmt, GLenum fmt, GLenum type,
-                         int bpp, int w, int h, const uint8_t *data, int linesize)
+static bool upload_plane(struct vw_texture *t, int i, GLenum ifmt, GLenum fmt, GLenum type, int bpp,
+                         int w, int h, const uint8_t *data, int linesize)
 {
     if (!t->planes[i])
         glGenTextures(1, &t->planes[i]);
@@ -467,7 +481,8 @@ static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct f
         ok = ok && upload_plane(t, 2, r_fmt, GL_RED, type, bpp, cw, ch, f->data[2], f->linesize[2]);
         n = 3;
     } else if (fi->layout == LAYOUT_NV12) {
-        ok = ok && upload_plane(t, 1, rg_fmt, GL_RG, type, 2 * bpp, cw, ch, f->data[1], f->linesize[1]);
+        ok = ok &&
+             upload_plane(t, 1, rg_fmt, GL_RG, type, 2 * bpp, cw, ch, f->data[1], f->linesize[1]);
         n = 2;
     }
     glBindTexture(GL_TEXTURE_2D, 0);
@@ -480,7 +495,8 @@ static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct f
     matrix_coeffs(frame_matrix(f), &kr, &kb);
     bool full = fi->full || f->color_range == AVCOL_RANGE_JPEG;
     double code_scale = (fi->wide ? 65535.0 : 255.0) / (double)(1 << fi->shift);
-    yuv_to_rgb(kr, kb, full, fi->depth, code_scale, fi->layout == LAYOUT_GRAY, t->matrix, t->offset);
+    yuv_to_rgb(kr, kb, full, fi->depth, code_scale, fi->layout == LAYOUT_GRAY, t->matrix,
+               t->offset);
     return true;
 }
 
@@ -523,8 +539,8 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
             return NULL;
         }
     }
-    if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-                  t->conv->data, t->conv->linesize) <= 0)
+    if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, t->conv->data,
+                  t->conv->linesize) <= 0)
         return NULL;
     t->conv->colorspace = cs;
     t->conv->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
@@ -538,8 +554,8 @@ bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
         return false;
     int max = t->r ? t->r->max_tex : 8192;
     if (frame->width > max || frame->height > max) {
-        vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width,
-                frame->height, max);
+        vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width, frame->height,
+                max);
         return false;
     }
     const AVFrame *f = frame;
@@ -656,8 +672,8 @@ static void draw_text(struct vw_renderer *r, const struct vw_label *l, struct vw
 }
 
 /* Text of line height `h` centred on (cx, y0…) and shrunk to fit `max_w`. */
-static double draw_centred(struct vw_renderer *r, const char *text, double cx, double y0,
-                           double h, double max_w, const float c[4])
+static double draw_centred(struct vw_renderer *r, const char *text, double cx, double y0, double h,
+                           double max_w, const float c[4])
 {
     double w, th;
     const struct vw_label *l = get_label(r, text, h, &w, &th);
@@ -742,10 +758,14 @@ static bool to_scissor(const struct vw_renderer *r, struct vw_box b, int s[4])
     long x1 = lround(r->px + (b.x1 - r->virt.x0) * sx);
     long y0 = lround(r->py + (b.y0 - r->virt.y0) * sy);
     long y1 = lround(r->py + (b.y1 - r->virt.y0) * sy);
-    if (x0 < r->px) x0 = r->px;
-    if (y0 < r->py) y0 = r->py;
-    if (x1 > r->px + r->pw) x1 = r->px + r->pw;
-    if (y1 > r->py + r->ph) y1 = r->py + r->ph;
+    if (x0 < r->px)
+        x0 = r->px;
+    if (y0 < r->py)
+        y0 = r->py;
+    if (x1 > r->px + r->pw)
+        x1 = r->px + r->pw;
+    if (y1 > r->py + r->ph)
+        y1 = r->py + r->ph;
     if (x1 <= x0 || y1 <= y0)
         return false;
     s[0] = (int)x0;
@@ -783,8 +803,8 @@ void vw_renderer_draw_panel(struct vw_renderer *r, const struct vw_panel_view *p
             draw_tag(r, &t->box, t->label, false, LABEL_BG);
         if (t->badge != VW_BADGE_NONE) {
             const char *text = t->badge_text && *t->badge_text ? t->badge_text
-                               : t->badge == VW_BADGE_STALLED ? "STALLED"
-                                                              : "RECONNECTING";
+                               : t->badge == VW_BADGE_STALLED  ? "STALLED"
+                                                               : "RECONNECTING";
             draw_tag(r, &t->box, text, true,
                      t->badge == VW_BADGE_STALLED ? BADGE_RED : BADGE_AMBER);
         }
@@ -806,11 +826,15 @@ struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct v
     glGetIntegerv(GL_MAX_RENDERBUFFER_SIZE, &max_rb);
     glGetIntegerv(GL_MAX_VIEWPORT_DIMS, max_vp);
     int lim_w = max_tex, lim_h = max_tex;
-    if (max_rb > 0 && max_rb < lim_w) lim_w = lim_h = max_rb;
-    if (max_vp[0] > 0 && max_vp[0] < lim_w) lim_w = max_vp[0];
-    if (max_vp[1] > 0 && max_vp[1] < lim_h) lim_h = max_vp[1];
+    if (max_rb > 0 && max_rb < lim_w)
+        lim_w = lim_h = max_rb;
+    if (max_vp[0] > 0 && max_vp[0] < lim_w)
+        lim_w = max_vp[0];
+    if (max_vp[1] > 0 && max_vp[1] < lim_h)
+        lim_h = max_vp[1];
     if (w <= 0 || h <= 0 || w > lim_w || h > lim_h) {
-        vw_errors_add(errs, "offscreen target %dx%d: this GL allows 1x1 to %dx%d "
+        vw_errors_add(errs,
+                      "offscreen target %dx%d: this GL allows 1x1 to %dx%d "
                       "(GL_MAX_TEXTURE_SIZE %d, GL_MAX_RENDERBUFFER_SIZE %d)",
                       w, h, lim_w, lim_h, max_tex, max_rb);
         return NULL;
@@ -839,8 +863,10 @@ struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct v
     GLenum status = glCheckFramebufferStatus(GL_FRAMEBUFFER);
     glBindFramebuffer(GL_FRAMEBUFFER, (GLuint)prev_fbo);
     if (gl_err != GL_NO_ERROR || status != GL_FRAMEBUFFER_COMPLETE) {
-        vw_errors_add(errs, "offscreen target %dx%d: can't create (GL error 0x%x, framebuffer "
-                      "status 0x%x; out of GPU memory?)", w, h, gl_err, status);
+        vw_errors_add(errs,
+                      "offscreen target %dx%d: can't create (GL error 0x%x, framebuffer "
+                      "status 0x%x; out of GPU memory?)",
+                      w, h, gl_err, status);
         vw_target_destroy(t);
         return NULL;
     }

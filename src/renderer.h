@@ -20,13 +20,15 @@ struct vw_texture;
 
 struct vw_renderer_options {
     const char *shader_dir; /* folder holding the .glsl files */
-    const char *font_path;  /* TTF/OTF/TTC for labels; NULL: find a CJK-capable font with fontconfig */
-    int label_size;         /* text height in pixels on the wall (virtual pixels) */
+    const char
+        *font_path; /* TTF/OTF/TTC for labels; NULL: find a CJK-capable font with fontconfig */
+    int label_size; /* text height in pixels on the wall (virtual pixels) */
 };
 
 /* Needs a current GL 3.3+ core context. NULL on failure with the reason in errs (a shader
  * error names the shader file and line). */
-struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt, struct vw_errors *errs);
+struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
+                                       struct vw_errors *errs);
 void vw_renderer_destroy(struct vw_renderer *r); /* NULL ok */
 
 /* A video picture on the GPU. Created empty (draws as "no picture"). */
@@ -41,20 +43,20 @@ double vw_texture_aspect(const struct vw_texture *t);
 
 enum vw_tile_badge {
     VW_BADGE_NONE,
-    VW_BADGE_STALLED, /* picture kept, red "STALLED n s" badge */
+    VW_BADGE_STALLED,      /* picture kept, red "STALLED n s" badge */
     VW_BADGE_RECONNECTING, /* picture kept, amber badge */
 };
 
 /* One tile to draw, prepared by the caller each frame. */
 struct vw_draw_tile {
-    struct vw_box box;        /* on the virtual canvas */
+    struct vw_box box; /* on the virtual canvas */
     enum vw_fit fit;
     struct vw_texture *tex;   /* NULL or without picture → the no-signal slate */
     const char *label;        /* text at the tile's bottom-left, or NULL */
     const char *slate_title;  /* slate: big line (source name) */
     const char *slate_detail; /* slate: small line ("NO SIGNAL · offline: Connection refused") */
     enum vw_tile_badge badge;
-    const char *badge_text;   /* "STALLED 12 s" */
+    const char *badge_text; /* "STALLED 12 s" */
 };
 
 /* Where one panel goes in the current framebuffer: its part of the virtual canvas, and the
@@ -76,7 +78,7 @@ void vw_renderer_end(struct vw_renderer *r);
 struct vw_target;
 struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct vw_errors *errs);
 void vw_target_destroy(struct vw_target *t); /* NULL ok */
-void vw_target_bind(struct vw_target *t); /* NULL: the window's default framebuffer */
+void vw_target_bind(struct vw_target *t);    /* NULL: the window's default framebuffer */
 /* Reads the target into `rgba` (w·h·4 bytes, top row first). */
 void vw_target_read(struct vw_target *t, uint8_t *rgba);
 

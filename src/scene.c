@@ -25,7 +25,8 @@ static int find(const struct vw_scene_stack *st, int scene)
 
 static void remove_at(struct vw_scene_stack *st, int i)
 {
-    memmove(&st->entries[i], &st->entries[i + 1], (size_t)(st->count - i - 1) * sizeof *st->entries);
+    memmove(&st->entries[i], &st->entries[i + 1],
+            (size_t)(st->count - i - 1) * sizeof *st->entries);
     st->count--;
 }
 

@@ -25,7 +25,8 @@ void vw_scene_stack_init(struct vw_scene_stack *st, int base);
 void vw_scene_stack_finish(struct vw_scene_stack *st);
 
 /* Pushing a scene already on the stack replaces its entry (new priority and ttl). */
-void vw_scene_stack_push(struct vw_scene_stack *st, int scene, int priority, double ttl, double now);
+void vw_scene_stack_push(struct vw_scene_stack *st, int scene, int priority, double ttl,
+                         double now);
 /* false when the scene is not on the stack. */
 bool vw_scene_stack_pop(struct vw_scene_stack *st, int scene);
 /* Removes entries whose ttl passed; true when any did. */

@@ -32,15 +32,15 @@
 #include "mailbox.h"
 #include "timeutil.h"
 
-#define OPEN_TIMEOUT_US 5000000   /* avformat_open_input, avformat_find_stream_info */
-#define CLOSE_TIMEOUT_US 500000   /* avformat_close_input (an RTSP TEARDOWN) */
+#define OPEN_TIMEOUT_US 5000000 /* avformat_open_input, avformat_find_stream_info */
+#define CLOSE_TIMEOUT_US 500000 /* avformat_close_input (an RTSP TEARDOWN) */
 #define BACKOFF_MIN_US 500000
 #define BACKOFF_MAX_US 30000000
 #define FPS_WINDOW_US 2000000
 #define FPS_RING 256
-#define MAX_CODEC_THREADS 2       /* the wall machines have two cores and many sources */
-#define PACE_JUMP_US 2000000      /* a pts step beyond this (or backwards) resyncs the clock */
-#define PACE_LATE_US 500000       /* this far behind the clock: resync instead of bursting */
+#define MAX_CODEC_THREADS 2  /* the wall machines have two cores and many sources */
+#define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
+#define PACE_LATE_US 500000  /* this far behind the clock: resync instead of bursting */
 
 struct vw_source {
     /* Set by create, read-only afterwards. */
@@ -293,7 +293,8 @@ static void setup_hw(struct worker *w, struct conn *c, const AVCodec *codec)
         const AVCodecHWConfig *hc = avcodec_get_hw_config(codec, i);
         if (!hc)
             break;
-        if ((hc->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && hc->device_type == w->hwtype) {
+        if ((hc->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+            hc->device_type == w->hwtype) {
             c->hw_fmt = hc->pix_fmt;
             break;
         }
@@ -370,7 +371,8 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     /* A file FFmpeg only guessed at (it warns "misdetection possible") is garbage more
      * often than video: random bytes pass for raw H.263 and decode into noise. */
     if (w->is_file && c->fmt->probe_score <= AVPROBE_SCORE_RETRY) {
-        snprintf(err, errsz, "cannot open: not a recognised video file (at best %s, probe score %d)",
+        snprintf(err, errsz,
+                 "cannot open: not a recognised video file (at best %s, probe score %d)",
                  c->fmt->iformat->name, c->fmt->probe_score);
         goto fail;
     }
@@ -428,7 +430,8 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     setup_hw(w, c, codec);
     ret = avcodec_open2(c->dec, codec, NULL);
     if (ret < 0) {
-        snprintf(err, errsz, "cannot open the %s decoder: %s", codec->name, averr(ret, e, sizeof e));
+        snprintf(err, errsz, "cannot open the %s decoder: %s", codec->name,
+                 averr(ret, e, sizeof e));
         goto fail;
     }
     arm(s, 0);
@@ -550,7 +553,8 @@ static enum end run_conn(struct worker *w, struct conn *c)
         if (atomic_load(&s->stop))
             return END_STOP;
         if (s->substream && atomic_load(&s->want_sub) != c->sub) {
-            vw_info("source '%s': switching to the %s", s->id, c->sub ? "main stream" : "substream");
+            vw_info("source '%s': switching to the %s", s->id,
+                    c->sub ? "main stream" : "substream");
             return END_SWITCH;
         }
         bool skip = atomic_load(&s->skip_nonref);

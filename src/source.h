@@ -33,17 +33,17 @@ const char *vw_source_state_name(enum vw_source_state st);
 
 struct vw_source_stats {
     enum vw_source_state state;
-    int width, height;        /* of the decoded stream, 0 before the first frame */
-    double fps;               /* measured decode rate over the last ~2 s */
+    int width, height; /* of the decoded stream, 0 before the first frame */
+    double fps;        /* measured decode rate over the last ~2 s */
     uint64_t frames_decoded;
-    uint64_t frames_shown;    /* frames the renderer took (vw_source_frame with fresh) */
+    uint64_t frames_shown;     /* frames the renderer took (vw_source_frame with fresh) */
     int64_t last_frame_age_ms; /* since the newest decoded frame; -1 when none yet */
-    int reconnects;           /* successful or attempted reconnects after the first open */
-    int64_t backoff_ms;       /* wait before the next attempt while not live (0.5 s .. 30 s),
-                                 0 while live */
-    bool substream;           /* decoding the substream URL now */
-    bool hw;                  /* decoding in hardware now */
-    char error[256];          /* last error text, "" when none */
+    int reconnects;            /* successful or attempted reconnects after the first open */
+    int64_t backoff_ms;        /* wait before the next attempt while not live (0.5 s .. 30 s),
+                                  0 while live */
+    bool substream;            /* decoding the substream URL now */
+    bool hw;                   /* decoding in hardware now */
+    char error[256];           /* last error text, "" when none */
 };
 
 /* Called by a source's thread after it posted a frame or changed state; must be cheap and

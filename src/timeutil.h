@@ -12,6 +12,9 @@ static inline int64_t vw_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static inline double vw_now_s(void) { return (double)vw_now_us() / 1e6; }
+static inline double vw_now_s(void)
+{
+    return (double)vw_now_us() / 1e6;
+}
 
 #endif

@@ -32,7 +32,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *to)
 {
-    fprintf(to,
+    fprintf(
+        to,
         "usage: vwallctl [-s ENDPOINT] [--token T] [--json] [--timeout SEC] COMMAND [ARGS]\n"
         "commands:\n"
         "  scene list                     the scenes, and which one shows\n"
@@ -257,7 +258,8 @@ static cJSON *read_reply(struct conn *c, const char *id, char **raw)
         }
         const cJSON *ok = cJSON_GetObjectItemCaseSensitive(msg, "ok");
         const cJSON *rid = cJSON_GetObjectItemCaseSensitive(msg, "id");
-        bool mine = cJSON_IsBool(ok) && (!rid || (cJSON_IsString(rid) && strcmp(rid->valuestring, id) == 0));
+        bool mine = cJSON_IsBool(ok) &&
+                    (!rid || (cJSON_IsString(rid) && strcmp(rid->valuestring, id) == 0));
         if (mine) {
             *raw = line;
             return msg;
@@ -399,7 +401,8 @@ static cJSON *build_request(int argc, char **argv, enum print_kind *kind, bool *
                 bool ttl = strcmp(argv[i], "--ttl") == 0, prio = strcmp(argv[i], "--priority") == 0;
                 if ((!ttl && !prio) || i + 1 >= argc || !parse_number(argv[i + 1], &v)) {
                     cJSON_Delete(r);
-                    usage_error("scene push: expected ID [--ttl SEC] [--priority N], at '%s'", argv[i]);
+                    usage_error("scene push: expected ID [--ttl SEC] [--priority N], at '%s'",
+                                argv[i]);
                     return NULL;
                 }
                 cJSON_AddNumberToObject(r, ttl ? "ttl" : "priority", v);
@@ -429,8 +432,10 @@ static cJSON *build_request(int argc, char **argv, enum print_kind *kind, bool *
         const char *word, *cmd;
         enum print_kind kind;
     } simple[] = {
-        {"status", "status", PRINT_FIELDS},  {"sources", "source.list", PRINT_SOURCES},
-        {"reload", "config.reload", PRINT_FIELDS}, {"ping", "ping", PRINT_FIELDS},
+        {"status", "status", PRINT_FIELDS},
+        {"sources", "source.list", PRINT_SOURCES},
+        {"reload", "config.reload", PRINT_FIELDS},
+        {"ping", "ping", PRINT_FIELDS},
         {"help", "help", PRINT_FIELDS},
     };
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {

@@ -45,7 +45,7 @@
 struct source_rt {
     struct vw_source *src; /* NULL while not decoding */
     struct vw_texture *tex;
-    double left_at;        /* when it last left the scene (for linger); 0 while shown */
+    double left_at; /* when it last left the scene (for linger); 0 while shown */
     enum vw_source_state last_state;
     char last_error[256];
     bool has_picture;      /* tex holds a frame of this source */
@@ -56,8 +56,8 @@ struct source_rt {
 
 /* One output: a window (or, offscreen, an FBO) showing a block of panels. */
 struct output {
-    SDL_Window *win;          /* NULL offscreen */
-    struct vw_target *target; /* offscreen only */
+    SDL_Window *win;                  /* NULL offscreen */
+    struct vw_target *target;         /* offscreen only */
     int panel_x, panel_y, cols, rows; /* the block of panels it shows */
 };
 
@@ -75,12 +75,12 @@ struct vw_wall {
 
     struct source_rt *rt; /* per config source */
     struct vw_scene_stack stack;
-    int shown_scene;   /* the scene drawn, to notice changes */
-    int *assign;       /* per tile of shown_scene: assigned source index, or -1 */
+    int shown_scene; /* the scene drawn, to notice changes */
+    int *assign;     /* per tile of shown_scene: assigned source index, or -1 */
     int assign_count;
 
     int wake_fd;
-    bool dirty;          /* something to draw */
+    bool dirty; /* something to draw */
     bool quit;
     int64_t next_render_us;
     int64_t started_us;
@@ -286,7 +286,8 @@ static void manage_sources(struct vw_wall *w, double now)
             /* The substream when the main stream would be shrunk by substream_ratio or more
              * in the largest tile showing it. */
             double main_area = rt->main_area > 0 ? rt->main_area : MAIN_STREAM_AREA_GUESS;
-            bool want_sub = sc->substream && in_scene[i] && main_area >= sc->substream_ratio * max_area[i];
+            bool want_sub =
+                sc->substream && in_scene[i] && main_area >= sc->substream_ratio * max_area[i];
             if (rt->src && sc->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
                 vw_source_prefer_substream(rt->src, want_sub);
@@ -344,7 +345,8 @@ static bool parse_screens(struct vw_wall *w, const char *spec, struct vw_errors 
                 goto bad;
         }
         if (a < 0 || b >= n || a > b) {
-            vw_errors_add(errs, "--screens %s: panels are numbered 0..%d (row by row)", spec, n - 1);
+            vw_errors_add(errs, "--screens %s: panels are numbered 0..%d (row by row)", spec,
+                          n - 1);
             return false;
         }
         for (long i = a; i <= b; i++)
@@ -394,8 +396,8 @@ static bool add_output(struct vw_wall *w, SDL_Window *win, int px, int py, int c
     if (!o)
         return false;
     w->outputs = o;
-    w->outputs[w->output_count++] = (struct output){
-        .win = win, .panel_x = px, .panel_y = py, .cols = cols, .rows = rows};
+    w->outputs[w->output_count++] =
+        (struct output){.win = win, .panel_x = px, .panel_y = py, .cols = cols, .rows = rows};
     return true;
 }
 
@@ -406,7 +408,7 @@ static bool create_outputs(struct vw_wall *w, struct vw_errors *errs)
     if (mode == VW_OUTPUT_CONFIG) {
         const char *o = w->cfg->output ? w->cfg->output : "window";
         mode = strcmp(o, "fullscreen") == 0 ? VW_OUTPUT_FULLSCREEN
-             : strcmp(o, "displays") == 0   ? VW_OUTPUT_DISPLAYS
+               : strcmp(o, "displays") == 0 ? VW_OUTPUT_DISPLAYS
                                             : VW_OUTPUT_WINDOW;
     }
     int bx, by, bc, br;
@@ -447,8 +449,9 @@ static bool create_outputs(struct vw_wall *w, struct vw_errors *errs)
             all.w = phys_w;
             all.h = phys_h;
         }
-        SDL_Window *win = make_window(title, all.x, all.y, all.w, all.h,
-                                      nd > 1 ? SDL_WINDOW_BORDERLESS : SDL_WINDOW_FULLSCREEN_DESKTOP, errs);
+        SDL_Window *win =
+            make_window(title, all.x, all.y, all.w, all.h,
+                        nd > 1 ? SDL_WINDOW_BORDERLESS : SDL_WINDOW_FULLSCREEN_DESKTOP, errs);
         if (!win)
             return false;
         w->gl_window = win;
@@ -467,7 +470,8 @@ static bool create_outputs(struct vw_wall *w, struct vw_errors *errs)
             vw_errors_add(errs, "%s: display %d: %s", w->cfg->path, d->display, SDL_GetError());
             return false;
         }
-        SDL_Window *win = make_window(title, r.x, r.y, r.w, r.h, SDL_WINDOW_FULLSCREEN_DESKTOP, errs);
+        SDL_Window *win =
+            make_window(title, r.x, r.y, r.w, r.h, SDL_WINDOW_FULLSCREEN_DESKTOP, errs);
         if (!win)
             return false;
         if (!w->gl_window)
@@ -539,7 +543,8 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
         if (w->opt.no_connect)
             snprintf(detail, 160, "PREVIEW · source not opened");
         else if (st.error[0])
-            snprintf(detail, 160, "NO SIGNAL · %s: %.100s", vw_source_state_name(st.state), st.error);
+            snprintf(detail, 160, "NO SIGNAL · %s: %.100s", vw_source_state_name(st.state),
+                     st.error);
         else
             snprintf(detail, 160, "NO SIGNAL · %s", vw_source_state_name(st.state));
     }
@@ -564,8 +569,8 @@ static void draw_output(struct vw_wall *w, const struct output *o, int fb_w, int
             int x1 = (int)lround(ox + (c - o->panel_x + 1) * g->W * s);
             int y0 = (int)lround(oy + (r - o->panel_y) * g->H * s);
             int y1 = (int)lround(oy + (r - o->panel_y + 1) * g->H * s);
-            struct vw_panel_view pv = {.virt = vw_geom_panel_box(g, c, r),
-                                       .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0};
+            struct vw_panel_view pv = {
+                .virt = vw_geom_panel_box(g, c, r), .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0};
             vw_renderer_draw_panel(w->renderer, &pv, w->draw, shown(w)->tile_count);
         }
     }
@@ -662,7 +667,8 @@ static void render(struct vw_wall *w)
  * reachable, so a leak report means a leak of ours. */
 static int pin_gl_library(struct dl_phdr_info *info, size_t size, void *data)
 {
-    static const char *const names[] = {"_dri.so", "libEGL", "libLLVM", "libglapi", "libgbm", "libGLX"};
+    static const char *const names[] = {"_dri.so",  "libEGL", "libLLVM",
+                                        "libglapi", "libgbm", "libGLX"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (info->dlpi_name && strstr(info->dlpi_name, names[i])) {
             dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
@@ -731,7 +737,8 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
 
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         vw_errors_add(errs, "cannot start video (SDL driver %s): %s",
-                      getenv("SDL_VIDEODRIVER") ? getenv("SDL_VIDEODRIVER") : "default", SDL_GetError());
+                      getenv("SDL_VIDEODRIVER") ? getenv("SDL_VIDEODRIVER") : "default",
+                      SDL_GetError());
         goto fail;
     }
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
@@ -865,10 +872,22 @@ int vw_wall_wait_ms(const struct vw_wall *w)
     return wait <= 0 ? 0 : (int)((wait + 999) / 1000);
 }
 
-int vw_wall_wake_fd(const struct vw_wall *w) { return w->wake_fd; }
-const struct vw_config *vw_wall_config(const struct vw_wall *w) { return w->cfg; }
-int vw_wall_current_scene(const struct vw_wall *w) { return w->shown_scene; }
-int vw_wall_base_scene(const struct vw_wall *w) { return w->stack.base; }
+int vw_wall_wake_fd(const struct vw_wall *w)
+{
+    return w->wake_fd;
+}
+const struct vw_config *vw_wall_config(const struct vw_wall *w)
+{
+    return w->cfg;
+}
+int vw_wall_current_scene(const struct vw_wall *w)
+{
+    return w->shown_scene;
+}
+int vw_wall_base_scene(const struct vw_wall *w)
+{
+    return w->stack.base;
+}
 
 bool vw_wall_all_tiles_have_pictures(struct vw_wall *w)
 {
@@ -889,8 +908,8 @@ static bool same_str(const char *a, const char *b)
 /* Whether a running decoder for `a` can go on serving `b`. */
 static bool same_feed(const struct vw_source_cfg *a, const struct vw_source_cfg *b)
 {
-    return strcmp(a->url, b->url) == 0 && same_str(a->substream, b->substream) && a->loop == b->loop &&
-           a->hwaccel == b->hwaccel && same_str(a->transport, b->transport) &&
+    return strcmp(a->url, b->url) == 0 && same_str(a->substream, b->substream) &&
+           a->loop == b->loop && a->hwaccel == b->hwaccel && same_str(a->transport, b->transport) &&
            a->stall_timeout == b->stall_timeout;
 }
 
@@ -902,9 +921,10 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
                 w->cfg->path, errs->count);
         return false;
     }
-    if (nc->columns != w->cfg->columns || nc->rows != w->cfg->rows || nc->screen_w != w->cfg->screen_w ||
-        nc->screen_h != w->cfg->screen_h) {
-        vw_errors_add(errs, "%s: the panel grid or size changed; restart vwall to apply it", nc->path);
+    if (nc->columns != w->cfg->columns || nc->rows != w->cfg->rows ||
+        nc->screen_w != w->cfg->screen_w || nc->screen_h != w->cfg->screen_h) {
+        vw_errors_add(errs, "%s: the panel grid or size changed; restart vwall to apply it",
+                      nc->path);
         vw_config_destroy(nc);
         return false;
     }
@@ -1104,7 +1124,8 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
         memcpy(sorted, w->latency_us, sizeof sorted[0] * (size_t)w->latency_count);
         qsort(sorted, (size_t)w->latency_count, sizeof sorted[0], cmp_i64);
         cJSON_AddNumberToObject(o, "latency_p50_ms", sorted[w->latency_count / 2] / 100 / 10.0);
-        cJSON_AddNumberToObject(o, "latency_p99_ms", sorted[(w->latency_count * 99) / 100] / 100 / 10.0);
+        cJSON_AddNumberToObject(o, "latency_p99_ms",
+                                sorted[(w->latency_count * 99) / 100] / 100 / 10.0);
     } else {
         cJSON_AddNullToObject(o, "latency_p50_ms");
         cJSON_AddNullToObject(o, "latency_p99_ms");

@@ -26,12 +26,12 @@ enum vw_output_mode {
 };
 
 struct vw_wall_options {
-    const char *scene;       /* starting scene id, NULL: default */
-    const char *screens;     /* "0-8,12": panels to render, NULL: all */
+    const char *scene;   /* starting scene id, NULL: default */
+    const char *screens; /* "0-8,12": panels to render, NULL: all */
     enum vw_output_mode output;
-    const char *shader_dir;  /* NULL: built-in default */
-    double max_fps;          /* render at most this often (default 60) */
-    bool no_connect;         /* layout preview: open no source, every tile shows its slate */
+    const char *shader_dir; /* NULL: built-in default */
+    double max_fps;         /* render at most this often (default 60) */
+    bool no_connect;        /* layout preview: open no source, every tile shows its slate */
     bool vsync;
 };
 
@@ -55,7 +55,8 @@ int vw_wall_base_scene(const struct vw_wall *w);
 
 /* `by` names who asked (client peer, "alarm-server", …); it goes into the event. */
 bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by); /* false: unknown */
-bool vw_wall_push(struct vw_wall *w, const char *scene_id, int priority, double ttl, const char *by);
+bool vw_wall_push(struct vw_wall *w, const char *scene_id, int priority, double ttl,
+                  const char *by);
 bool vw_wall_pop(struct vw_wall *w, const char *scene_id, const char *by); /* false: not pushed */
 
 enum vw_assign_result { VW_ASSIGN_OK, VW_ASSIGN_BAD_TILE, VW_ASSIGN_UNKNOWN_SOURCE };
@@ -75,7 +76,7 @@ bool vw_wall_all_tiles_have_pictures(struct vw_wall *w);
 /* JSON snapshots for the control socket (caller owns the result). */
 struct cJSON *vw_wall_scenes_json(const struct vw_wall *w);  /* [{"id","name"},…] */
 struct cJSON *vw_wall_sources_json(const struct vw_wall *w); /* [{"id","name","state",…},…] */
-struct cJSON *vw_wall_status_json(const struct vw_wall *w);  /* {"scene","base_scene","stack",…} */
+struct cJSON *vw_wall_status_json(const struct vw_wall *w); /* {"scene","base_scene","stack",…} */
 
 /* Next pending event ({"event": "scene.changed", …}), caller owns it; NULL when none. */
 struct cJSON *vw_wall_take_event(struct vw_wall *w);

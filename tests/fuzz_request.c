@@ -67,9 +67,18 @@ int vw_config_find_source(const struct vw_config *cfg, const char *id)
     return -1;
 }
 
-const struct vw_config *vw_wall_config(const struct vw_wall *w) { return &stub_cfg; }
-int vw_wall_current_scene(const struct vw_wall *w) { return stub_pushed >= 0 ? stub_pushed : stub_base; }
-int vw_wall_base_scene(const struct vw_wall *w) { return stub_base; }
+const struct vw_config *vw_wall_config(const struct vw_wall *w)
+{
+    return &stub_cfg;
+}
+int vw_wall_current_scene(const struct vw_wall *w)
+{
+    return stub_pushed >= 0 ? stub_pushed : stub_base;
+}
+int vw_wall_base_scene(const struct vw_wall *w)
+{
+    return stub_base;
+}
 
 bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by)
 {
@@ -111,7 +120,8 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
     }
     if (!found)
         return VW_ASSIGN_BAD_TILE;
-    return vw_config_find_source(&stub_cfg, source_id) < 0 ? VW_ASSIGN_UNKNOWN_SOURCE : VW_ASSIGN_OK;
+    return vw_config_find_source(&stub_cfg, source_id) < 0 ? VW_ASSIGN_UNKNOWN_SOURCE
+                                                           : VW_ASSIGN_OK;
 }
 
 bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
@@ -162,9 +172,9 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
 /* ---- the target ------------------------------------------------------------------------ */
 
 static const char *const known_errors[] = {
-    "parse_error", "bad_request", "unknown_command", "bad_args", "too_large", "unauthorized",
-    "unknown_scene", "not_pushed", "bad_tile", "unknown_source", "config_error", "disabled",
-    "screenshot_failed",
+    "parse_error",  "bad_request",   "unknown_command",   "bad_args", "too_large",
+    "unauthorized", "unknown_scene", "not_pushed",        "bad_tile", "unknown_source",
+    "config_error", "disabled",      "screenshot_failed",
 };
 
 static bool known_error(const char *code)

@@ -49,7 +49,7 @@ static void test_parse(void)
     CHECK_STR(parse("{\"cmd\":\"ping\"} x"), "parse_error");
     CHECK_STR(parse("{\"cmd\":\"ping\"}{}"), "parse_error");
     CHECK_STR(parse("{\"cmd\":\"ping\",\"x\":\"\xff\"}"), "parse_error");
-    CHECK_STR(parse("{\"cmd\":\"ping\",\"x\":\"\xc0\xaf\"}"), "parse_error"); /* overlong */
+    CHECK_STR(parse("{\"cmd\":\"ping\",\"x\":\"\xc0\xaf\"}"), "parse_error");     /* overlong */
     CHECK_STR(parse("{\"cmd\":\"ping\",\"x\":\"\xed\xa0\x80\"}"), "parse_error"); /* surrogate */
     CHECK_STR(parse("[1]"), "bad_request");
     CHECK_STR(parse("null"), "bad_request");
@@ -74,7 +74,8 @@ static void test_parse(void)
     CHECK_STR(parse("{\"cmd\":\"scene.push\",\"scene\":\"a\",\"ttl\":1,\"ttl\":2}"), "bad_args");
     CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":0,\"source\":\"s\"}"), "");
     CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":\"t\",\"source\":\"s\"}"), "");
-    CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":-1,\"source\":\"s\"}"), ""); /* bad_tile later */
+    CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":-1,\"source\":\"s\"}"),
+              ""); /* bad_tile later */
     CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":0.5,\"source\":\"s\"}"), "bad_args");
     CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":1e30,\"source\":\"s\"}"), "bad_args");
     CHECK_STR(parse("{\"cmd\":\"tile.assign\",\"tile\":null,\"source\":\"s\"}"), "bad_args");
@@ -99,14 +100,16 @@ static void test_parse(void)
     /* The id comes back even when the request is refused. */
     struct vw_request r;
     const char *refused = "{\"id\":\"x\",\"cmd\":\"nope\"}";
-    CHECK(!vw_commands_parse(refused, strlen(refused), &r) && strcmp(r.error, "unknown_command") == 0);
+    CHECK(!vw_commands_parse(refused, strlen(refused), &r) &&
+          strcmp(r.error, "unknown_command") == 0);
     CHECK(r.id && cJSON_IsString(r.id) && strcmp(r.id->valuestring, "x") == 0);
     vw_request_finish(&r);
     /* Not NUL-terminated, embedded NUL. */
     char buf[] = "{\"cmd\":\"ping\"}XXXX";
     CHECK(vw_commands_parse(buf, 14, &r));
     vw_request_finish(&r);
-    CHECK(!vw_commands_parse("{\"cmd\":\"ping\"}\0", 15, &r) && strcmp(r.error, "parse_error") == 0);
+    CHECK(!vw_commands_parse("{\"cmd\":\"ping\"}\0", 15, &r) &&
+          strcmp(r.error, "parse_error") == 0);
     vw_request_finish(&r);
     /* Over the line cap. */
     size_t big = VW_COMMANDS_MAX_LINE + 10;

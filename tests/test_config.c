@@ -21,25 +21,26 @@ static bool str_eq(const char *a, const char *b)
     return a && b && !strcmp(a, b);
 }
 
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (cond) {                                                                                          \
-            passed++;                                                                                        \
-        } else {                                                                                             \
-            failed++;                                                                                        \
-            fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond);                             \
-            fprintf(stderr, __VA_ARGS__);                                                                    \
-            fputc('\n', stderr);                                                                             \
-        }                                                                                                    \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (cond) {                                                            \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
     } while (0)
-#define CHECK_STR(a, b) CHECK(str_eq((a), (b)), "got \"%s\", want \"%s\"", (a) ? (a) : "(null)", (b))
+#define CHECK_STR(a, b) \
+    CHECK(str_eq((a), (b)), "got \"%s\", want \"%s\"", (a) ? (a) : "(null)", (b))
 #define CHECK_INT(a, b) CHECK((a) == (b), "got %d, want %d", (int)(a), (int)(b))
 #define CHECK_NUM(a, b) CHECK(fabs((a) - (b)) < 1e-9, "got %g, want %g", (double)(a), (double)(b))
-#define CHECK_RECT(r, X, Y, W, H)                                                                            \
-    CHECK(fabs((r).x - (X)) < 1e-9 && fabs((r).y - (Y)) < 1e-9 && fabs((r).w - (W)) < 1e-9 &&              \
-              fabs((r).h - (H)) < 1e-9,                                                                      \
-          "got [%g, %g, %g, %g], want [%g, %g, %g, %g]", (r).x, (r).y, (r).w, (r).h, (double)(X), (double)(Y), \
-          (double)(W), (double)(H))
+#define CHECK_RECT(r, X, Y, W, H)                                                                 \
+    CHECK(fabs((r).x - (X)) < 1e-9 && fabs((r).y - (Y)) < 1e-9 && fabs((r).w - (W)) < 1e-9 &&     \
+              fabs((r).h - (H)) < 1e-9,                                                           \
+          "got [%g, %g, %g, %g], want [%g, %g, %g, %g]", (r).x, (r).y, (r).w, (r).h, (double)(X), \
+          (double)(Y), (double)(W), (double)(H))
 
 static char tmpdir[64];
 
@@ -91,8 +92,8 @@ static void expect_errors_at(int line, const char *path, const char *const *want
         passed++;
     } else {
         failed++;
-        fprintf(stderr, "%s:%d: FAILED: errors of %s\n  got %d%s:\n", __FILE__, line, path, errs.count,
-                cfg ? " (and a model)" : "");
+        fprintf(stderr, "%s:%d: FAILED: errors of %s\n  got %d%s:\n", __FILE__, line, path,
+                errs.count, cfg ? " (and a model)" : "");
         for (int i = 0; i < errs.count; i++)
             fprintf(stderr, "    %s\n", errs.msgs[i]);
         fprintf(stderr, "  want %d:\n", n);
@@ -107,8 +108,8 @@ static void expect_errors_at(int line, const char *path, const char *const *want
     expect_errors_at(__LINE__, write_file(name, text), (const char *const[]){__VA_ARGS__, NULL})
 
 /* A valid 2x2 wall and two sources on lines 1-2; scenes follow from line 3. */
-#define HEAD                                                                                                  \
-    "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; };\n"                 \
+#define HEAD                                                                                    \
+    "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; };\n" \
     "sources = ( { id = \"a\"; url = \"a.mp4\"; }, { id = \"b\"; url = \"rtsp://192.0.2.1/b\"; } );\n"
 /* One scene "s" whose tiles start on line 4. */
 #define SCENE_OPEN "scenes = ( { id = \"s\"; tiles = (\n"
@@ -116,42 +117,45 @@ static void expect_errors_at(int line, const char *path, const char *const *want
 
 static void test_full(void)
 {
-    struct vw_config *cfg = load_ok("full.cfg",
-        "# every key\n"                                                                          /* 1 */
-        "wall = {\n"                                                                             /* 2 */
-        "  name = \"District command center\";\n"                                                /* 3 */
-        "  screen = { width = 1920; height = 1080; };\n"                                         /* 4 */
-        "  grid = { columns = 6; rows = 3; };\n"                                                 /* 5 */
-        "  bezel = { x = 24; y = 12; };\n"                                                       /* 6 */
-        "  labels = false;\n"                                                                    /* 7 */
-        "  font = \"fonts/NotoSansCJK.ttc\";\n"                                                  /* 8 */
-        "  label_size = 40;\n"                                                                   /* 9 */
-        "  hwaccel = \"vaapi\";\n"                                                               /* 10 */
-        "  output = \"displays\";\n"                                                             /* 11 */
-        "  displays = ( { display = 0; panels = [0, 0, 3, 3]; },\n"                              /* 12 */
-        "               { display = 1; panels = [3, 0, 3, 3]; } );\n"                            /* 13 */
-        "};\n"                                                                                   /* 14 */
-        "sources = (\n"                                                                          /* 15 */
-        "  { id = \"north-gate\"; name = \"北门\"; url = \"rtsp://192.0.2.10/ch1\";\n"           /* 16 */
-        "    substream = \"rtsp://192.0.2.10/ch2\"; transport = \"udp\"; hwaccel = \"cuda\";\n"  /* 17 */
-        "    stall_timeout = 1.5; linger = 0; warm = true; },\n"                                 /* 18 */
+    struct vw_config *cfg = load_ok(
+        "full.cfg",
+        "# every key\n"                                                                /* 1 */
+        "wall = {\n"                                                                   /* 2 */
+        "  name = \"District command center\";\n"                                      /* 3 */
+        "  screen = { width = 1920; height = 1080; };\n"                               /* 4 */
+        "  grid = { columns = 6; rows = 3; };\n"                                       /* 5 */
+        "  bezel = { x = 24; y = 12; };\n"                                             /* 6 */
+        "  labels = false;\n"                                                          /* 7 */
+        "  font = \"fonts/NotoSansCJK.ttc\";\n"                                        /* 8 */
+        "  label_size = 40;\n"                                                         /* 9 */
+        "  hwaccel = \"vaapi\";\n"                                                     /* 10 */
+        "  output = \"displays\";\n"                                                   /* 11 */
+        "  displays = ( { display = 0; panels = [0, 0, 3, 3]; },\n"                    /* 12 */
+        "               { display = 1; panels = [3, 0, 3, 3]; } );\n"                  /* 13 */
+        "};\n"                                                                         /* 14 */
+        "sources = (\n"                                                                /* 15 */
+        "  { id = \"north-gate\"; name = \"北门\"; url = \"rtsp://192.0.2.10/ch1\";\n" /* 16 */
+        "    substream = \"rtsp://192.0.2.10/ch2\"; transport = \"udp\"; hwaccel = \"cuda\";\n" /* 17
+                                                                                                 */
+        "    stall_timeout = 1.5; linger = 0; warm = true; },\n" /* 18 */
         "  { id = \"lobby\"; url = \"clips/lobby.mp4\"; loop = true; substream = \"/abs/s.mp4\"; }\n" /* 19 */
-        ");\n"                                                                                   /* 20 */
-        "scenes = (\n"                                                                           /* 21 */
-        "  { id = \"overview\"; name = \"Overview\";\n"                                          /* 22 */
-        "    tiles = (\n"                                                                        /* 23 */
-        "      { source = \"north-gate\"; rect = [0.0, 0.0, 1.0, 1.0]; id = \"main\"; },\n"     /* 24 */
+        ");\n"                                                                              /* 20 */
+        "scenes = (\n"                                                                      /* 21 */
+        "  { id = \"overview\"; name = \"Overview\";\n"                                     /* 22 */
+        "    tiles = (\n"                                                                   /* 23 */
+        "      { source = \"north-gate\"; rect = [0.0, 0.0, 1.0, 1.0]; id = \"main\"; },\n" /* 24 */
         "      { source = \"lobby\"; rect = [1, 0, 2, 2]; fit = \"stretch\"; label = true; },\n" /* 25 */
-        "      { source = \"lobby\"; rect = (3, 0.5, 1, 1.5); fit = \"fill\"; }\n"              /* 26 */
-        "    );\n"                                                                               /* 27 */
-        "  },\n"                                                                                 /* 28 */
-        "  { id = \"incident\"; default = true; grid = [3, 3];\n"                                /* 29 */
-        "    tiles = ( { source = \"lobby\"; cell = [1, 2]; span = [2, 1]; },\n"                 /* 30 */
-        "              { source = \"north-gate\"; cell = [0, 0]; } ); },\n"                      /* 31 */
-        "  { id = \"blank\"; tiles = (); }\n"                                                    /* 32 */
-        ");\n"                                                                                   /* 33 */
-        "control = { listen = [\"unix:/run/vwall/vwall.sock\", \"tcp:127.0.0.1:7700\"];\n"      /* 34 */
-        "  token = \"s3cret\"; screenshot_dir = \"shots\"; socket_group = \"video\"; };\n");    /* 35 */
+        "      { source = \"lobby\"; rect = (3, 0.5, 1, 1.5); fit = \"fill\"; }\n"         /* 26 */
+        "    );\n"                                                                         /* 27 */
+        "  },\n"                                                                           /* 28 */
+        "  { id = \"incident\"; default = true; grid = [3, 3];\n"                          /* 29 */
+        "    tiles = ( { source = \"lobby\"; cell = [1, 2]; span = [2, 1]; },\n"           /* 30 */
+        "              { source = \"north-gate\"; cell = [0, 0]; } ); },\n"                /* 31 */
+        "  { id = \"blank\"; tiles = (); }\n"                                              /* 32 */
+        ");\n"                                                                             /* 33 */
+        "control = { listen = [\"unix:/run/vwall/vwall.sock\", \"tcp:127.0.0.1:7700\"];\n" /* 34 */
+        "  token = \"s3cret\"; screenshot_dir = \"shots\"; socket_group = \"video\"; };\n"); /* 35
+                                                                                              */
     if (!cfg)
         return;
     char want[512];
@@ -262,7 +266,8 @@ static void test_full(void)
 
 static void test_defaults(void)
 {
-    struct vw_config *cfg = load_ok("minimal-wall.cfg",
+    struct vw_config *cfg = load_ok(
+        "minimal-wall.cfg",
         "wall = { screen = { width = 320; height = 240; }; grid = { columns = 4; rows = 2; }; };\n"
         "sources = ( { id = \"x\"; url = \"udp://239.0.0.1:1234\"; } );\n"
         "scenes = ( { id = \"one\"; grid = [8, 1]; tiles = ( { source = \"x\"; cell = [3, 0]; },\n"
@@ -284,7 +289,8 @@ static void test_defaults(void)
     CHECK_STR(cfg->sources[0].url, "udp://239.0.0.1:1234");
     CHECK(cfg->sources[0].substream == NULL, "no substream");
     CHECK_INT(cfg->sources[0].hwaccel, VW_HWACCEL_NONE);
-    CHECK(cfg->substream_ratio == 4 && cfg->sources[0].substream_ratio == 4, "substream_ratio defaults to 4");
+    CHECK(cfg->substream_ratio == 4 && cfg->sources[0].substream_ratio == 4,
+          "substream_ratio defaults to 4");
     CHECK(cfg->scene_count == 2 && cfg->scenes[0].tile_count == 2, "two scenes, two tiles");
     if (cfg->scene_count == 2 && cfg->scenes[0].tile_count == 2) {
         CHECK_RECT(cfg->scenes[0].tiles[0].rect, 1.5, 0, 0.5, 2); /* half-panel cells */
@@ -299,18 +305,22 @@ static void test_defaults(void)
     vw_config_destroy(cfg);
 
     /* label_size follows the screen height */
-    cfg = load_ok("tall.cfg", "wall = { screen = { width = 1920; height = 1080; }; grid = { columns = 1; rows = 1; }; };\n"
-                              "sources = (); scenes = ( { id = \"e\"; tiles = (); } );\n");
+    cfg = load_ok(
+        "tall.cfg",
+        "wall = { screen = { width = 1920; height = 1080; }; grid = { columns = 1; rows = 1; }; };\n"
+        "sources = (); scenes = ( { id = \"e\"; tiles = (); } );\n");
     if (cfg)
         CHECK_INT(cfg->label_size, 36);
     vw_config_destroy(cfg);
 
     /* substream_ratio: the wall's value is the sources' default; a source may override it */
-    cfg = load_ok("ratio.cfg", "wall = { screen = { width = 1920; height = 1080; }; grid = { columns = 1; rows = 1; };\n"
-                               "  substream_ratio = 2.5; };\n"
-                               "sources = ( { id = \"a\"; url = \"a.mp4\"; },\n"
-                               "  { id = \"b\"; url = \"b.mp4\"; substream = \"b-sub.mp4\"; substream_ratio = 9.0; } );\n"
-                               "scenes = ( { id = \"e\"; tiles = (); } );\n");
+    cfg = load_ok(
+        "ratio.cfg",
+        "wall = { screen = { width = 1920; height = 1080; }; grid = { columns = 1; rows = 1; };\n"
+        "  substream_ratio = 2.5; };\n"
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; },\n"
+        "  { id = \"b\"; url = \"b.mp4\"; substream = \"b-sub.mp4\"; substream_ratio = 9.0; } );\n"
+        "scenes = ( { id = \"e\"; tiles = (); } );\n");
     if (cfg) {
         CHECK(cfg->substream_ratio == 2.5, "wall.substream_ratio");
         CHECK(cfg->sources[0].substream_ratio == 2.5, "a source takes the wall's substream_ratio");
@@ -325,12 +335,13 @@ static void test_relative_paths(void)
     char sub[128], cwd[512];
     snprintf(sub, sizeof sub, "%s/sub", tmpdir);
     CHECK(mkdir(sub, 0700) == 0, "mkdir %s: %s", sub, strerror(errno));
-    write_file("sub/wall.cfg",
-               "wall = { screen = { width = 64; height = 64; }; grid = { columns = 1; rows = 1; };\n"
-               "         font = \"../fonts/f.ttf\"; };\n"
-               "sources = ( { id = \"c\"; url = \"clips/c.mp4\"; substream = \"file:///srv/c.mp4\"; } );\n"
-               "scenes = ( { id = \"s\"; tiles = ( { source = \"c\"; rect = [0, 0, 1, 1]; } ); } );\n"
-               "control = { screenshot_dir = \"/var/shots\"; };\n");
+    write_file(
+        "sub/wall.cfg",
+        "wall = { screen = { width = 64; height = 64; }; grid = { columns = 1; rows = 1; };\n"
+        "         font = \"../fonts/f.ttf\"; };\n"
+        "sources = ( { id = \"c\"; url = \"clips/c.mp4\"; substream = \"file:///srv/c.mp4\"; } );\n"
+        "scenes = ( { id = \"s\"; tiles = ( { source = \"c\"; rect = [0, 0, 1, 1]; } ); } );\n"
+        "control = { screenshot_dir = \"/var/shots\"; };\n");
     if (!getcwd(cwd, sizeof cwd) || chdir(tmpdir) != 0) {
         CHECK(0, "chdir %s", tmpdir);
         return;
@@ -380,7 +391,8 @@ static void test_file_errors(void)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/no-such.cfg", tmpdir);
-    expect_errors_at(__LINE__, path, (const char *const[]){" cannot open: No such file or directory", NULL});
+    expect_errors_at(__LINE__, path,
+                     (const char *const[]){" cannot open: No such file or directory", NULL});
     expect_errors_at(__LINE__, tmpdir, (const char *const[]){" cannot open: Is a directory", NULL});
 
     EXPECT_ERRORS("syntax.cfg",
@@ -389,33 +401,37 @@ static void test_file_errors(void)
                   "  screen = { width = ; };\n"
                   "};\n",
                   "3: syntax error");
-    EXPECT_ERRORS("mixed.cfg", "x = 1;\ny = [1, 2.5];\n", "2: syntax error: mismatched element type in array");
-    EXPECT_ERRORS("twice.cfg", "wall = {};\nwall = {};\n", "2: syntax error: duplicate setting name");
-    EXPECT_ERRORS("empty.cfg", "", " missing key 'wall' at top level", " missing key 'sources' at top level",
-                  " missing key 'scenes' at top level");
+    EXPECT_ERRORS("mixed.cfg", "x = 1;\ny = [1, 2.5];\n",
+                  "2: syntax error: mismatched element type in array");
+    EXPECT_ERRORS("twice.cfg", "wall = {};\nwall = {};\n",
+                  "2: syntax error: duplicate setting name");
+    EXPECT_ERRORS("empty.cfg", "", " missing key 'wall' at top level",
+                  " missing key 'sources' at top level", " missing key 'scenes' at top level");
 }
 
 static void test_wall_errors(void)
 {
-    EXPECT_ERRORS("unknown.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
-                  "  colour = \"red\"; };\n"
-                  "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n"
-                  "scene = 1;\n",
-                  "2: unknown key 'colour' in wall", "4: unknown key 'scene' at top level");
-    EXPECT_ERRORS("types.cfg",
-                  "wall = {\n"
-                  "  screen = { width = \"1920\"; height = 1080.0; };\n"
-                  "  grid = [6, 3];\n"
-                  "  labels = 1;\n"
-                  "  name = 7;\n"
-                  "};\n"
-                  "sources = {}; scenes = ( { id = \"s\"; tiles = (); } );\n"
-                  "control = { listen = \"unix:/x\"; };\n",
-                  "2: wall.screen.width: expected an integer", "2: wall.screen.height: expected an integer",
-                  "3: wall.grid: expected a group { ... }", "4: wall.labels: expected true or false",
-                  "5: wall.name: expected a string", "7: sources: expected a list ( { ... }, ... )",
-                  "8: control.listen: expected a list of strings [\"...\", ...]");
+    EXPECT_ERRORS(
+        "unknown.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
+        "  colour = \"red\"; };\n"
+        "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n"
+        "scene = 1;\n",
+        "2: unknown key 'colour' in wall", "4: unknown key 'scene' at top level");
+    EXPECT_ERRORS(
+        "types.cfg",
+        "wall = {\n"
+        "  screen = { width = \"1920\"; height = 1080.0; };\n"
+        "  grid = [6, 3];\n"
+        "  labels = 1;\n"
+        "  name = 7;\n"
+        "};\n"
+        "sources = {}; scenes = ( { id = \"s\"; tiles = (); } );\n"
+        "control = { listen = \"unix:/x\"; };\n",
+        "2: wall.screen.width: expected an integer", "2: wall.screen.height: expected an integer",
+        "3: wall.grid: expected a group { ... }", "4: wall.labels: expected true or false",
+        "5: wall.name: expected a string", "7: sources: expected a list ( { ... }, ... )",
+        "8: control.listen: expected a list of strings [\"...\", ...]");
     EXPECT_ERRORS("ranges.cfg",
                   "wall = {\n"
                   "  screen = { width = 8; height = 20000; };\n"
@@ -442,183 +458,195 @@ static void test_wall_errors(void)
                   "sources = ();\n",
                   " missing key 'scenes' at top level", "1: missing key 'grid' in wall",
                   "2: missing key 'height' in wall.screen");
-    EXPECT_ERRORS("enums.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
-                  "  hwaccel = \"nvdec\";\n"
-                  "  output = \"kms\"; };\n"
-                  "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "2: wall.hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\", got \"nvdec\"",
-                  "3: wall.output: expected one of \"window\", \"fullscreen\", \"displays\", got \"kms\"");
-    EXPECT_ERRORS("displays.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 4; rows = 2; };\n"
-                  "  output = \"displays\";\n"
-                  "  displays = (\n"
-                  "    { display = 0; panels = [0, 0, 2, 2]; },\n"
-                  "    { display = 1; panels = [3, 0, 2, 2]; },\n"
-                  "    { display = 2; panels = [1, 1, 2, 1]; },\n"
-                  "    { display = 0; panels = [2, 0, 1, 1]; },\n"
-                  "    { display = 3; panels = [2, 0, 0, 1]; },\n"
-                  "    { display = 4; panels = [2, 0, 1, 1]; screen = 1; }\n"
-                  "  ); };\n"
-                  "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "5: wall.displays[1].panels: [3, 0, 2, 2] lies outside the 4x2 panel grid",
-                  "6: wall.displays[2].panels: overlaps the panels of display 0",
-                  "7: wall.displays[3].display: display 0 is already used (line 4)",
-                  "8: wall.displays[4].panels: columns and rows must be >= 1, got [2, 0, 0, 1]",
-                  "9: unknown key 'screen' in wall.displays[5]");
-    EXPECT_ERRORS("no-displays.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
-                  "  output = \"displays\"; };\n"
-                  "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "2: wall.output: \"displays\" needs wall.displays = ( { display = 0; panels = [x, y, columns, "
-                  "rows]; }, ... )");
+    EXPECT_ERRORS(
+        "enums.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
+        "  hwaccel = \"nvdec\";\n"
+        "  output = \"kms\"; };\n"
+        "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
+        "2: wall.hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\", got \"nvdec\"",
+        "3: wall.output: expected one of \"window\", \"fullscreen\", \"displays\", got \"kms\"");
+    EXPECT_ERRORS(
+        "displays.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 4; rows = 2; };\n"
+        "  output = \"displays\";\n"
+        "  displays = (\n"
+        "    { display = 0; panels = [0, 0, 2, 2]; },\n"
+        "    { display = 1; panels = [3, 0, 2, 2]; },\n"
+        "    { display = 2; panels = [1, 1, 2, 1]; },\n"
+        "    { display = 0; panels = [2, 0, 1, 1]; },\n"
+        "    { display = 3; panels = [2, 0, 0, 1]; },\n"
+        "    { display = 4; panels = [2, 0, 1, 1]; screen = 1; }\n"
+        "  ); };\n"
+        "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
+        "5: wall.displays[1].panels: [3, 0, 2, 2] lies outside the 4x2 panel grid",
+        "6: wall.displays[2].panels: overlaps the panels of display 0",
+        "7: wall.displays[3].display: display 0 is already used (line 4)",
+        "8: wall.displays[4].panels: columns and rows must be >= 1, got [2, 0, 0, 1]",
+        "9: unknown key 'screen' in wall.displays[5]");
+    EXPECT_ERRORS(
+        "no-displays.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
+        "  output = \"displays\"; };\n"
+        "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
+        "2: wall.output: \"displays\" needs wall.displays = ( { display = 0; panels = [x, y, columns, "
+        "rows]; }, ... )");
 }
 
 static void test_source_errors(void)
 {
-    EXPECT_ERRORS("sources.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; };\n"
-                  "sources = (\n"
-                  "  { id = \"a\"; url = \"a.mp4\"; },\n"
-                  "  { id = \"a\";\n"
-                  "    url = \"b.mp4\"; },\n"
-                  "  { id = \"\"; url = \"\"; },\n"
-                  "  { id = \"c\"; },\n"
-                  "  { id = \"d\"; url = \"d.mp4\"; stall_timeout = 0; linger = -1; transport = \"http\"; },\n"
-                  "  { id = \"e\"; url = \"e.mp4\"; hwaccel = true; loop = \"yes\"; colour = 1; },\n"
-                  "  \"f\" );\n"
-                  "scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "4: sources[1].id: duplicate source id 'a' (first at line 3)",
-                  "6: sources[2].id: expected a non-empty string, got \"\"",
-                  "6: sources[2].url: expected a non-empty string, got \"\"", "7: missing key 'url' in sources[3]",
-                  "8: sources[4].stall_timeout: expected a number > 0, got 0",
-                  "8: sources[4].linger: expected a number >= 0, got -1",
-                  "8: sources[4].transport: expected one of \"tcp\", \"udp\", got \"http\"",
-                  "9: sources[5].hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\"",
-                  "9: sources[5].loop: expected true or false", "9: unknown key 'colour' in sources[5]",
-                  "10: sources[6]: expected a group { id = \"...\"; url = \"...\"; }");
+    EXPECT_ERRORS(
+        "sources.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; };\n"
+        "sources = (\n"
+        "  { id = \"a\"; url = \"a.mp4\"; },\n"
+        "  { id = \"a\";\n"
+        "    url = \"b.mp4\"; },\n"
+        "  { id = \"\"; url = \"\"; },\n"
+        "  { id = \"c\"; },\n"
+        "  { id = \"d\"; url = \"d.mp4\"; stall_timeout = 0; linger = -1; transport = \"http\"; },\n"
+        "  { id = \"e\"; url = \"e.mp4\"; hwaccel = true; loop = \"yes\"; colour = 1; },\n"
+        "  \"f\" );\n"
+        "scenes = ( { id = \"s\"; tiles = (); } );\n",
+        "4: sources[1].id: duplicate source id 'a' (first at line 3)",
+        "6: sources[2].id: expected a non-empty string, got \"\"",
+        "6: sources[2].url: expected a non-empty string, got \"\"",
+        "7: missing key 'url' in sources[3]",
+        "8: sources[4].stall_timeout: expected a number > 0, got 0",
+        "8: sources[4].linger: expected a number >= 0, got -1",
+        "8: sources[4].transport: expected one of \"tcp\", \"udp\", got \"http\"",
+        "9: sources[5].hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\"",
+        "9: sources[5].loop: expected true or false", "9: unknown key 'colour' in sources[5]",
+        "10: sources[6]: expected a group { id = \"...\"; url = \"...\"; }");
 }
 
 static void test_scene_errors(void)
 {
     EXPECT_ERRORS("no-scenes.cfg", HEAD "scenes = ();\n", "3: scenes: expected at least one scene");
-    EXPECT_ERRORS("scenes.cfg",
-                  HEAD "scenes = (\n"
-                       "  { id = \"one\"; default = true; tiles = (); },\n"
-                       "  { id = \"\"; tiles = (); },\n"
-                       "  { id = \"one\"; tiles = (); },\n"
-                       "  { id = \"two\";\n"
-                       "    default = true; tiles = (); },\n"
-                       "  { id = \"three\"; },\n"
-                       "  { id = \"four\"; tiles = 3; grid = [0, 2]; }\n"
-                       ");\n",
-                  "5: scenes[1].id: expected a non-empty string, got \"\"",
-                  "6: scenes[2].id: duplicate scene id 'one' (first at line 4)",
-                  "8: scenes[3].default: more than one default scene (the first is 'one' at line 4)",
-                  "9: missing key 'tiles' in scenes[4]", "10: scenes[5].tiles: expected a list ( { ... }, ... )",
-                  "10: scenes[5].grid[0]: expected an integer in 1..64, got 0");
+    EXPECT_ERRORS(
+        "scenes.cfg",
+        HEAD "scenes = (\n"
+             "  { id = \"one\"; default = true; tiles = (); },\n"
+             "  { id = \"\"; tiles = (); },\n"
+             "  { id = \"one\"; tiles = (); },\n"
+             "  { id = \"two\";\n"
+             "    default = true; tiles = (); },\n"
+             "  { id = \"three\"; },\n"
+             "  { id = \"four\"; tiles = 3; grid = [0, 2]; }\n"
+             ");\n",
+        "5: scenes[1].id: expected a non-empty string, got \"\"",
+        "6: scenes[2].id: duplicate scene id 'one' (first at line 4)",
+        "8: scenes[3].default: more than one default scene (the first is 'one' at line 4)",
+        "9: missing key 'tiles' in scenes[4]",
+        "10: scenes[5].tiles: expected a list ( { ... }, ... )",
+        "10: scenes[5].grid[0]: expected an integer in 1..64, got 0");
 }
 
 static void test_tile_errors(void)
 {
-    EXPECT_ERRORS("tiles.cfg",
-                  HEAD SCENE_OPEN
-                  "  { source = \"nrth-gate\"; rect = [0, 0, 1, 1]; },\n"            /* 4 */
-                  "  { source = \"a\"; rect = [1.5, 0.0, 1.0, 1.0]; },\n"           /* 5 */
-                  "  { source = \"a\"; rect = [0, 0, 0, 1]; },\n"                   /* 6 */
-                  "  { source = \"a\"; rect = [0, 0, 1, 1]; fit = \"zoom\"; },\n"   /* 7 */
-                  "  { source = \"a\"; },\n"                                        /* 8 */
-                  "  { rect = [0, 0, 1, 1]; },\n"                                   /* 9 */
-                  "  { source = \"a\"; rect = [0, 0, 1]; },\n"                      /* 10 */
-                  "  { source = \"a\"; rect = \"full\"; label = 1; },\n"            /* 11 */
-                  "  { id = \"t\"; source = \"b\"; rect = [0, 0, 2, 2]; },\n"       /* 12 */
-                  "  { id = \"t\"; source = \"b\"; rect = [0.0, 0.0, 2.0000000001, 2.0]; },\n" /* 13 */
-                  "  { source = \"a\"; rect = [0, 0, 1, 1]; cell = [0, 0]; },\n"    /* 14 */
-                  "  { source = \"a\"; cell = [0, 0]; },\n"                         /* 15 */
-                  "  { source = \"a\"; rect = [0, 0, 1, 1]; span = [1, 1]; },\n"    /* 16 */
-                  "  { source = \"a\"; rect = (-0.5, 0, 1, 1); volume = 3; },\n"    /* 17 */
-                  "  7\n"                                                            /* 18 */
-                  SCENE_CLOSE,
-                  "4: scenes[0].tiles[0].source: unknown source 'nrth-gate'",
-                  "5: scenes[0].tiles[1].rect: [1.5, 0, 1, 1] lies outside the 2x2 panel wall",
-                  "6: scenes[0].tiles[2].rect: width and height must be > 0, got [0, 0, 0, 1]",
-                  "7: scenes[0].tiles[3].fit: expected one of \"fit\", \"fill\", \"stretch\", got \"zoom\"",
-                  "8: missing key 'rect' (or 'cell') in scenes[0].tiles[4]",
-                  "9: missing key 'source' in scenes[0].tiles[5]",
-                  "10: scenes[0].tiles[6].rect: expected 4 numbers [x, y, w, h]",
-                  "11: scenes[0].tiles[7].rect: expected 4 numbers [x, y, w, h]",
-                  "11: scenes[0].tiles[7].label: expected true or false",
-                  "13: scenes[0].tiles[9].id: duplicate tile id 't' in scene (first at line 12)",
-                  "14: scenes[0].tiles[10]: give either rect or cell, not both",
-                  "15: scenes[0].tiles[11].cell: needs the scene's grid = [columns, rows]",
-                  "16: scenes[0].tiles[12].span: span goes with cell; a rect gives its own size",
-                  "17: unknown key 'volume' in scenes[0].tiles[13]",
-                  "17: scenes[0].tiles[13].rect: [-0.5, 0, 1, 1] lies outside the 2x2 panel wall",
-                  "18: scenes[0].tiles[14]: expected a group { source = \"...\"; rect = [x, y, w, h]; }");
-    EXPECT_ERRORS("cells.cfg",
-                  HEAD "scenes = ( { id = \"s\"; grid = [4, 4]; tiles = (\n"
-                  "  { source = \"a\"; cell = [3, 0]; span = [2, 1]; },\n"
-                  "  { source = \"a\"; cell = [0, 4]; },\n"
-                  "  { source = \"a\"; cell = [0, 0]; span = [0, 1]; },\n"
-                  "  { source = \"a\"; cell = [1.0, 0.0]; }\n" SCENE_CLOSE,
-                  "4: scenes[0].tiles[0].cell: cell [3, 0] with span [2, 1] lies outside the scene's 4x4 grid",
-                  "5: scenes[0].tiles[1].cell: cell [0, 4] with span [1, 1] lies outside the scene's 4x4 grid",
-                  "6: scenes[0].tiles[2].span[0]: expected an integer in 1..64, got 0",
-                  "7: scenes[0].tiles[3].cell: expected 2 integers [column, row]");
+    EXPECT_ERRORS(
+        "tiles.cfg",
+        HEAD SCENE_OPEN
+        "  { source = \"nrth-gate\"; rect = [0, 0, 1, 1]; },\n"                      /* 4 */
+        "  { source = \"a\"; rect = [1.5, 0.0, 1.0, 1.0]; },\n"                      /* 5 */
+        "  { source = \"a\"; rect = [0, 0, 0, 1]; },\n"                              /* 6 */
+        "  { source = \"a\"; rect = [0, 0, 1, 1]; fit = \"zoom\"; },\n"              /* 7 */
+        "  { source = \"a\"; },\n"                                                   /* 8 */
+        "  { rect = [0, 0, 1, 1]; },\n"                                              /* 9 */
+        "  { source = \"a\"; rect = [0, 0, 1]; },\n"                                 /* 10 */
+        "  { source = \"a\"; rect = \"full\"; label = 1; },\n"                       /* 11 */
+        "  { id = \"t\"; source = \"b\"; rect = [0, 0, 2, 2]; },\n"                  /* 12 */
+        "  { id = \"t\"; source = \"b\"; rect = [0.0, 0.0, 2.0000000001, 2.0]; },\n" /* 13 */
+        "  { source = \"a\"; rect = [0, 0, 1, 1]; cell = [0, 0]; },\n"               /* 14 */
+        "  { source = \"a\"; cell = [0, 0]; },\n"                                    /* 15 */
+        "  { source = \"a\"; rect = [0, 0, 1, 1]; span = [1, 1]; },\n"               /* 16 */
+        "  { source = \"a\"; rect = (-0.5, 0, 1, 1); volume = 3; },\n"               /* 17 */
+        "  7\n"                                                                      /* 18 */
+        SCENE_CLOSE,
+        "4: scenes[0].tiles[0].source: unknown source 'nrth-gate'",
+        "5: scenes[0].tiles[1].rect: [1.5, 0, 1, 1] lies outside the 2x2 panel wall",
+        "6: scenes[0].tiles[2].rect: width and height must be > 0, got [0, 0, 0, 1]",
+        "7: scenes[0].tiles[3].fit: expected one of \"fit\", \"fill\", \"stretch\", got \"zoom\"",
+        "8: missing key 'rect' (or 'cell') in scenes[0].tiles[4]",
+        "9: missing key 'source' in scenes[0].tiles[5]",
+        "10: scenes[0].tiles[6].rect: expected 4 numbers [x, y, w, h]",
+        "11: scenes[0].tiles[7].rect: expected 4 numbers [x, y, w, h]",
+        "11: scenes[0].tiles[7].label: expected true or false",
+        "13: scenes[0].tiles[9].id: duplicate tile id 't' in scene (first at line 12)",
+        "14: scenes[0].tiles[10]: give either rect or cell, not both",
+        "15: scenes[0].tiles[11].cell: needs the scene's grid = [columns, rows]",
+        "16: scenes[0].tiles[12].span: span goes with cell; a rect gives its own size",
+        "17: unknown key 'volume' in scenes[0].tiles[13]",
+        "17: scenes[0].tiles[13].rect: [-0.5, 0, 1, 1] lies outside the 2x2 panel wall",
+        "18: scenes[0].tiles[14]: expected a group { source = \"...\"; rect = [x, y, w, h]; }");
+    EXPECT_ERRORS(
+        "cells.cfg",
+        HEAD "scenes = ( { id = \"s\"; grid = [4, 4]; tiles = (\n"
+             "  { source = \"a\"; cell = [3, 0]; span = [2, 1]; },\n"
+             "  { source = \"a\"; cell = [0, 4]; },\n"
+             "  { source = \"a\"; cell = [0, 0]; span = [0, 1]; },\n"
+             "  { source = \"a\"; cell = [1.0, 0.0]; }\n" SCENE_CLOSE,
+        "4: scenes[0].tiles[0].cell: cell [3, 0] with span [2, 1] lies outside the scene's 4x4 grid",
+        "5: scenes[0].tiles[1].cell: cell [0, 4] with span [1, 1] lies outside the scene's 4x4 grid",
+        "6: scenes[0].tiles[2].span[0]: expected an integer in 1..64, got 0",
+        "7: scenes[0].tiles[3].cell: expected 2 integers [column, row]");
     /* A broken wall grid is reported once, not again for every tile. */
-    EXPECT_ERRORS("no-cascade.cfg",
-                  "wall = { screen = { width = 640; height = 360; }; grid = { columns = 0; rows = 2; }; };\n"
-                  "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" SCENE_OPEN
-                  "  { source = \"a\"; rect = [5, 5, 1, 1]; }\n" SCENE_CLOSE,
-                  "1: wall.grid.columns: expected an integer in 1..64, got 0");
+    EXPECT_ERRORS(
+        "no-cascade.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 0; rows = 2; }; };\n"
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" SCENE_OPEN
+        "  { source = \"a\"; rect = [5, 5, 1, 1]; }\n" SCENE_CLOSE,
+        "1: wall.grid.columns: expected an integer in 1..64, got 0");
 }
 
 static void test_control_errors(void)
 {
-    EXPECT_ERRORS("control.cfg",
-                  HEAD "scenes = ( { id = \"s\"; tiles = (); } );\n"
-                       "control = {\n"
-                       "  listen = [\"unix:/run/v.sock\",\n"
-                       "            \"tcp:7700\", \"tcp:0.0.0.0:99999\", \"unix:\", \"/run/v.sock\"];\n"
-                       "  token = \"\";\n"
-                       "  screenshots = \"x\";\n"
-                       "};\n",
-                  "6: control.listen[1]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"tcp:7700\"",
-                  "6: control.listen[2]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"tcp:0.0.0.0:99999\"",
-                  "6: control.listen[3]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"unix:\"",
-                  "6: control.listen[4]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"/run/v.sock\"",
-                  "7: control.token: expected a non-empty string, got \"\"",
-                  "8: unknown key 'screenshots' in control");
+    EXPECT_ERRORS(
+        "control.cfg",
+        HEAD "scenes = ( { id = \"s\"; tiles = (); } );\n"
+             "control = {\n"
+             "  listen = [\"unix:/run/v.sock\",\n"
+             "            \"tcp:7700\", \"tcp:0.0.0.0:99999\", \"unix:\", \"/run/v.sock\"];\n"
+             "  token = \"\";\n"
+             "  screenshots = \"x\";\n"
+             "};\n",
+        "6: control.listen[1]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"tcp:7700\"",
+        "6: control.listen[2]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"tcp:0.0.0.0:99999\"",
+        "6: control.listen[3]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"unix:\"",
+        "6: control.listen[4]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"/run/v.sock\"",
+        "7: control.token: expected a non-empty string, got \"\"",
+        "8: unknown key 'screenshots' in control");
 }
 
 /* One file, problems in every section: all are reported, in file order. */
 static void test_many_errors(void)
 {
-    EXPECT_ERRORS("many.cfg",
-                  "scenes = (\n"                                                               /* 1 */
-                  "  { id = \"overview\"; default = true;\n"                                  /* 2 */
-                  "    tiles = ( { source = \"nrth-gate\"; rect = [0, 0, 1, 1]; },\n"         /* 3 */
-                  "              { source = \"lobby\"; rect = [5, 0, 2, 2]; fit = \"zoom\"; } ); },\n" /* 4 */
-                  "  { id = \"overview\"; default = true; tiles = (); }\n"                    /* 5 */
-                  ");\n"                                                                       /* 6 */
-                  "wall = {\n"                                                                 /* 7 */
-                  "  screen = { width = 1920; height = \"1080\"; };\n"                        /* 8 */
-                  "  grid = { columns = 6; rows = 3; };\n"                                     /* 9 */
-                  "  colour = \"red\";\n"                                                      /* 10 */
-                  "};\n"                                                                       /* 11 */
-                  "sources = (\n"                                                              /* 12 */
-                  "  { id = \"north-gate\"; name = \"北门\"; url = \"rtsp://192.0.2.10/ch1\"; },\n" /* 13 */
-                  "  { id = \"lobby\"; url = \"clips/lobby.mp4\"; loop = true; },\n"          /* 14 */
-                  "  { id = \"lobby\"; url = \"x\"; linger = -3; }\n"                          /* 15 */
-                  ");\n",                                                                      /* 16 */
-                  "3: scenes[0].tiles[0].source: unknown source 'nrth-gate'",
-                  "4: scenes[0].tiles[1].fit: expected one of \"fit\", \"fill\", \"stretch\", got \"zoom\"",
-                  "4: scenes[0].tiles[1].rect: [5, 0, 2, 2] lies outside the 6x3 panel wall",
-                  "5: scenes[1].id: duplicate scene id 'overview' (first at line 2)",
-                  "5: scenes[1].default: more than one default scene (the first is 'overview' at line 2)",
-                  "8: wall.screen.height: expected an integer", "10: unknown key 'colour' in wall",
-                  "15: sources[2].linger: expected a number >= 0, got -3",
-                  "15: sources[2].id: duplicate source id 'lobby' (first at line 14)");
+    EXPECT_ERRORS(
+        "many.cfg",
+        "scenes = (\n"                                                                       /* 1 */
+        "  { id = \"overview\"; default = true;\n"                                           /* 2 */
+        "    tiles = ( { source = \"nrth-gate\"; rect = [0, 0, 1, 1]; },\n"                  /* 3 */
+        "              { source = \"lobby\"; rect = [5, 0, 2, 2]; fit = \"zoom\"; } ); },\n" /* 4 */
+        "  { id = \"overview\"; default = true; tiles = (); }\n"                             /* 5 */
+        ");\n"                                                                               /* 6 */
+        "wall = {\n"                                                                         /* 7 */
+        "  screen = { width = 1920; height = \"1080\"; };\n"                                 /* 8 */
+        "  grid = { columns = 6; rows = 3; };\n"                                             /* 9 */
+        "  colour = \"red\";\n"                                                           /* 10 */
+        "};\n"                                                                            /* 11 */
+        "sources = (\n"                                                                   /* 12 */
+        "  { id = \"north-gate\"; name = \"北门\"; url = \"rtsp://192.0.2.10/ch1\"; },\n" /* 13 */
+        "  { id = \"lobby\"; url = \"clips/lobby.mp4\"; loop = true; },\n"                /* 14 */
+        "  { id = \"lobby\"; url = \"x\"; linger = -3; }\n"                               /* 15 */
+        ");\n",                                                                           /* 16 */
+        "3: scenes[0].tiles[0].source: unknown source 'nrth-gate'",
+        "4: scenes[0].tiles[1].fit: expected one of \"fit\", \"fill\", \"stretch\", got \"zoom\"",
+        "4: scenes[0].tiles[1].rect: [5, 0, 2, 2] lies outside the 6x3 panel wall",
+        "5: scenes[1].id: duplicate scene id 'overview' (first at line 2)",
+        "5: scenes[1].default: more than one default scene (the first is 'overview' at line 2)",
+        "8: wall.screen.height: expected an integer", "10: unknown key 'colour' in wall",
+        "15: sources[2].linger: expected a number >= 0, got -3",
+        "15: sources[2].id: duplicate source id 'lobby' (first at line 14)");
 }
 
 /* The shipped layouts load, and say what they claim. */
@@ -635,7 +663,8 @@ static void test_layouts(void)
     struct vw_config *cfg = vw_config_load(path, &errs);
     CHECK(cfg != NULL, "%s: %s", path, vw_errors_first(&errs));
     if (cfg) {
-        CHECK(cfg->columns == 2 && cfg->rows == 2 && cfg->screen_w == 640 && cfg->screen_h == 360, "demo: 2x2 of 640x360");
+        CHECK(cfg->columns == 2 && cfg->rows == 2 && cfg->screen_w == 640 && cfg->screen_h == 360,
+              "demo: 2x2 of 640x360");
         CHECK_INT(cfg->source_count, 4);
         int focus = vw_config_find_scene(cfg, "focus");
         CHECK(focus >= 0, "demo has a focus scene");
@@ -654,7 +683,8 @@ static void test_layouts(void)
     cfg = vw_config_load(path, &errs);
     CHECK(cfg != NULL, "%s: %s", path, vw_errors_first(&errs));
     if (cfg)
-        CHECK(cfg->columns == 2 && cfg->rows == 2 && cfg->source_count == 4 && cfg->scene_count >= 2,
+        CHECK(cfg->columns == 2 && cfg->rows == 2 && cfg->source_count == 4 &&
+                  cfg->scene_count >= 2,
               "township: 2x2, 4 cameras, 2+ scenes");
     vw_config_destroy(cfg);
 
@@ -665,7 +695,8 @@ static void test_layouts(void)
         CHECK(cfg->columns == 6 && cfg->rows == 3 && cfg->bezel_x == 12 && cfg->bezel_y == 12,
               "district: 6x3, bezel 12");
         CHECK(cfg->source_count >= 18, "district: ~20 sources, got %d", cfg->source_count);
-        CHECK(cfg->scene_count >= 3 && cfg->scenes[0].tile_count >= 16, "district: overview has 16+ tiles");
+        CHECK(cfg->scene_count >= 3 && cfg->scenes[0].tile_count >= 16,
+              "district: overview has 16+ tiles");
     }
     vw_config_destroy(cfg);
     for (int i = 0; i < errs.count; i++)
@@ -679,9 +710,10 @@ static void test_bad_check_file(void)
     const char *root = getenv("VWALL_SOURCE_DIR");
     char path[512];
     snprintf(path, sizeof path, "%s/tests/configs/bad.cfg", root ? root : VWALL_SOURCE_DIR);
-    expect_errors_at(__LINE__, path,
-                     (const char *const[]){"5: unknown key 'colour' in wall",
-                                           "10: scenes[0].tiles[0].source: unknown source 'nrth-gate'", NULL});
+    expect_errors_at(
+        __LINE__, path,
+        (const char *const[]){"5: unknown key 'colour' in wall",
+                              "10: scenes[0].tiles[0].source: unknown source 'nrth-gate'", NULL});
 }
 
 static void remove_tree(const char *dir)

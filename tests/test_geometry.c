@@ -3,7 +3,8 @@
 #include "geometry.h"
 
 /* The district wall: 6×3 panels of 1920×1080 with 24-pixel bezels. */
-static const struct vw_geom district = {.W = 1920, .H = 1080, .bx = 24, .by = 24, .cols = 6, .rows = 3};
+static const struct vw_geom district = {
+    .W = 1920, .H = 1080, .bx = 24, .by = 24, .cols = 6, .rows = 3};
 
 static void test_edges(void)
 {

@@ -80,13 +80,13 @@ static int near_rgb(int x, int y, int r, int g, int b, int tol)
     return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
 }
 
-#define CHECK_PX(x, y, r, g, b)                                                              \
-    do {                                                                                     \
-        const uint8_t *p_ = px(x, y);                                                        \
-        if (!near_rgb(x, y, r, g, b, 3))                                                     \
-            fprintf(stderr, "  pixel (%d,%d) = %d,%d,%d expected %d,%d,%d\n", (int)(x),      \
-                    (int)(y), p_[0], p_[1], p_[2], (int)(r), (int)(g), (int)(b));            \
-        CHECK(near_rgb(x, y, r, g, b, 3));                                                   \
+#define CHECK_PX(x, y, r, g, b)                                                                   \
+    do {                                                                                          \
+        const uint8_t *p_ = px(x, y);                                                             \
+        if (!near_rgb(x, y, r, g, b, 3))                                                          \
+            fprintf(stderr, "  pixel (%d,%d) = %d,%d,%d expected %d,%d,%d\n", (int)(x), (int)(y), \
+                    p_[0], p_[1], p_[2], (int)(r), (int)(g), (int)(b));                           \
+        CHECK(near_rgb(x, y, r, g, b, 3));                                                        \
     } while (0)
 
 /* ---- Synthetic frames ---------------------------------------------------------------- */
@@ -182,9 +182,7 @@ static AVFrame *solid_frame(enum AVPixelFormat fmt, int w, int h, int r, int g, 
         fill8(f->data[1], f->linesize[1], cw, ch, 2, 0, c.cb);
         fill8(f->data[1], f->linesize[1], cw, ch, 2, 1, c.cr);
         break;
-    case AV_PIX_FMT_GRAY8:
-        fill8(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
-        break;
+    case AV_PIX_FMT_GRAY8: fill8(f->data[0], f->linesize[0], w, h, 1, 0, c.y); break;
     case AV_PIX_FMT_YUV420P10LE:
         fill16(f->data[0], f->linesize[0], w, h, 1, 0, c.y);
         fill16(f->data[1], f->linesize[1], cw, ch, 1, 0, c.cb);
@@ -202,8 +200,7 @@ static AVFrame *solid_frame(enum AVPixelFormat fmt, int w, int h, int r, int g, 
                 p[0] = (uint8_t)r, p[1] = (uint8_t)g, p[2] = (uint8_t)b;
             }
         break;
-    default:
-        abort();
+    default: abort();
     }
     return f;
 }
@@ -212,8 +209,8 @@ static AVFrame *solid_frame(enum AVPixelFormat fmt, int w, int h, int r, int g, 
  * like tests/clips/bands-4x3.mp4. */
 static AVFrame *bands_frame(int w, int h)
 {
-    AVFrame *f = solid_frame(AV_PIX_FMT_YUV444P, w, h, 255, 255, 255, AVCOL_SPC_BT709,
-                             AVCOL_RANGE_MPEG);
+    AVFrame *f =
+        solid_frame(AV_PIX_FMT_YUV444P, w, h, 255, 255, 255, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
     struct ycc red = to_ycc(255, 0, 0, 0.2126, 0.0722, 0, 8);
     struct ycc blue = to_ycc(0, 0, 255, 0.2126, 0.0722, 0, 8);
     for (int y = 0; y < h; y++) {
@@ -253,8 +250,8 @@ static void check_colour(const char *what, enum AVPixelFormat fmt, int w, int h,
 static void test_colours(void)
 {
     static const int colours[][3] = {
-        {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}, {128, 128, 128},
-        {255, 128, 0}, {30, 60, 90}, {0, 0, 0},
+        {255, 0, 0},     {0, 255, 0},   {0, 0, 255},  {255, 255, 255},
+        {128, 128, 128}, {255, 128, 0}, {30, 60, 90}, {0, 0, 0},
     };
     for (size_t i = 0; i < sizeof colours / sizeof colours[0]; i++) {
         const int *c = colours[i];
@@ -266,26 +263,26 @@ static void test_colours(void)
                      AVCOL_SPC_BT470BG, AVCOL_RANGE_MPEG);
         check_colour("yuvj420p bt709 full", AV_PIX_FMT_YUVJ420P, 64, 36, c[0], c[1], c[2],
                      AVCOL_SPC_BT709, AVCOL_RANGE_UNSPECIFIED);
-        check_colour("yuv420p bt601 full (range tag)", AV_PIX_FMT_YUV420P, 64, 48, c[0], c[1],
-                     c[2], AVCOL_SPC_SMPTE170M, AVCOL_RANGE_JPEG);
+        check_colour("yuv420p bt601 full (range tag)", AV_PIX_FMT_YUV420P, 64, 48, c[0], c[1], c[2],
+                     AVCOL_SPC_SMPTE170M, AVCOL_RANGE_JPEG);
         check_colour("nv12 bt709", AV_PIX_FMT_NV12, 64, 36, c[0], c[1], c[2], AVCOL_SPC_BT709,
                      AVCOL_RANGE_MPEG);
-        check_colour("yuv444p bt709", AV_PIX_FMT_YUV444P, 63, 35, c[0], c[1], c[2],
-                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("yuv444p bt709", AV_PIX_FMT_YUV444P, 63, 35, c[0], c[1], c[2], AVCOL_SPC_BT709,
+                     AVCOL_RANGE_MPEG);
         check_colour("yuv422p bt601", AV_PIX_FMT_YUV422P, 65, 37, c[0], c[1], c[2],
                      AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG);
         check_colour("yuv420p10le bt709", AV_PIX_FMT_YUV420P10LE, 64, 36, c[0], c[1], c[2],
                      AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
-        check_colour("p010le bt709", AV_PIX_FMT_P010LE, 64, 36, c[0], c[1], c[2],
-                     AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        check_colour("p010le bt709", AV_PIX_FMT_P010LE, 64, 36, c[0], c[1], c[2], AVCOL_SPC_BT709,
+                     AVCOL_RANGE_MPEG);
         check_colour("rgb24 (converted on the CPU)", AV_PIX_FMT_RGB24, 64, 36, c[0], c[1], c[2],
                      AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_UNSPECIFIED);
     }
     /* Unspecified matrix: BT.601 below 720 lines, BT.709 from 720. */
-    check_colour("yuv420p unspecified, 576 lines → bt601", AV_PIX_FMT_YUV420P, 16, 576, 255, 128,
-                 0, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
-    check_colour("yuv420p unspecified, 720 lines → bt709", AV_PIX_FMT_YUV420P, 16, 720, 255, 128,
-                 0, AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
+    check_colour("yuv420p unspecified, 576 lines → bt601", AV_PIX_FMT_YUV420P, 16, 576, 255, 128, 0,
+                 AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
+    check_colour("yuv420p unspecified, 720 lines → bt709", AV_PIX_FMT_YUV420P, 16, 720, 255, 128, 0,
+                 AVCOL_SPC_UNSPECIFIED, AVCOL_RANGE_MPEG);
     /* Gray: luma only. */
     check_colour("gray8", AV_PIX_FMT_GRAY8, 64, 36, 200, 200, 200, AVCOL_SPC_BT709,
                  AVCOL_RANGE_MPEG);
@@ -338,8 +335,8 @@ static void test_bezel(void)
         {.box = {150, 90, 180, 180}, .fit = VW_FIT_STRETCH, .tex = green},
     };
     render(tiles, 3);
-    CHECK_PX(159, 45, 255, 0, 0);  /* panel 0's last column: red */
-    CHECK_PX(160, 45, 0, 0, 255);  /* panel 1's first column is virtual 170: blue */
+    CHECK_PX(159, 45, 255, 0, 0); /* panel 0's last column: red */
+    CHECK_PX(160, 45, 0, 0, 255); /* panel 1's first column is virtual 170: blue */
     CHECK_PX(0, 45, 255, 0, 0);
     CHECK_PX(319, 45, 0, 0, 255);
     CHECK_PX(149, 135, 0, 0, 0);   /* left of the strip: black background */
@@ -369,10 +366,10 @@ static void test_fit_fill_stretch(void)
     CHECK_PX(10, 45, 0, 0, 0);
     CHECK_PX(150, 45, 0, 0, 0);
     CHECK_PX(80, 45, 255, 255, 255);
-    CHECK_PX(80, 5, 255, 0, 0);   /* red band: top quarter of 90 rows */
+    CHECK_PX(80, 5, 255, 0, 0); /* red band: top quarter of 90 rows */
     CHECK_PX(80, 18, 255, 0, 0);
     CHECK_PX(80, 85, 0, 0, 255);
-    CHECK_PX(80, 100, 0, 0, 0);   /* nothing spills below the tile */
+    CHECK_PX(80, 100, 0, 0, 0); /* nothing spills below the tile */
 
     /* fill: the 160x90 middle of the picture scaled to 160x120: rows 15..105 of 120 shown,
      * so red covers the top 15/90 of the tile, no bars. */
@@ -438,10 +435,12 @@ static void test_clips(void)
         const char *name;
         int r, g, b;
     } clips[] = {
-        {"red.mp4", 255, 0, 0},       {"green.mp4", 0, 255, 0},     {"blue.mp4", 0, 0, 255},
-        {"white.mp4", 255, 255, 255}, {"yellow.mp4", 255, 255, 0},  {"magenta.mp4", 255, 0, 255},
-        {"cyan.mp4", 0, 255, 255},    {"gray.mp4", 128, 128, 128},  {"red-601.mp4", 255, 0, 0},
-        {"green-601.mp4", 0, 255, 0}, {"blue-601.mp4", 0, 0, 255},  {"gray-601.mp4", 128, 128, 128},
+        {"red.mp4", 255, 0, 0},           {"green.mp4", 0, 255, 0},
+        {"blue.mp4", 0, 0, 255},          {"white.mp4", 255, 255, 255},
+        {"yellow.mp4", 255, 255, 0},      {"magenta.mp4", 255, 0, 255},
+        {"cyan.mp4", 0, 255, 255},        {"gray.mp4", 128, 128, 128},
+        {"red-601.mp4", 255, 0, 0},       {"green-601.mp4", 0, 255, 0},
+        {"blue-601.mp4", 0, 0, 255},      {"gray-601.mp4", 128, 128, 128},
         {"orange-full.mp4", 255, 128, 0}, {"red-hevc.mp4", 255, 0, 0},
     };
     for (size_t i = 0; i < sizeof clips / sizeof clips[0]; i++) {
@@ -449,8 +448,10 @@ static void test_clips(void)
         snprintf(path, sizeof path, "%s/%s", dir, clips[i].name);
         AVFrame *f = decode_first(path);
         if (!f)
-            fprintf(stderr, "  %s: can't decode (run scripts/make-clips.sh test DIR and set "
-                            "VWALL_CLIPS=DIR)\n", path);
+            fprintf(stderr,
+                    "  %s: can't decode (run scripts/make-clips.sh test DIR and set "
+                    "VWALL_CLIPS=DIR)\n",
+                    path);
         CHECK(f != NULL);
         if (!f)
             continue;
@@ -486,7 +487,9 @@ static void test_slate(void)
 {
     struct vw_texture *empty = vw_texture_create(R); /* never uploaded */
     struct vw_draw_tile tiles[2] = {
-        {.box = {0, 0, 160, 180}, .tex = NULL, .slate_title = "Lobby 大厅",
+        {.box = {0, 0, 160, 180},
+         .tex = NULL,
+         .slate_title = "Lobby 大厅",
          .slate_detail = "NO SIGNAL · offline: Connection refused"},
         {.box = {170, 0, 330, 180}, .tex = empty, .slate_title = "Gate"},
     };
@@ -506,15 +509,22 @@ static void test_slate(void)
 static void test_label_and_badges(void)
 {
     struct vw_texture *tex = vw_texture_create(R);
-    AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, 64, 36, 0, 0, 255, AVCOL_SPC_BT709,
-                             AVCOL_RANGE_MPEG);
+    AVFrame *f =
+        solid_frame(AV_PIX_FMT_YUV420P, 64, 36, 0, 0, 255, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
     vw_texture_upload(tex, f);
     av_frame_free(&f);
     struct vw_draw_tile tiles[2] = {
-        {.box = {0, 0, 160, 90}, .fit = VW_FIT_STRETCH, .tex = tex, .label = "摄像机 1 Cam",
-         .badge = VW_BADGE_STALLED, .badge_text = "STALLED 12 s"},
-        {.box = {170, 0, 330, 90}, .fit = VW_FIT_STRETCH, .tex = tex,
-         .badge = VW_BADGE_RECONNECTING, .badge_text = "RECONNECTING"},
+        {.box = {0, 0, 160, 90},
+         .fit = VW_FIT_STRETCH,
+         .tex = tex,
+         .label = "摄像机 1 Cam",
+         .badge = VW_BADGE_STALLED,
+         .badge_text = "STALLED 12 s"},
+        {.box = {170, 0, 330, 90},
+         .fit = VW_FIT_STRETCH,
+         .tex = tex,
+         .badge = VW_BADGE_RECONNECTING,
+         .badge_text = "RECONNECTING"},
     };
     render(tiles, 2);
     dump("labels");
@@ -541,7 +551,8 @@ static void test_no_font(void)
     struct vw_errors errs;
     vw_errors_init(&errs);
     struct vw_renderer_options opt = {.shader_dir = VWALL_TEST_SHADER_DIR,
-                                      .font_path = "/nonexistent/font.ttf", .label_size = 16};
+                                      .font_path = "/nonexistent/font.ttf",
+                                      .label_size = 16};
     struct vw_renderer *r = vw_renderer_create(&opt, &errs);
     CHECK(r != NULL);
     CHECK(!vw_errors_any(&errs));
@@ -550,8 +561,10 @@ static void test_no_font(void)
         return;
     struct vw_renderer *keep = R;
     R = r;
-    struct vw_draw_tile tile = {.box = {0, 0, 160, 180}, .slate_title = "Lobby",
-                                .slate_detail = "NO SIGNAL", .label = "Lobby"};
+    struct vw_draw_tile tile = {.box = {0, 0, 160, 180},
+                                .slate_title = "Lobby",
+                                .slate_detail = "NO SIGNAL",
+                                .label = "Lobby"};
     render(&tile, 1);
     CHECK_PX(80, 80, 0x1a, 0x1f, 0x2b);
     CHECK(count_bright(0, 0, 160, 180, 100) == 0);
@@ -630,8 +643,8 @@ static int find_line(const char *path, const char *needle)
 
 static void test_shader_errors(void)
 {
-    static const char *const files[] = {"tile.vert", "yuv_planar.frag", "nv12.frag",
-                                        "solid.frag", "text.frag"};
+    static const char *const files[] = {"tile.vert", "yuv_planar.frag", "nv12.frag", "solid.frag",
+                                        "text.frag"};
     char dir[] = "/tmp/vwall-shaders-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char src[4096], dst[4096];
@@ -725,8 +738,8 @@ static void test_targets(void)
 
     /* Row order: a tile on the top half only shows in the first rows read back. */
     struct vw_texture *tex = vw_texture_create(R);
-    AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, 16, 16, 255, 255, 255, AVCOL_SPC_BT709,
-                             AVCOL_RANGE_MPEG);
+    AVFrame *f =
+        solid_frame(AV_PIX_FMT_YUV420P, 16, 16, 255, 255, 255, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
     vw_texture_upload(tex, f);
     av_frame_free(&f);
     struct vw_draw_tile tile = {.box = {0, 0, 330, 10}, .fit = VW_FIT_STRETCH, .tex = tex};
@@ -803,8 +816,8 @@ int main(void)
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 3);
-    SDL_Window *win = SDL_CreateWindow("test_renderer", 0, 0, 64, 64,
-                                       SDL_WINDOW_OPENGL | SDL_WINDOW_HIDDEN);
+    SDL_Window *win =
+        SDL_CreateWindow("test_renderer", 0, 0, 64, 64, SDL_WINDOW_OPENGL | SDL_WINDOW_HIDDEN);
     SDL_GLContext ctx = win ? SDL_GL_CreateContext(win) : NULL;
     if (!ctx) {
         fprintf(stderr, "test_renderer: no GL 3.3 core context: %s\n", SDL_GetError());

@@ -152,8 +152,8 @@ static void test_loop(void)
     CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
     take_for(s, 3.0); /* past the clip's 2 s */
     struct vw_source_stats st = stats(s);
-    fprintf(stderr, "  loop: %llu frames in ~3 s, fps %.1f\n", (unsigned long long)st.frames_decoded,
-            st.fps);
+    fprintf(stderr, "  loop: %llu frames in ~3 s, fps %.1f\n",
+            (unsigned long long)st.frames_decoded, st.fps);
     CHECK(st.state == VW_SOURCE_LIVE);
     CHECK(st.frames_decoded > 70 && st.frames_decoded < 150);
     CHECK(st.fps > 15 && st.fps < 45); /* the loop keeps the pace continuous */
@@ -265,7 +265,7 @@ static void test_hwaccel_device(void)
         fprintf(stderr, "  not run: set VWALL_TEST_HW=cuda or vaapi on a machine with a GPU\n");
         return;
     }
-    enum vw_hwaccel hw = strcmp(want, "vaapi") == 0 ? VW_HWACCEL_VAAPI
+    enum vw_hwaccel hw = strcmp(want, "vaapi") == 0  ? VW_HWACCEL_VAAPI
                          : strcmp(want, "auto") == 0 ? VW_HWACCEL_AUTO
                                                      : VW_HWACCEL_CUDA;
     const char *names[] = {"moving.mp4", "red.mp4", "red-hevc.mp4"};
@@ -275,9 +275,10 @@ static void test_hwaccel_device(void)
         take_for(s, 1.0);
         struct vw_source_stats st = stats(s);
         const AVFrame *f = vw_source_frame(s, NULL, NULL);
-        fprintf(stderr, "  %s: hw %d, %dx%d, %s, fps %.1f, %llu frames\n", names[i], st.hw, st.width,
-                st.height, f ? av_get_pix_fmt_name((enum AVPixelFormat)f->format) : "no frame",
-                st.fps, (unsigned long long)st.frames_decoded);
+        fprintf(stderr, "  %s: hw %d, %dx%d, %s, fps %.1f, %llu frames\n", names[i], st.hw,
+                st.width, st.height,
+                f ? av_get_pix_fmt_name((enum AVPixelFormat)f->format) : "no frame", st.fps,
+                (unsigned long long)st.frames_decoded);
         /* NVDEC takes no HEVC under 144x144: that clip may fall back to software. */
         CHECK(st.hw || strstr(names[i], "hevc"));
         CHECK(st.fps > 15 && st.fps < 45);
@@ -290,10 +291,8 @@ static void test_hwaccel_device(void)
 
 static void test_substream_and_skip(void)
 {
-    struct vw_source_cfg cfg = {.id = "sub",
-                                .url = (char *)clip("red.mp4"),
-                                .loop = true,
-                                .stall_timeout = 2.0};
+    struct vw_source_cfg cfg = {
+        .id = "sub", .url = (char *)clip("red.mp4"), .loop = true, .stall_timeout = 2.0};
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/gray-601.mp4", clips);
     cfg.substream = sub;
@@ -349,7 +348,8 @@ static pid_t start_server(int *port)
         dup2(p[1], STDOUT_FILENO);
         close(p[0]);
         close(p[1]);
-        execl("/usr/bin/python3", "python3", script, "--port", portarg, "--cams", "0", (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, "--port", portarg, "--cams", "0",
+              (char *)NULL);
         _exit(127);
     }
     close(p[1]);
@@ -471,7 +471,9 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     clips = getenv("VWALL_CLIPS");
     if (!clips) {
-        fprintf(stderr, "test_source: set VWALL_CLIPS to the test clips (scripts/make-clips.sh test DIR)\n");
+        fprintf(
+            stderr,
+            "test_source: set VWALL_CLIPS to the test clips (scripts/make-clips.sh test DIR)\n");
         return 1;
     }
     struct {
