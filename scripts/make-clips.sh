@@ -64,6 +64,11 @@ make ramp.mp4 "color=c=black:size=340x90:rate=30:duration=2,format=yuv420p,geq=l
 make halves.mp4 "color=c=0x00FF00:size=320x180:rate=30:duration=2,drawbox=x=160:y=0:w=160:h=180:color=0xFF00FF:t=fill" "${h264_709[@]}"
 # Moving pattern for liveness and frame-rate tests, 10 s.
 make moving.mp4 "testsrc2=size=320x180:rate=30:duration=10" "${h264_709[@]}"
+# A heavy stream for load tests: 1080p60 with non-reference B-frames (what skipping them
+# saves), 3 s.
+make heavy-1080p60.mp4 "testsrc2=size=1920x1080:rate=60:duration=3" \
+  -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" -c:v libx264 -preset veryfast -g 60 -bf 3 \
+  -x264-params b-pyramid=none -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv
 # HEVC and NV12-decoding inputs.
 make red-hevc.mp4 "color=c=0xFF0000:size=160x90:rate=30:duration=2" \
   -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" -c:v libx265 -preset ultrafast -x265-params log-level=error \

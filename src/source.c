@@ -41,6 +41,7 @@
 #define MAX_CODEC_THREADS 2  /* the wall machines have two cores and many sources */
 #define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
 #define PACE_LATE_US 500000  /* this far behind the clock: resync instead of bursting */
+#define LATE_US 250000       /* a frame decoded this late counts in frames_late */
 
 struct vw_source {
     /* Set by create, read-only afterwards. */
@@ -81,6 +82,10 @@ struct conn {
     bool sub;                  /* opened the substream URL */
     bool skip;                 /* skip_frame currently set to AVDISCARD_NONREF */
     bool got_frame;
+    /* Lateness of a live stream: how far the wall clock ran ahead of the stream's own clock
+     * since its first frame, beyond the least such lag seen (network jitter excluded). */
+    bool clock_started;
+    int64_t clock_base_us, clock_base_pts_us, min_lag_us;
 };
 
 /* Why a connection ended. */
@@ -442,12 +447,12 @@ fail:
     return false;
 }
 
-/* Files: waits until the frame is due. False when stopped. */
-static bool pace(struct worker *w, const struct conn *c, int64_t ts)
+/* Files: waits until the frame is due; *late_us says how late it already was. False when
+ * stopped. */
+static bool pace(struct worker *w, const struct conn *c, int64_t pts_us, int64_t *late_us)
 {
-    int64_t pts_us = ts == AV_NOPTS_VALUE ? w->last_pts_us + c->frame_dur_us
-                                          : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
     int64_t now = vw_now_us();
+    *late_us = 0;
     if (!w->pace_started) {
         w->pace_started = true;
         w->base_us = now;
@@ -460,6 +465,8 @@ static bool pace(struct worker *w, const struct conn *c, int64_t ts)
         }
     }
     int64_t due = w->base_us + (pts_us - w->base_pts_us);
+    if (due < now)
+        *late_us = now - due;
     if (due < now - PACE_LATE_US) { /* decoding fell behind: carry on from now */
         w->base_us = now;
         w->base_pts_us = pts_us;
@@ -470,10 +477,30 @@ static bool pace(struct worker *w, const struct conn *c, int64_t ts)
     return due <= now || sleep_until(w->s, due);
 }
 
-static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now)
+/* Live streams: how far behind the stream's own clock this frame comes out. */
+static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
+{
+    int64_t lag = (now - c->clock_base_us) - (pts_us - c->clock_base_pts_us);
+    if (!c->clock_started || lag < c->min_lag_us - PACE_JUMP_US ||
+        lag > c->min_lag_us + 10 * PACE_JUMP_US) {
+        /* first frame, or the stream's timestamps jumped: start measuring again */
+        c->clock_started = true;
+        c->clock_base_us = now;
+        c->clock_base_pts_us = pts_us;
+        c->min_lag_us = 0;
+        return 0;
+    }
+    if (lag < c->min_lag_us)
+        c->min_lag_us = lag;
+    return lag - c->min_lag_us;
+}
+
+static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now,
+                         bool late)
 {
     pthread_mutex_lock(&s->lock);
     s->st.frames_decoded++;
+    s->st.frames_late += late;
     s->st.width = f->width;
     s->st.height = f->height;
     s->st.hw = hw;
@@ -511,12 +538,19 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
         out = w->sw;
         hw = true;
     }
-    if (w->is_file && !pace(w, c, ts)) {
+    int64_t pts_us = ts == AV_NOPTS_VALUE ? w->last_pts_us + c->frame_dur_us
+                                          : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
+    int64_t late_us = 0;
+    if (w->is_file && !pace(w, c, pts_us, &late_us)) {
         av_frame_unref(out);
         return false;
     }
     int64_t now = vw_now_us();
-    record_frame(s, out, hw, c->sub, now);
+    if (!w->is_file) {
+        late_us = live_lateness(c, pts_us, now);
+        w->last_pts_us = pts_us;
+    }
+    record_frame(s, out, hw, c->sub, now, late_us > LATE_US);
     if (!c->got_frame) {
         c->got_frame = true;
         if (get_state(s) != VW_SOURCE_LIVE)

@@ -36,6 +36,8 @@ struct vw_source_stats {
     int width, height; /* of the decoded stream, 0 before the first frame */
     double fps;        /* measured decode rate over the last ~2 s */
     uint64_t frames_decoded;
+    uint64_t frames_late;      /* decoded over 250 ms behind the stream's clock (files: the
+                                  pacing clock): the decoder is not keeping up */
     uint64_t frames_shown;     /* frames the renderer took (vw_source_frame with fresh) */
     int64_t last_frame_age_ms; /* since the newest decoded frame; -1 when none yet */
     int reconnects;            /* successful or attempted reconnects after the first open */

@@ -51,6 +51,8 @@ struct source_rt {
     bool has_picture;      /* tex holds a frame of this source */
     bool substream;        /* substream asked for */
     double main_area;      /* pixels of the main stream, once seen decoding it; 0 before */
+    bool skip_nonref;      /* asked to skip non-reference frames (overload) */
+    uint64_t late_seen;    /* frames_late at the last overload check */
     int64_t picture_at_us; /* when the texture's frame was decoded */
 };
 
@@ -80,6 +82,8 @@ struct vw_wall {
     int assign_count;
 
     int wake_fd;
+    double overload_until; /* decoders fell behind: shed load in small tiles until then */
+    double next_load_check;
     bool dirty; /* something to draw */
     bool quit;
     int64_t next_render_us;
@@ -247,11 +251,43 @@ static void stop_source(struct vw_wall *w, struct source_rt *rt)
     vw_texture_destroy(rt->tex);
     rt->tex = NULL;
     rt->has_picture = false;
+    rt->skip_nonref = false;
+    rt->late_seen = 0;
     rt->last_state = VW_SOURCE_IDLE;
     rt->last_error[0] = '\0';
 }
 
-/* Starts the sources the shown scene needs and warm ones; stops those whose linger passed. */
+/* Once a second: when any decoder fell behind its stream, the wall is overloaded for the
+ * next OVERLOAD_HOLD_S seconds. */
+#define OVERLOAD_HOLD_S 10.0
+#define OVERLOAD_LATE_FRAMES 3 /* late frames in one second from one source */
+
+static void check_load(struct vw_wall *w, double now)
+{
+    if (now < w->next_load_check)
+        return;
+    w->next_load_check = now + 1.0;
+    for (int i = 0; i < w->cfg->source_count; i++) {
+        struct source_rt *rt = &w->rt[i];
+        if (!rt->src)
+            continue;
+        struct vw_source_stats st;
+        vw_source_get_stats(rt->src, &st);
+        uint64_t late = st.frames_late - (st.frames_late >= rt->late_seen ? rt->late_seen : 0);
+        rt->late_seen = st.frames_late;
+        if (late >= OVERLOAD_LATE_FRAMES) {
+            if (w->overload_until < now)
+                vw_warn("source '%s' fell behind (%llu late frames in 1 s): skipping non-reference "
+                        "frames in the smallest tiles",
+                        w->cfg->sources[i].id, (unsigned long long)late);
+            w->overload_until = now + OVERLOAD_HOLD_S;
+        }
+    }
+}
+
+/* Starts the sources the shown scene needs and warm ones; stops those whose linger passed.
+ * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
+ * frames, so frames are dropped where they cost least. */
 static void manage_sources(struct vw_wall *w, double now)
 {
     int n = w->cfg->source_count;
@@ -261,6 +297,7 @@ static void manage_sources(struct vw_wall *w, double now)
         in_scene[i] = false;
         max_area[i] = 0;
     }
+    double smallest = INFINITY;
     for (int t = 0; t < shown(w)->tile_count; t++) {
         int s = tile_source(w, t);
         struct vw_box b = vw_geom_tile_box(&w->geom, shown(w)->tiles[t].rect);
@@ -269,6 +306,10 @@ static void manage_sources(struct vw_wall *w, double now)
         if (area > max_area[s])
             max_area[s] = area;
     }
+    for (int i = 0; i < n; i++)
+        if (in_scene[i] && max_area[i] < smallest)
+            smallest = max_area[i];
+    bool overloaded = w->overload_until > now;
     for (int i = 0; i < n; i++) {
         const struct vw_source_cfg *sc = &w->cfg->sources[i];
         struct source_rt *rt = &w->rt[i];
@@ -291,6 +332,11 @@ static void manage_sources(struct vw_wall *w, double now)
             if (rt->src && sc->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
                 vw_source_prefer_substream(rt->src, want_sub);
+            }
+            bool skip = overloaded && (!in_scene[i] || max_area[i] <= smallest * 1.01);
+            if (rt->src && skip != rt->skip_nonref) {
+                rt->skip_nonref = skip;
+                vw_source_set_skip_nonref(rt->src, skip);
             }
         } else if (rt->src) {
             if (rt->left_at == 0)
@@ -840,6 +886,7 @@ bool vw_wall_tick(struct vw_wall *w)
     double now = vw_now_s();
     if (vw_scene_stack_expire(&w->stack, now))
         apply_scene(w, "ttl");
+    check_load(w, now);
     manage_sources(w, now);
     for (int i = 0; i < w->cfg->source_count; i++) {
         if (!w->rt[i].src)
@@ -1054,6 +1101,8 @@ cJSON *vw_wall_sources_json(const struct vw_wall *w)
         cJSON_AddNumberToObject(o, "fps", round(st.fps * 10) / 10);
         cJSON_AddNumberToObject(o, "frames_decoded", (double)st.frames_decoded);
         cJSON_AddNumberToObject(o, "frames_shown", (double)st.frames_shown);
+        cJSON_AddNumberToObject(o, "frames_late", (double)st.frames_late);
+        cJSON_AddBoolToObject(o, "skip_nonref", w->rt[i].src && w->rt[i].skip_nonref);
         if (st.last_frame_age_ms >= 0)
             cJSON_AddNumberToObject(o, "last_frame_age_ms", (double)st.last_frame_age_ms);
         else
@@ -1110,6 +1159,7 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
             dropped += st.frames_decoded - st.frames_shown - 1;
     }
     cJSON_AddNumberToObject(o, "frames_dropped", (double)dropped);
+    cJSON_AddBoolToObject(o, "overloaded", w->overload_until > vw_now_s());
     int panels = 0;
     for (int i = 0; i < w->geom.cols * w->geom.rows; i++)
         panels += w->panel_on[i];
