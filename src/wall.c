@@ -91,6 +91,7 @@ struct vw_wall {
 
     /* stats */
     uint64_t frames_rendered;
+    uint64_t frames_uploaded; /* textures updated: one per new frame of a source shown */
     uint64_t dropped_retired; /* frames dropped by sources since destroyed */
     double render_fps;
     uint64_t fps_frames;
@@ -636,6 +637,7 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
         const AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
         if (f && fresh) {
             if (vw_texture_upload(rt->tex, f)) {
+                w->frames_uploaded++;
                 rt->has_picture = true;
                 rt->picture_at_us = decoded_at;
                 fresh_at[(*n_fresh)++] = decoded_at;
@@ -1148,6 +1150,7 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
     cJSON_AddNumberToObject(o, "uptime_s", round((double)(vw_now_us() - w->started_us) / 1e5) / 10);
     cJSON_AddNumberToObject(o, "render_fps", round(w->render_fps * 10) / 10);
     cJSON_AddNumberToObject(o, "frames_rendered", (double)w->frames_rendered);
+    cJSON_AddNumberToObject(o, "frames_uploaded", (double)w->frames_uploaded);
     uint64_t dropped = w->dropped_retired;
     for (int i = 0; i < w->cfg->source_count; i++) {
         if (!w->rt[i].src)

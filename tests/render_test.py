@@ -293,7 +293,34 @@ def test_window_on_x11():
         xvfb.wait()
 
 
-TESTS = [test_window_on_x11, test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
+def test_upload_once():
+    """One source in four tiles: each decoded frame is taken (uploaded) once, not four times,
+    and every frame of a 30 fps file is shown when the machine keeps up."""
+    import json
+    d = tempfile.mkdtemp(prefix="vwall-once-")
+    cfg = os.path.join(d, "wall.cfg")
+    tiles = ",\n".join(f'{{ source = "moving"; cell = [{i % 2}, {i // 2}]; }}' for i in range(4))
+    with open(cfg, "w") as f:
+        f.write(wall(2, 2) + sources("moving") + f'scenes = ( {{ id = "s"; grid = [2, 2]; tiles = ( {tiles} ); }} );\n')
+    stats = os.path.join(d, "stats.json")
+    p = subprocess.run([VWALL, "-c", cfg, "--output", "offscreen", "--control", "none", "--duration", "3",
+                        "--stats", stats], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, SDL_VIDEODRIVER="offscreen"))
+    check(p.returncode == 0, f"once: vwall exits 0 ({p.stderr[-300:]})")
+    if p.returncode != 0:
+        return
+    with open(stats) as f:
+        st = json.load(f)
+    src = st["sources"][0]
+    check(src["frames_decoded"] >= 45, f"once: about 90 frames decoded in 3 s ({src['frames_decoded']})")
+    check(st["status"]["frames_uploaded"] <= src["frames_decoded"],
+          f"once: uploads ({st['status']['frames_uploaded']}) never exceed frames decoded ({src['frames_decoded']}), "
+          "whatever the number of tiles")
+    check(st["status"]["frames_uploaded"] == src["frames_shown"],
+          f"once: one upload per frame taken ({st['status']['frames_uploaded']} vs {src['frames_shown']})")
+
+
+TESTS = [test_upload_once, test_window_on_x11, test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
          test_colour_matrices, test_labels_and_slate, test_bad_file]
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
