@@ -261,6 +261,8 @@ def run_vwall(vwall, cfg, T, logdir, tag, extra_args=(), env_extra=None, shown_p
         "dropped": sum(max(0, x.get("frames_decoded", 0) - x.get("frames_shown", 0) - 1) for x in srcs),
         "status_frames_dropped": s.get("frames_dropped"),
         "frames_rendered": s.get("frames_rendered"),
+        "frames_uploaded": s.get("frames_uploaded"),
+        "frames_late": sum(x.get("frames_late", 0) for x in srcs),
         "render_fps": s.get("render_fps"),
         "latency_p50_ms": s.get("latency_p50_ms"),
         "latency_p99_ms": s.get("latency_p99_ms"),
@@ -533,7 +535,7 @@ def summarise(case, rows, T):
 
 CSV_COLS = ["case", "tool", "streams", "stream_res", "wall", "out_w", "out_h", "duration_s", "wall_s", "cpu_s",
             "cpu_per_s", "peak_rss_mb", "frames_expected", "frames_shown", "shown_pct", "dropped",
-            "latency_p50_ms", "latency_p99_ms", "render_fps", "frames_rendered", "render_cpu_ms", "xvfb_cpu_per_s", "other_cpu_per_s", "cpu_vs_floor", "cpu_vs_mpv",
+            "latency_p50_ms", "latency_p99_ms", "render_fps", "frames_rendered", "frames_uploaded", "frames_late", "render_cpu_ms", "xvfb_cpu_per_s", "other_cpu_per_s", "cpu_vs_floor", "cpu_vs_mpv",
             "rss_vs_floor", "note", "error"]
 
 
@@ -616,6 +618,7 @@ def main():
     clips = {720: [make_clip(args.clips, 720, i) for i in range(need720)],
              1080: [make_clip(args.clips, 1080, i) for i in range(4)] if args.hd else []}
 
+    mach = machine()  # now: the vwall just built is of this commit
     t_start = time.monotonic()
     rows, floors = [], {}
     busy_warnings = []
@@ -740,7 +743,7 @@ def main():
                      " (error: %s)" % sw["error"] if sw.get("error") else ""), flush=True)
 
     result = {"when": stamp, "duration_s": T, "quick": args.quick, "fps": FPS, "codec_threads": CODEC_THREADS,
-              "machine": machine(), "elapsed_s": round(time.monotonic() - t_start, 1),
+              "machine": mach, "elapsed_s": round(time.monotonic() - t_start, 1),
               "vwall": args.vwall if "vwall" in tools else None, "rows": rows, "switch": sw,
               "logs": os.path.relpath(logdir, ROOT)}
     for name in ("bench-%s.json" % stamp, "latest.json"):
