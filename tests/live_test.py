@@ -11,7 +11,8 @@ RTSP server (tests/rtsp_server.py, GStreamer), checking what an operator would s
      backoff_ms + 2 s, reconnects >= 1.
   d. Bad streams next to a good one: garbage, a truncated MP4, a file without video, an
      unknown video codec, an unresolvable host and a black-hole RTSP server show the slate
-     with an error; the good tile stays live at ~30 fps and the wall keeps rendering.
+     with an error; the good tile (hwaccel = "auto": hardware, or the software fallback
+     logged) stays live at ~30 fps and the wall keeps rendering.
   e. Make-before-break scene switch: A→B→A within linger keeps cam1 decoding (no reconnect,
      no state change), after linger it stops ("idle"); a warm source decodes though never
      shown; status.switch_ms after a switch.
@@ -601,7 +602,9 @@ def test_bad_streams(args, srv):
         ("blackhole", f"rtsp://127.0.0.1:{hole.port}/x", ""),
     ]
     W, H = 960, 270  # 4x2 panels of 240x135; one cell each
-    sources = [f'  {{ id = "good"; url = "{srv.url("cam1")}"; }}'] + \
+    # The good camera asks for hardware decoding: with no usable device it must fall back
+    # to software and say so once.
+    sources = [f'  {{ id = "good"; url = "{srv.url("cam1")}"; hwaccel = "auto"; }}'] + \
               [f'  {{ id = "{i}"; url = "{u}"; {extra} }}' for i, u, extra in bad]
     order = ["good"] + [b[0] for b in bad]
     tiles = [f'{{ source = "{i}"; cell = [{n % 4}, {n // 4}]; }}' for n, i in enumerate(order)]
@@ -654,6 +657,10 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
         check(g["state"] == "live" and 15 <= g["fps"] <= 45 and g["frames_decoded"] > f0 + 40,
               f"d: the good source stays live at ~30 fps ({g['state']}, fps {g['fps']}, "
               f"{g['frames_decoded'] - f0} frames in 2.5 s)")
+        fallback = "hardware decoding unavailable" in v.log_text()
+        check(g["hw"] or fallback, f"d: hwaccel = auto: decoding in hardware (hw {g['hw']}) or the "
+              f"software fallback logged ({fallback})")
+        note(f"d: the good source with hwaccel = auto: hw {g['hw']}, fallback logged {fallback}")
         check(st1["frames_rendered"] > st0["frames_rendered"] + 30,
               f"d: the wall keeps rendering ({st0['frames_rendered']} → {st1['frames_rendered']}, "
               f"render_fps {st1['render_fps']})")
