@@ -150,27 +150,31 @@ static int tile_source(const struct vw_wall *w, int tile)
 }
 
 /* Makes the stack's current scene the shown one; drops tile assignments when it changes. */
+/* Makes the stack's current scene the shown one (tile assignments end when it changes) and
+ * tells every console: the event goes out even when only the base or the stack under the
+ * scene showing changed, so consoles stay in step. */
 static void apply_scene(struct vw_wall *w, const char *by)
 {
     int cur = vw_scene_stack_current(&w->stack);
-    if (cur == w->shown_scene && w->assign)
-        return;
-    w->shown_scene = cur;
-    free(w->assign);
-    w->assign_count = shown(w)->tile_count;
-    w->assign = malloc(sizeof *w->assign * (size_t)(w->assign_count ? w->assign_count : 1));
-    if (!w->assign)
-        abort();
-    for (int i = 0; i < w->assign_count; i++)
-        w->assign[i] = -1;
-    w->dirty = true;
-    w->switch_started_us = vw_now_us();
-    vw_info("scene '%s' now showing (base '%s', by %s)", shown(w)->id,
-            w->cfg->scenes[w->stack.base].id, by ? by : "wall");
+    if (cur != w->shown_scene || !w->assign) {
+        w->shown_scene = cur;
+        free(w->assign);
+        w->assign_count = shown(w)->tile_count;
+        w->assign = malloc(sizeof *w->assign * (size_t)(w->assign_count ? w->assign_count : 1));
+        if (!w->assign)
+            abort();
+        for (int i = 0; i < w->assign_count; i++)
+            w->assign[i] = -1;
+        w->dirty = true;
+        w->switch_started_us = vw_now_us();
+        vw_info("scene '%s' now showing (base '%s', by %s)", shown(w)->id,
+                w->cfg->scenes[w->stack.base].id, by ? by : "wall");
+    }
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "scene.changed");
     cJSON_AddStringToObject(ev, "scene", shown(w)->id);
     cJSON_AddStringToObject(ev, "base_scene", w->cfg->scenes[w->stack.base].id);
+    cJSON_AddNumberToObject(ev, "stack", w->stack.count);
     cJSON_AddStringToObject(ev, "by", by ? by : "wall");
     emit(w, ev);
 }
@@ -1014,9 +1018,7 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
     /* Tile assignments end with the model they were made on. */
     free(w->assign);
     w->assign = NULL;
-    w->shown_scene = -1;
-    w->shown_scene = vw_scene_stack_current(&w->stack);
-    apply_scene(w, "config.reload");
+    apply_scene(w, "config.reload"); /* assign is NULL: tiles start afresh */
     new_shown = shown(w)->id;
     manage_sources(w, vw_now_s());
     w->dirty = true;
