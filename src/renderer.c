@@ -577,7 +577,7 @@ bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
 
 /* ---- Drawing ------------------------------------------------------------------------- */
 
-void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h)
+void vw_renderer_begin_over(struct vw_renderer *r, int fb_w, int fb_h)
 {
     r->fb_w = fb_w;
     r->fb_h = fb_h;
@@ -586,9 +586,14 @@ void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h)
     glDisable(GL_CULL_FACE);
     glDisable(GL_SCISSOR_TEST);
     glViewport(0, 0, fb_w, fb_h);
+    glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+}
+
+void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h)
+{
+    vw_renderer_begin_over(r, fb_w, fb_h);
     glClearColor(0.0f, 0.0f, 0.0f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
-    glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
 }
 
 void vw_renderer_end(struct vw_renderer *r)
@@ -887,6 +892,24 @@ void vw_target_destroy(struct vw_target *t)
 void vw_target_bind(struct vw_target *t)
 {
     glBindFramebuffer(GL_FRAMEBUFFER, t ? t->fbo : 0);
+}
+
+void vw_target_blit_to_window(struct vw_target *t)
+{
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, t->fbo);
+    glBindFramebuffer(GL_DRAW_FRAMEBUFFER, 0);
+    glDisable(GL_SCISSOR_TEST);
+    glBlitFramebuffer(0, 0, t->w, t->h, 0, 0, t->w, t->h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+}
+
+int vw_target_width(const struct vw_target *t)
+{
+    return t->w;
+}
+int vw_target_height(const struct vw_target *t)
+{
+    return t->h;
 }
 
 void vw_target_read(struct vw_target *t, uint8_t *rgba)

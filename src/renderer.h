@@ -68,6 +68,10 @@ struct vw_panel_view {
 
 /* Starts a frame on the bound framebuffer of size fb_w×fb_h: clears it to black. */
 void vw_renderer_begin(struct vw_renderer *r, int fb_w, int fb_h);
+/* Starts a frame that draws over what the framebuffer already holds: a redraw of only the
+ * tiles that changed. A tile draws its whole area (picture, bars or slate), so redrawing it
+ * alone is exact as long as no other tile overlaps it. */
+void vw_renderer_begin_over(struct vw_renderer *r, int fb_w, int fb_h);
 /* Draws every tile that overlaps the panel, clipped to it. */
 void vw_renderer_draw_panel(struct vw_renderer *r, const struct vw_panel_view *pv,
                             const struct vw_draw_tile *tiles, int n);
@@ -79,6 +83,10 @@ struct vw_target;
 struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct vw_errors *errs);
 void vw_target_destroy(struct vw_target *t); /* NULL ok */
 void vw_target_bind(struct vw_target *t);    /* NULL: the window's default framebuffer */
+/* Copies the whole target to the window's default framebuffer (same size), 1:1. */
+void vw_target_blit_to_window(struct vw_target *t);
+int vw_target_width(const struct vw_target *t);
+int vw_target_height(const struct vw_target *t);
 /* Reads the target into `rgba` (w·h·4 bytes, top row first). */
 void vw_target_read(struct vw_target *t, uint8_t *rgba);
 

@@ -49,6 +49,7 @@ struct source_rt {
     enum vw_source_state last_state;
     char last_error[256];
     bool has_picture;      /* tex holds a frame of this source */
+    uint64_t serial;       /* counts uploads: a tile showing it redraws when it changes */
     bool substream;        /* substream asked for */
     double main_area;      /* pixels of the main stream, once seen decoding it; 0 before */
     bool skip_nonref;      /* asked to skip non-reference frames (overload) */
@@ -101,15 +102,26 @@ struct vw_wall {
     int64_t switch_started_us; /* 0: no switch waiting for its first frames */
     int last_switch_ms;        /* -1 before any */
 
-    cJSON *events; /* array of pending events */
-    struct vw_draw_tile *draw;
+    cJSON *events;                /* array of pending events */
+    struct vw_draw_tile *draw;    /* every tile of the scene showing */
+    struct vw_draw_tile *changed; /* the tiles that look different since the last redraw */
+    struct drawn *drawn;          /* per tile: what the last redraw showed */
     int draw_cap;
+    bool full_redraw;      /* redraw everything: scene, assignment or model changed */
+    bool tiles_overlap;    /* in the scene showing: partial redraws would be wrong */
     char (*texts)[2][160]; /* per tile: slate detail, badge text */
 
     /* scratch, per config source (sized with the model, so the loop allocates nothing) */
     bool *in_scene;
     double *max_area;
     int64_t *fresh_at;
+};
+
+/* What a tile showed at the last redraw: a redraw of it is needed when any of it changes. */
+struct drawn {
+    uint64_t serial; /* its source's upload count, 0 for the slate */
+    char badge[64];
+    char detail[160];
 };
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -165,6 +177,13 @@ static void apply_scene(struct vw_wall *w, const char *by)
             abort();
         for (int i = 0; i < w->assign_count; i++)
             w->assign[i] = -1;
+        w->tiles_overlap = false;
+        for (int i = 0; i < w->assign_count; i++)
+            for (int j = i + 1; j < w->assign_count; j++)
+                if (vw_box_intersects(vw_geom_tile_box(&w->geom, shown(w)->tiles[i].rect),
+                                      vw_geom_tile_box(&w->geom, shown(w)->tiles[j].rect)))
+                    w->tiles_overlap = true;
+        w->full_redraw = true;
         w->dirty = true;
         w->switch_started_us = vw_now_us();
         vw_info("scene '%s' now showing (base '%s', by %s)", shown(w)->id,
@@ -228,6 +247,7 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
     if (src < 0)
         return VW_ASSIGN_UNKNOWN_SOURCE;
     w->assign[tile] = src;
+    w->full_redraw = true;
     w->dirty = true;
     w->switch_started_us = vw_now_us();
     vw_info("scene '%s' tile %d now shows '%s' (by %s)", sc->id, tile, source_id, by);
@@ -556,7 +576,9 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
         w->draw_cap = sc->tile_count;
         w->draw = realloc(w->draw, sizeof *w->draw * (size_t)w->draw_cap);
         w->texts = realloc(w->texts, sizeof *w->texts * (size_t)w->draw_cap);
-        if (!w->draw || !w->texts)
+        w->changed = realloc(w->changed, sizeof *w->changed * (size_t)w->draw_cap);
+        w->drawn = realloc(w->drawn, sizeof *w->drawn * (size_t)w->draw_cap);
+        if (!w->draw || !w->texts || !w->changed || !w->drawn)
             abort();
     }
     for (int t = 0; t < sc->tile_count; t++) {
@@ -603,14 +625,19 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
 }
 
 /* Draws the panels of output `o` into the bound framebuffer of fb_w×fb_h, the block of
- * panels scaled to fit and centred. */
-static void draw_output(struct vw_wall *w, const struct output *o, int fb_w, int fb_h)
+ * panels scaled to fit and centred: every tile after clearing (`clear`), or only `tiles`
+ * over what the framebuffer holds. */
+static void draw_output(struct vw_wall *w, const struct output *o, int fb_w, int fb_h,
+                        const struct vw_draw_tile *tiles, int n, bool clear)
 {
     const struct vw_geom *g = &w->geom;
     double bw = (double)o->cols * g->W, bh = (double)o->rows * g->H;
     double s = fmin(fb_w / bw, fb_h / bh);
     double ox = (fb_w - bw * s) / 2, oy = (fb_h - bh * s) / 2;
-    vw_renderer_begin(w->renderer, fb_w, fb_h);
+    if (clear)
+        vw_renderer_begin(w->renderer, fb_w, fb_h);
+    else
+        vw_renderer_begin_over(w->renderer, fb_w, fb_h);
     for (int r = o->panel_y; r < o->panel_y + o->rows; r++) {
         for (int c = o->panel_x; c < o->panel_x + o->cols; c++) {
             if (r >= g->rows || c >= g->cols || !w->panel_on[r * g->cols + c])
@@ -622,10 +649,47 @@ static void draw_output(struct vw_wall *w, const struct output *o, int fb_w, int
             int y1 = (int)lround(oy + (r - o->panel_y + 1) * g->H * s);
             struct vw_panel_view pv = {
                 .virt = vw_geom_panel_box(g, c, r), .x = x0, .y = y0, .w = x1 - x0, .h = y1 - y0};
-            vw_renderer_draw_panel(w->renderer, &pv, w->draw, shown(w)->tile_count);
+            vw_renderer_draw_panel(w->renderer, &pv, tiles, n);
         }
     }
     vw_renderer_end(w->renderer);
+}
+
+/* Collects into w->changed the tiles that look different from the last redraw (a new frame,
+ * a badge or slate text that changed) and remembers what they show now. */
+static int collect_changed(struct vw_wall *w)
+{
+    int n = 0;
+    for (int t = 0; t < shown(w)->tile_count; t++) {
+        const struct vw_draw_tile *d = &w->draw[t];
+        struct drawn now = {.serial = d->tex ? w->rt[tile_source(w, t)].serial : 0};
+        snprintf(now.badge, sizeof now.badge, "%s", d->badge != VW_BADGE_NONE ? d->badge_text : "");
+        snprintf(now.detail, sizeof now.detail, "%s", d->tex ? "" : d->slate_detail);
+        struct drawn *was = &w->drawn[t];
+        if (w->full_redraw || was->serial != now.serial || strcmp(was->badge, now.badge) != 0 ||
+            strcmp(was->detail, now.detail) != 0) {
+            *was = now;
+            w->changed[n++] = *d;
+        }
+    }
+    return n;
+}
+
+/* Makes sure output `o` has a composition target of fb_w×fb_h; false when it can't. A new
+ * target starts empty: *full is set. */
+static bool ensure_target(struct vw_wall *w, struct output *o, int fb_w, int fb_h, bool *full)
+{
+    if (o->target && vw_target_width(o->target) == fb_w && vw_target_height(o->target) == fb_h)
+        return true;
+    vw_target_destroy(o->target);
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    o->target = vw_target_create(w->renderer, fb_w, fb_h, &errs);
+    if (!o->target)
+        vw_err("output: %s", vw_errors_first(&errs));
+    vw_errors_finish(&errs);
+    *full = true;
+    return o->target != NULL;
 }
 
 /* Takes every shown source's newest frame and uploads the new ones. */
@@ -642,6 +706,7 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
         if (f && fresh) {
             if (vw_texture_upload(rt->tex, f)) {
                 w->frames_uploaded++;
+                rt->serial++;
                 rt->has_picture = true;
                 rt->picture_at_us = decoded_at;
                 fresh_at[(*n_fresh)++] = decoded_at;
@@ -657,33 +722,38 @@ static void render(struct vw_wall *w)
     int n_fresh;
     take_frames(w, fresh_at, &n_fresh);
     bool ticking = build_draw_list(w, now);
+    /* Only the tiles that changed are drawn, over the last composition, unless tiles overlap
+     * (then a tile's redraw would cover its neighbour). Each output composes into its own
+     * target, which a window then copies to the screen. */
+    bool full = w->full_redraw || w->tiles_overlap;
+    w->full_redraw = full;
+    int n_changed = collect_changed(w);
+    w->full_redraw = false;
 
     for (int i = 0; i < w->output_count; i++) {
         struct output *o = &w->outputs[i];
+        int fw = o->cols * w->geom.W, fh = o->rows * w->geom.H;
         if (o->win) {
             SDL_GL_MakeCurrent(o->win, w->gl);
-            int fw, fh;
             SDL_GL_GetDrawableSize(o->win, &fw, &fh);
-            vw_target_bind(NULL);
-            draw_output(w, o, fw, fh);
+        }
+        bool out_full = full;
+        if (!ensure_target(w, o, fw, fh, &out_full))
+            continue;
+        if (!out_full && n_changed == 0)
+            continue;
+        vw_target_bind(o->target);
+        if (out_full)
+            draw_output(w, o, fw, fh, w->draw, shown(w)->tile_count, true);
+        else
+            draw_output(w, o, fw, fh, w->changed, n_changed, false);
+        if (o->win) {
+            vw_target_blit_to_window(o->target);
             SDL_GL_SwapWindow(o->win);
         } else {
-            int fw = o->cols * w->geom.W, fh = o->rows * w->geom.H;
-            if (!o->target) {
-                struct vw_errors errs;
-                vw_errors_init(&errs);
-                o->target = vw_target_create(w->renderer, fw, fh, &errs);
-                if (!o->target)
-                    vw_err("offscreen output: %s", vw_errors_first(&errs));
-                vw_errors_finish(&errs);
-                if (!o->target)
-                    continue;
-            }
-            vw_target_bind(o->target);
-            draw_output(w, o, fw, fh);
             glFinish(); /* what a swap would wait for: the frame really drawn */
-            vw_target_bind(NULL);
         }
+        vw_target_bind(NULL);
     }
     int64_t presented = vw_now_us();
     for (int i = 0; i < n_fresh; i++) {
@@ -865,6 +935,8 @@ void vw_wall_destroy(struct vw_wall *w)
     free(w->panel_on);
     free(w->assign);
     free(w->draw);
+    free(w->changed);
+    free(w->drawn);
     free(w->texts);
     free(w->in_scene);
     free(w->max_area);
@@ -880,7 +952,7 @@ bool vw_wall_tick(struct vw_wall *w)
         if (ev.type == SDL_QUIT)
             w->quit = true;
         else if (ev.type == SDL_WINDOWEVENT)
-            w->dirty = true;
+            w->dirty = w->full_redraw = true;
         else if (ev.type == SDL_KEYDOWN &&
                  (ev.key.keysym.sym == SDLK_ESCAPE || ev.key.keysym.sym == SDLK_q))
             w->quit = true;
@@ -1061,7 +1133,7 @@ bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *e
     w->panel_on = all_on;
     struct output whole = {.panel_x = 0, .panel_y = 0, .cols = w->geom.cols, .rows = w->geom.rows};
     vw_target_bind(t);
-    draw_output(w, &whole, pw, ph);
+    draw_output(w, &whole, pw, ph, w->draw, shown(w)->tile_count, true);
     vw_target_read(t, rgba);
     vw_target_bind(NULL);
     w->panel_on = saved;
