@@ -9,6 +9,7 @@
  *
  * Reconnect attempts do not go back to "connecting" (that is the first attempt only): a
  * dead camera stays "offline" or "stalled" instead of flapping every backoff period. */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "source.h"
 
 #include <ctype.h>
@@ -37,6 +38,7 @@
 #define BACKOFF_MIN_US 500000
 #define BACKOFF_MAX_US 30000000
 #define FPS_WINDOW_US 2000000
+#define DESTROY_WAIT_S 1 /* then a thread stuck in a call without deadline is left to a reaper */
 #define FPS_RING 256
 #define MAX_CODEC_THREADS 2  /* the wall machines have two cores and many sources */
 #define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
@@ -117,8 +119,12 @@ const char *vw_source_state_name(enum vw_source_state st)
 
 static void wake(struct vw_source *s)
 {
-    if (s->wakeup)
-        s->wakeup(s->ud);
+    pthread_mutex_lock(&s->lock);
+    vw_source_wakeup_fn fn = s->wakeup;
+    void *ud = s->ud;
+    pthread_mutex_unlock(&s->lock);
+    if (fn)
+        fn(ud);
 }
 
 /* Sets the state and (unless live) the error text; logs a change of state once. */
@@ -832,18 +838,52 @@ fail_alloc:
     return NULL;
 }
 
+static void finish_destroy(struct vw_source *s)
+{
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free_source(s);
+}
+
+/* Joins a source thread that outlived vw_source_destroy's wait, then frees the source. */
+static void *reaper(void *arg)
+{
+    struct vw_source *s = arg;
+    pthread_join(s->thread, NULL);
+    vw_info("source '%s': its thread finished; freed", s->id);
+    finish_destroy(s);
+    return NULL;
+}
+
 void vw_source_destroy(struct vw_source *s)
 {
     if (!s)
         return;
     pthread_mutex_lock(&s->lock);
     atomic_store(&s->stop, true);
+    s->wakeup = NULL; /* whatever the thread does from now on wakes nobody */
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
-    free_source(s);
+    /* Every FFmpeg call has a deadline, except the host name lookup (getaddrinfo), which a
+     * broken resolver can hold for tens of seconds: the caller (the render loop) never waits
+     * for that. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += DESTROY_WAIT_S;
+    if (pthread_timedjoin_np(s->thread, NULL, &until) == 0) {
+        finish_destroy(s);
+        return;
+    }
+    vw_warn("source '%s': its thread is still in a blocking call after %d s; it is left to "
+            "finish in the background",
+            s->id, DESTROY_WAIT_S);
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, reaper, s) != 0)
+        vw_err("source '%s': cannot start a reaper thread; its memory is left behind", s->id);
+    pthread_attr_destroy(&attr);
 }
 
 const struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us)

@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,6 +244,32 @@ static void test_black_hole(void)
     CHECK(stats(s).error[0] != '\0');
     CHECK(destroy_timed(s) < 2.0);
     close(fd);
+}
+
+/* A call without a deadline: opening a FIFO nobody writes blocks in open(2), as a host name
+ * lookup does with a broken resolver. destroy must not wait for it; the thread is reaped once
+ * the call returns. */
+static void test_stuck_call(void)
+{
+    char fifo[] = "/tmp/vwall-fifo-XXXXXX";
+    CHECK(mkdtemp(fifo) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/feed", fifo);
+    CHECK(mkfifo(path, 0600) == 0);
+    struct vw_source *s = start(path, false, VW_HWACCEL_NONE);
+    take_for(s, 0.5);
+    CHECK(stats(s).state == VW_SOURCE_CONNECTING);
+    double t = destroy_timed(s);
+    fprintf(stderr, "  stuck open(): destroy took %.3f s\n", t);
+    CHECK(t < 2.0);
+    /* Let the open return (a writer comes and goes) so the reaper can free the source. */
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    usleep(1500000);
+    unlink(path);
+    rmdir(fifo);
 }
 
 static void test_hwaccel_fallback(void)
@@ -485,6 +513,7 @@ int main(void)
         {"hevc/601/full range", test_hevc_and_601},
         {"broken inputs", test_broken},
         {"black hole", test_black_hole},
+        {"stuck call", test_stuck_call},
         {"hwaccel fallback", test_hwaccel_fallback},
         {"hwaccel device", test_hwaccel_device},
         {"substream and skip", test_substream_and_skip},
