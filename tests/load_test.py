@@ -8,40 +8,15 @@ every frame; the wall keeps rendering throughout.
 
 usage: load_test.py VWALL CLIPS_DIR
 """
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from vwtest import check, finish, request
+
 VWALL, CLIPS = sys.argv[1], os.path.abspath(sys.argv[2])
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", file=sys.stderr)
-
-
-def request(path, cmd):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall((json.dumps({"cmd": cmd}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
-
 
 d = tempfile.mkdtemp(prefix="vwall-load-")
 clip = os.path.join(CLIPS, "heavy-1080p60.mp4")
@@ -97,5 +72,4 @@ finally:
     v.terminate()
     _, err = v.communicate(timeout=30)
 check(v.returncode == 0, f"vwall exits 0 on SIGTERM ({v.returncode}): {err[-500:]}")
-print(f"load_test: {passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+finish("load_test")

@@ -10,38 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+from vwtest import Image, check, finish, near
+
 VWALL, CLIPS = sys.argv[1], os.path.abspath(sys.argv[2])
 ONLY = set(sys.argv[3:])
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", file=sys.stderr)
-
-
-class Image:
-    def __init__(self, path):
-        probe = subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-             "stream=width,height", "-of", "csv=p=0", path],
-            check=True, capture_output=True, text=True).stdout.strip()
-        self.w, self.h = (int(v) for v in probe.split(","))
-        self.data = subprocess.run(
-            ["ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo",
-             "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
-
-    def px(self, x, y):
-        i = (y * self.w + x) * 3
-        return tuple(self.data[i:i + 3])
-
-
-def near(got, want, tol=3):
-    return all(abs(a - b) <= tol for a, b in zip(got, want))
 
 
 def shoot(cfg_text, name, extra=(), timeout=10):
@@ -325,5 +297,4 @@ TESTS = [test_upload_once, test_window_on_x11, test_shipped_layouts, test_tiles_
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
         t()
-print(f"render_test: {passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+finish("render_test")
