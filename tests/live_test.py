@@ -81,7 +81,7 @@ class RtspServer:
             self.proc = subprocess.Popen(
                 [PYTHON, os.path.join(HERE, "rtsp_server.py"), "--port", str(self.port),
                  "--cams", str(self.cams)],
-                stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+                stdout=subprocess.PIPE, stderr=log)
             line = b""
             while time.monotonic() < deadline:
                 r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
