@@ -601,6 +601,12 @@ def main():
         if getattr(args, opt) is None:
             setattr(args, opt, not args.quick)
     tools = set(args.tools.split(","))
+    for tool, needs in (("mpv", ("mpv", "Xvfb")), ("floor", ("ffmpeg",))):
+        missing = [x for x in needs if not shutil.which(x)]
+        if tool in tools and missing:
+            log("bench: %s missing (scripts/install-bench-deps.sh installs it): %s runs skipped"
+                % (", ".join(missing), tool))
+            tools.discard(tool)
     if "vwall" in tools and not os.access(args.vwall, os.X_OK):
         log("bench: %s is missing: vwall runs skipped" % args.vwall)
         tools.discard("vwall")

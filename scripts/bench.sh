@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=/usr/bin/python3   # Debian's, which has python3-matplotlib (a pyenv python3 may not)
-for tool in ffmpeg mpv Xvfb "$PY"; do
+for tool in ffmpeg "$PY"; do   # mpv and Xvfb: bench.py skips the mpv runs without them
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing: run scripts/install-bench-deps.sh" >&2; exit 1; }
 done
 
