@@ -354,8 +354,12 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     }
     c->fmt->interrupt_callback = (AVIOInterruptCB){interrupt_cb, s};
     if (!w->is_file) {
+        /* The socket timeout only backs up the interrupt callback's deadlines (open, then
+         * stall_timeout per read): longer than both, so those fire first and say why. */
         char us[32];
-        snprintf(us, sizeof us, "%lld", (long long)(s->stall_timeout * 1e6));
+        double sock_s =
+            s->stall_timeout > OPEN_TIMEOUT_US / 1e6 ? s->stall_timeout : OPEN_TIMEOUT_US / 1e6;
+        snprintf(us, sizeof us, "%lld", (long long)((sock_s + 1) * 1e6));
         av_dict_set(&opts, "fflags", "nobuffer", 0);
         av_dict_set(&opts, "probesize", "500000", 0);
         av_dict_set(&opts, "analyzeduration", "1000000", 0);
@@ -723,7 +727,10 @@ static void *source_thread(void *arg)
         } else if (atomic_load(&s->stop)) {
             why = END_STOP;
         } else {
-            set_state(s, VW_SOURCE_OFFLINE, "%s", err);
+            /* A frozen camera that does not answer the reconnect stays "stalled" (its last
+             * picture is what the wall shows); one that never came up is offline. */
+            enum vw_source_state now = get_state(s);
+            set_state(s, now == VW_SOURCE_STALLED ? now : VW_SOURCE_OFFLINE, "%s", err);
             why = END_LOST;
         }
 
@@ -788,8 +795,8 @@ static void net_init(void)
     av_log_set_callback(avlog_callback);
 }
 
-struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wakeup_fn wakeup,
-                                   void *ud)
+struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substream,
+                                   vw_source_wakeup_fn wakeup, void *ud)
 {
     pthread_once(&net_once, net_init);
     struct vw_source *s = calloc(1, sizeof *s);
@@ -807,7 +814,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wa
     s->ud = ud;
     s->mb = vw_mailbox_create();
     atomic_init(&s->stop, false);
-    atomic_init(&s->want_sub, false);
+    atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);

@@ -52,10 +52,11 @@ struct vw_source_stats {
  * thread-safe (e.g. write to an eventfd). May be NULL. */
 typedef void (*vw_source_wakeup_fn)(void *ud);
 
-/* Copies what it needs of `cfg` and starts the source's thread. Main thread only.
- * Returns NULL only when out of memory or a thread can't start. */
-struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, vw_source_wakeup_fn wakeup,
-                                   void *ud);
+/* Copies what it needs of `cfg` and starts the source's thread, on the substream URL first
+ * when `substream` (and cfg has one). Main thread only. Returns NULL only when out of memory
+ * or a thread can't start. */
+struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substream,
+                                   vw_source_wakeup_fn wakeup, void *ud);
 /* Stops and joins the thread (bounded by the FFmpeg deadlines), frees everything. NULL ok. */
 void vw_source_destroy(struct vw_source *s);
 

@@ -50,6 +50,8 @@ struct source_rt {
     char last_error[256];
     bool has_picture;      /* tex holds a frame of this source */
     uint64_t serial;       /* counts uploads: a tile showing it redraws when it changes */
+    uint64_t decoded_seen; /* frames_decoded at the last look */
+    uint64_t hidden;       /* frames decoded while no tile showed it (warm, lingering) */
     bool substream;        /* substream asked for */
     double main_area;      /* pixels of the main stream, once seen decoding it; 0 before */
     bool skip_nonref;      /* asked to skip non-reference frames (overload) */
@@ -268,8 +270,8 @@ static void stop_source(struct vw_wall *w, struct source_rt *rt)
     if (rt->src) {
         struct vw_source_stats st;
         vw_source_get_stats(rt->src, &st);
-        if (st.frames_decoded > st.frames_shown)
-            w->dropped_retired += st.frames_decoded - st.frames_shown;
+        if (st.frames_decoded > st.frames_shown + rt->hidden)
+            w->dropped_retired += st.frames_decoded - st.frames_shown - rt->hidden;
         vw_source_destroy(rt->src);
         rt->src = NULL;
     }
@@ -278,6 +280,7 @@ static void stop_source(struct vw_wall *w, struct source_rt *rt)
     rt->has_picture = false;
     rt->skip_nonref = false;
     rt->late_seen = 0;
+    rt->decoded_seen = rt->hidden = 0;
     rt->last_state = VW_SOURCE_IDLE;
     rt->last_error[0] = '\0';
 }
@@ -342,18 +345,18 @@ static void manage_sources(struct vw_wall *w, double now)
             continue;
         if (in_scene[i] || sc->warm) {
             rt->left_at = 0;
-            if (!rt->src) {
-                rt->src = vw_source_create(sc, wakeup, &w->wake_fd);
-                rt->tex = vw_texture_create(w->renderer);
-                rt->substream = false;
-                if (!rt->src)
-                    vw_err("source '%s': cannot start its thread", sc->id);
-            }
             /* The substream when the main stream would be shrunk by substream_ratio or more
              * in the largest tile showing it. */
             double main_area = rt->main_area > 0 ? rt->main_area : MAIN_STREAM_AREA_GUESS;
             bool want_sub =
                 sc->substream && in_scene[i] && main_area >= sc->substream_ratio * max_area[i];
+            if (!rt->src) {
+                rt->src = vw_source_create(sc, want_sub, wakeup, &w->wake_fd);
+                rt->tex = vw_texture_create(w->renderer);
+                rt->substream = want_sub;
+                if (!rt->src)
+                    vw_err("source '%s': cannot start its thread", sc->id);
+            }
             if (rt->src && sc->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
                 vw_source_prefer_substream(rt->src, want_sub);
@@ -692,13 +695,22 @@ static bool ensure_target(struct vw_wall *w, struct output *o, int fb_w, int fb_
     return o->target != NULL;
 }
 
-/* Takes every shown source's newest frame and uploads the new ones. */
+/* Takes the newest frame of every source a tile shows and uploads the new ones. Sources
+ * decoding unseen (warm, lingering) are left alone: their mailbox keeps the newest frame
+ * for the moment a tile shows them again. */
 static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
 {
     *n_fresh = 0;
     for (int i = 0; i < w->cfg->source_count; i++) {
         struct source_rt *rt = &w->rt[i];
         if (!rt->src)
+            continue;
+        struct vw_source_stats st;
+        vw_source_get_stats(rt->src, &st);
+        if (!w->in_scene[i])
+            rt->hidden += st.frames_decoded - rt->decoded_seen;
+        rt->decoded_seen = st.frames_decoded;
+        if (!w->in_scene[i])
             continue;
         bool fresh = false;
         int64_t decoded_at = 0;
@@ -730,6 +742,7 @@ static void render(struct vw_wall *w)
     int n_changed = collect_changed(w);
     w->full_redraw = false;
 
+    bool drew = false;
     for (int i = 0; i < w->output_count; i++) {
         struct output *o = &w->outputs[i];
         int fw = o->cols * w->geom.W, fh = o->rows * w->geom.H;
@@ -743,6 +756,7 @@ static void render(struct vw_wall *w)
         if (!out_full && n_changed == 0)
             continue;
         vw_target_bind(o->target);
+        drew = true;
         if (out_full)
             draw_output(w, o, fw, fh, w->draw, shown(w)->tile_count, true);
         else
@@ -762,8 +776,10 @@ static void render(struct vw_wall *w)
         if (w->latency_count < LATENCY_SAMPLES)
             w->latency_count++;
     }
-    w->frames_rendered++;
-    w->fps_frames++;
+    if (drew) { /* a pass with nothing new to draw is not a frame */
+        w->frames_rendered++;
+        w->fps_frames++;
+    }
     if (presented - w->fps_since_us >= 1000000) {
         w->render_fps = (double)w->fps_frames * 1e6 / (double)(presented - w->fps_since_us);
         w->fps_frames = 0;
@@ -1231,9 +1247,11 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
             continue;
         struct vw_source_stats st;
         vw_source_get_stats(w->rt[i].src, &st);
-        /* Decoded but replaced before the renderer took it (the newest one may be pending). */
-        if (st.frames_decoded > st.frames_shown + 1)
-            dropped += st.frames_decoded - st.frames_shown - 1;
+        /* Decoded while on screen but replaced before the renderer took it (the newest one
+         * may be pending). */
+        uint64_t seen = st.frames_shown + w->rt[i].hidden + 1;
+        if (st.frames_decoded > seen)
+            dropped += st.frames_decoded - seen;
     }
     cJSON_AddNumberToObject(o, "frames_dropped", (double)dropped);
     cJSON_AddBoolToObject(o, "overloaded", w->overload_until > vw_now_s());

@@ -49,7 +49,7 @@ static struct vw_source *start(const char *url, bool loop, enum vw_hwaccel hw)
 {
     struct vw_source_cfg cfg = {
         .id = "test", .url = (char *)url, .loop = loop, .stall_timeout = 2.0, .hwaccel = hw};
-    struct vw_source *s = vw_source_create(&cfg, on_wakeup, NULL);
+    struct vw_source *s = vw_source_create(&cfg, false, on_wakeup, NULL);
     CHECK(s != NULL);
     if (!s)
         exit(check_summary("test_source"));
@@ -324,7 +324,7 @@ static void test_substream_and_skip(void)
     char sub[1024];
     snprintf(sub, sizeof sub, "%s/gray-601.mp4", clips);
     cfg.substream = sub;
-    struct vw_source *s = vw_source_create(&cfg, on_wakeup, NULL);
+    struct vw_source *s = vw_source_create(&cfg, false, on_wakeup, NULL);
     CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
     CHECK(!stats(s).substream && stats(s).height == 90);
 
