@@ -22,7 +22,7 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-CAPS = "video/x-raw,width=320,height=180,framerate=30/1"
+CAPS = "video/x-raw,format=I420,width=320,height=180,framerate=30/1"  # 4:2:0, as cameras send
 PATTERNS = ["smpte", "ball", "snow", "pinwheel", "spokes", "gradient", "colors", "circular",
             "checkers-8", "zone-plate", "bar", "smpte75", "chroma-zone-plate", "gamut",
             "blink", "smpte100"]
