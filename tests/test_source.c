@@ -432,6 +432,20 @@ static void test_rtsp(void)
     fprintf(stderr, "  rtsp h265: live after %.2f s\n", (double)(vw_now_us() - t0) / 1e6);
     CHECK(stats(h265).width == 320 && stats(h265).height == 180);
     CHECK(destroy_timed(h265) < 1.0);
+
+    /* RTP over UDP instead of TCP-interleaved. */
+    struct vw_source_cfg udp_cfg = {
+        .id = "udp", .url = url264, .stall_timeout = 2.0, .transport = (char *)"udp"};
+    struct vw_source *udp = vw_source_create(&udp_cfg, false, on_wakeup, NULL);
+    CHECK(udp && wait_state(udp, VW_SOURCE_LIVE, 10));
+    if (udp) {
+        take_for(udp, 1.0);
+        struct vw_source_stats ust = stats(udp);
+        fprintf(stderr, "  rtsp h264 over udp: %s, %.1f fps\n", vw_source_state_name(ust.state),
+                ust.fps);
+        CHECK(ust.state == VW_SOURCE_LIVE && ust.fps > 15 && ust.width == 320);
+        CHECK(destroy_timed(udp) < 1.0);
+    }
     take_for(s, 1.0);
     struct vw_source_stats st = stats(s);
     CHECK(st.width == 320 && st.height == 180);
