@@ -11,7 +11,7 @@ PKGS=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libconfig-dev libcjson-dev
   # headless GL through Mesa (llvmpipe) and a CJK font for labels
-  libegl-mesa0 libgl1-mesa-dri libegl-dev fonts-wqy-microhei
+  libegl-mesa0 libgl1-mesa-dri libegl-dev libgl1 libglx-mesa0 fonts-wqy-microhei
   # tests: clips, the RTSP camera, window tests
   ffmpeg xvfb xauth socat netcat-openbsd python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
