@@ -23,6 +23,9 @@ import threading
 import time
 import zlib
 
+import vwtest
+from vwtest import check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "s3cret-令牌"
 COLOURS = {
@@ -30,18 +33,6 @@ COLOURS = {
     "magenta": (255, 0, 255), "white": (255, 255, 255), "cyan": (0, 255, 255),
 }
 LEFT, RIGHT = (80, 45), (240, 45)  # panel centres on the 320x90 wall
-
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", file=sys.stderr, flush=True)
-    return cond
 
 
 # ---- PNG (stdlib only) ------------------------------------------------------------------
@@ -863,15 +854,15 @@ def main():
         rc = wall.stop()
         check(rc == 0, f"vwall exits 0 on SIGTERM (got {rc})")
         check(not os.path.exists(wall.sock), "vwall removes its socket on exit")
-        if failed:
+        if vwtest.failed:
             print("---- vwall log (last 60 lines) ----", file=sys.stderr)
             print("\n".join(wall.log_text().splitlines()[-60:]), file=sys.stderr)
-        if args.keep or failed:
+        if args.keep or vwtest.failed:
             print(f"files kept in {wall.dir}", file=sys.stderr)
         else:
             subprocess.run(["rm", "-rf", wall.dir])
-    print(f"control: {passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    print(f"control: {vwtest.passed} passed, {vwtest.failed} failed")
+    return 1 if vwtest.failed or not vwtest.passed else 0
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ passed = failed = 0
 
 
 def check(cond, what):
-    """Records one check; a failure is printed with what was expected and what was seen."""
+    """Records one check; a failure is printed with what was expected and what was seen.
+    Returns cond, so a test can go on only when it held."""
     global passed, failed
     if cond:
         passed += 1
     else:
         failed += 1
-        print(f"FAIL: {what}", file=sys.stderr)
+        print(f"FAIL: {what}", file=sys.stderr, flush=True)
+    return cond
 
 
 def finish(name):
