@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages vwall needs to build, run, test and benchmark.
+# Installs the Debian 12 packages vwall needs to build, run and test, plus any package
+# names given as arguments (scripts/install-bench-deps.sh passes the benchmark's).
 # Safe to run again: only missing packages are installed.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # sanitizer and fuzzer runtimes
   libclang-rt-14-dev
+  "$@"
 )
 
 missing=()
