@@ -48,15 +48,16 @@ struct source_rt {
     double left_at; /* when it last left the scene (for linger); 0 while shown */
     enum vw_source_state last_state;
     char last_error[256];
-    bool has_picture;      /* tex holds a frame of this source */
-    uint64_t serial;       /* counts uploads: a tile showing it redraws when it changes */
-    uint64_t decoded_seen; /* frames_decoded at the last look */
-    uint64_t hidden;       /* frames decoded while no tile showed it (warm, lingering) */
-    bool substream;        /* substream asked for */
-    double main_area;      /* pixels of the main stream, once seen decoding it; 0 before */
-    bool skip_nonref;      /* asked to skip non-reference frames (overload) */
-    uint64_t late_seen;    /* frames_late at the last overload check */
-    int64_t picture_at_us; /* when the texture's frame was decoded */
+    bool has_picture;          /* tex holds a frame of this source */
+    uint64_t serial;           /* counts uploads: a tile showing it redraws when it changes */
+    struct vw_source_stats st; /* read once per tick (the state the wall acts on) */
+    uint64_t decoded_seen;     /* frames_decoded at the last look */
+    uint64_t hidden;           /* frames decoded while no tile showed it (warm, lingering) */
+    bool substream;            /* substream asked for */
+    double main_area;          /* pixels of the main stream, once seen decoding it; 0 before */
+    bool skip_nonref;          /* asked to skip non-reference frames (overload) */
+    uint64_t late_seen;        /* frames_late at the last overload check */
+    int64_t picture_at_us;     /* when the texture's frame was decoded */
 };
 
 /* One output: a window (or, offscreen, an FBO) showing a block of panels. */
@@ -281,6 +282,7 @@ static void stop_source(struct vw_wall *w, struct source_rt *rt)
     rt->skip_nonref = false;
     rt->late_seen = 0;
     rt->decoded_seen = rt->hidden = 0;
+    memset(&rt->st, 0, sizeof rt->st); /* idle */
     rt->last_state = VW_SOURCE_IDLE;
     rt->last_error[0] = '\0';
 }
@@ -299,8 +301,7 @@ static void check_load(struct vw_wall *w, double now)
         struct source_rt *rt = &w->rt[i];
         if (!rt->src)
             continue;
-        struct vw_source_stats st;
-        vw_source_get_stats(rt->src, &st);
+        const struct vw_source_stats st = rt->st;
         uint64_t late = st.frames_late - (st.frames_late >= rt->late_seen ? rt->late_seen : 0);
         rt->late_seen = st.frames_late;
         if (late >= OVERLOAD_LATE_FRAMES) {
@@ -589,9 +590,7 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
         int s = tile_source(w, t);
         const struct vw_source_cfg *scfg = &w->cfg->sources[s];
         struct source_rt *rt = &w->rt[s];
-        struct vw_source_stats st = {.state = VW_SOURCE_IDLE, .last_frame_age_ms = -1};
-        if (rt->src)
-            vw_source_get_stats(rt->src, &st);
+        const struct vw_source_stats st = rt->st;
         char *detail = w->texts[t][0], *badge = w->texts[t][1];
         struct vw_draw_tile *d = &w->draw[t];
         *d = (struct vw_draw_tile){
@@ -705,8 +704,7 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
         struct source_rt *rt = &w->rt[i];
         if (!rt->src)
             continue;
-        struct vw_source_stats st;
-        vw_source_get_stats(rt->src, &st);
+        const struct vw_source_stats st = rt->st;
         if (!w->in_scene[i])
             rt->hidden += st.frames_decoded - rt->decoded_seen;
         rt->decoded_seen = st.frames_decoded;
@@ -980,17 +978,18 @@ bool vw_wall_tick(struct vw_wall *w)
     double now = vw_now_s();
     if (vw_scene_stack_expire(&w->stack, now))
         apply_scene(w, "ttl");
+    /* Each running source's stats, read once for this tick. */
+    for (int i = 0; i < w->cfg->source_count; i++) {
+        struct source_rt *rt = &w->rt[i];
+        if (!rt->src)
+            continue;
+        vw_source_get_stats(rt->src, &rt->st);
+        source_state_event(w, i, &rt->st);
+        if (!rt->st.substream && rt->st.width > 0)
+            rt->main_area = (double)rt->st.width * rt->st.height;
+    }
     check_load(w, now);
     manage_sources(w, now);
-    for (int i = 0; i < w->cfg->source_count; i++) {
-        if (!w->rt[i].src)
-            continue;
-        struct vw_source_stats st;
-        vw_source_get_stats(w->rt[i].src, &st);
-        source_state_event(w, i, &st);
-        if (!st.substream && st.width > 0)
-            w->rt[i].main_area = (double)st.width * st.height;
-    }
     if (w->dirty && vw_now_us() >= w->next_render_us)
         render(w);
     return !w->quit;
