@@ -121,3 +121,15 @@ bool vw_box_intersects(struct vw_box a, struct vw_box b)
 {
     return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 }
+
+static bool is_whole(double v)
+{
+    return fabs(v - round(v)) < 1e-3;
+}
+
+bool vw_geom_one_to_one(double p0, double p1, double t0, double t1, int size)
+{
+    double texels = (t1 - t0) * size;
+    return size > 0 && p1 > p0 && fabs((p1 - p0) - texels) < 1e-3 && is_whole(p0) &&
+           is_whole(t0 * size);
+}

@@ -56,6 +56,12 @@ struct vw_placement {
 };
 struct vw_placement vw_geom_place(struct vw_box tile, double dar, enum vw_fit fit);
 
+/* True when a quad from framebuffer pixel p0 to p1 (one axis) showing texture coordinates
+ * t0..t1 (0..1) of a plane `size` texels long puts every texel centre exactly on a pixel
+ * centre: one texel per pixel, aligned. Nearest-texel sampling then gives exactly what
+ * bilinear sampling gives, and costs a software rasteriser much less. */
+bool vw_geom_one_to_one(double p0, double p1, double t0, double t1, int size);
+
 /* True when boxes a and b overlap with positive area. */
 bool vw_box_intersects(struct vw_box a, struct vw_box b);
 

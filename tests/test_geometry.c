@@ -108,11 +108,27 @@ static void test_place(void)
     CHECK_NEAR(p.tex.y1, 1, 0);
 }
 
+static void test_one_to_one(void)
+{
+    /* 640 pixels showing a 640-texel chroma plane whole: exact. */
+    CHECK(vw_geom_one_to_one(0, 640, 0.0, 1.0, 640));
+    CHECK(vw_geom_one_to_one(1280, 1920, 0.0, 1.0, 640));  /* any whole offset */
+    CHECK(!vw_geom_one_to_one(0, 640, 0.0, 1.0, 1280));    /* luma halved */
+    CHECK(!vw_geom_one_to_one(0, 1280, 0.0, 1.0, 640));    /* doubled */
+    CHECK(!vw_geom_one_to_one(0.5, 640.5, 0.0, 1.0, 640)); /* half a pixel off */
+    /* fill's crop: texels 80..560 of 640 on 480 pixels; off by a fraction of a texel: not. */
+    CHECK(vw_geom_one_to_one(0, 480, 0.125, 0.875, 640));
+    CHECK(!vw_geom_one_to_one(0, 480, 0.1251, 0.8751, 640));
+    CHECK(!vw_geom_one_to_one(0, 640, 0.0, 1.0, 0));
+    CHECK(!vw_geom_one_to_one(10, 10, 0.0, 0.0, 640)); /* empty */
+}
+
 int main(void)
 {
     test_edges();
     test_tile_boxes();
     test_panels();
     test_place();
+    test_one_to_one();
     return check_summary("test_geometry");
 }

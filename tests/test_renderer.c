@@ -393,6 +393,57 @@ static void test_fit_fill_stretch(void)
     vw_texture_destroy(tex);
 }
 
+/* A yuv420p frame of 1-pixel black and white columns (BT.709 limited), neutral chroma. */
+static AVFrame *stripes_frame(int w, int h)
+{
+    AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, w, h, 0, 0, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            f->data[0][(size_t)y * f->linesize[0] + x] = x % 2 ? 235 : 16;
+    return f;
+}
+
+/* Nearest-texel sampling is used exactly where it gives what bilinear gives: for a plane
+ * shown one texel per pixel on whole pixels, and nowhere else. */
+static void test_sampling(void)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = stripes_frame(160, 90);
+    CHECK(vw_texture_upload(tex, f));
+    av_frame_free(&f);
+
+    /* 160x90 on 160x90 pixels: Y one to one (nearest), chroma 80x45 doubled (bilinear);
+     * the columns stay sharp. */
+    unsigned long before = vw_renderer_nearest_planes(R);
+    struct vw_draw_tile tile = {.box = {0, 0, 160, 90}, .fit = VW_FIT_STRETCH, .tex = tex};
+    render(&tile, 1);
+    CHECK(vw_renderer_nearest_planes(R) - before == 1);
+    CHECK_PX(40, 45, 0, 0, 0);
+    CHECK_PX(41, 45, 255, 255, 255);
+    CHECK_PX(159, 89, 255, 255, 255);
+
+    /* Half a pixel off: nothing is one to one, so every column is the mean of two. */
+    before = vw_renderer_nearest_planes(R);
+    tile.box = (struct vw_box){0.5, 0, 160.5, 90};
+    render(&tile, 1);
+    CHECK(vw_renderer_nearest_planes(R) == before);
+    CHECK_PX(40, 45, 128, 128, 128);
+    CHECK_PX(41, 45, 128, 128, 128);
+
+    /* 320x180 on 160x90 pixels: Y halved (bilinear: grey), chroma 160x90 one to one. */
+    f = stripes_frame(320, 180);
+    CHECK(vw_texture_upload(tex, f));
+    av_frame_free(&f);
+    before = vw_renderer_nearest_planes(R);
+    tile.box = (struct vw_box){0, 0, 160, 90};
+    render(&tile, 1);
+    CHECK(vw_renderer_nearest_planes(R) - before == 2);
+    CHECK_PX(40, 45, 128, 128, 128);
+    CHECK_PX(41, 45, 128, 128, 128);
+    dump("sampling");
+    vw_texture_destroy(tex);
+}
+
 /* The first decoded frame of a clip (scripts/make-clips.sh test), or NULL. */
 static AVFrame *decode_first(const char *path)
 {
@@ -851,6 +902,7 @@ int main(void)
     test_clips();
     test_bezel();
     test_fit_fill_stretch();
+    test_sampling();
     test_slate();
     test_label_and_badges();
     test_label_cache();
