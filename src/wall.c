@@ -923,19 +923,28 @@ void vw_wall_destroy(struct vw_wall *w)
             vw_source_destroy(w->rt[i].src); /* sources first: they may still wake us */
             w->rt[i].src = NULL;
         }
-        if (w->gl)
+    }
+#ifdef __SANITIZE_ADDRESS__
+    /* Every GL library loaded so far stays mapped, also on a failed start, so that
+     * LeakSanitizer can name what it reports (see pin_gl_library). */
+    dl_iterate_phdr(pin_gl_library, NULL);
+#endif
+    /* GL objects go while the context is current on a window that still exists (with one
+     * window per display, the last drawn may be any of them), then the windows. */
+    if (w->gl) {
+        SDL_GL_MakeCurrent(w->gl_window, w->gl);
+        if (w->rt)
             for (int i = 0; i < w->cfg->source_count; i++)
                 vw_texture_destroy(w->rt[i].tex);
-    }
-    for (int i = 0; i < w->output_count; i++) {
-        if (w->gl)
+        for (int i = 0; i < w->output_count; i++)
             vw_target_destroy(w->outputs[i].target);
+        vw_renderer_destroy(w->renderer);
+        SDL_GL_MakeCurrent(NULL, NULL);
+        SDL_GL_DeleteContext(w->gl);
+    }
+    for (int i = 0; i < w->output_count; i++)
         if (w->outputs[i].win && w->outputs[i].win != w->gl_window)
             SDL_DestroyWindow(w->outputs[i].win);
-    }
-    vw_renderer_destroy(w->renderer);
-    if (w->gl)
-        SDL_GL_DeleteContext(w->gl);
     if (w->gl_window)
         SDL_DestroyWindow(w->gl_window);
     if (SDL_WasInit(SDL_INIT_VIDEO))
