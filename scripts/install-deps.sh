@@ -16,6 +16,8 @@ PKGS=(
   # tests: clips, the RTSP camera, window tests
   ffmpeg xvfb xauth socat netcat-openbsd python3-gi python3-gst-1.0 gir1.2-gst-rtsp-server-1.0
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # display servers for the output tests: Xorg with the dummy driver (two displays), sway + grim (wayland)
+  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils sway grim
   # sanitizer and fuzzer runtimes
   libclang-rt-14-dev
   "$@"
