@@ -18,6 +18,8 @@ PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # display servers for the output tests: Xorg with the dummy driver (two displays), sway + grim (wayland)
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils sway grim
+  # the allocation test (heaptrack)
+  heaptrack
   # sanitizer and fuzzer runtimes
   libclang-rt-14-dev
   "$@"

@@ -27,3 +27,16 @@ set(wayland_env ${VWALL_TEST_ENV})
 list(FILTER wayland_env EXCLUDE REGEX "^ASAN_OPTIONS=")
 list(APPEND wayland_env "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
 set_tests_properties(outputs_wayland PROPERTIES ENVIRONMENT "${wayland_env}")
+
+# Steady state allocates nothing per frame: vwall under heaptrack for 4 and 8 s, the
+# difference charged to whoever allocated; only decoding (FFmpeg) and drawing (Mesa) may.
+# Not under sanitizers (heaptrack and ASan both replace malloc).
+if(NOT VWALL_SANITIZE)
+  add_test(NAME allocs
+    COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/bench/allocs.py --vwall $<TARGET_FILE:vwall>
+            --duration 4 --out ${CMAKE_BINARY_DIR}/allocs --check
+            --clip ${CMAKE_BINARY_DIR}/clips/moving.mp4 --clip ${CMAKE_BINARY_DIR}/clips/red.mp4
+            --clip ${CMAKE_BINARY_DIR}/clips/stripes.mp4 --clip ${CMAKE_BINARY_DIR}/clips/moving.mp4)
+  set_tests_properties(allocs PROPERTIES LABELS "gl;integration" TIMEOUT 300
+    FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV}")
+endif()
