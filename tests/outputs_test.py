@@ -128,7 +128,8 @@ def test_displays():
     conf = os.path.join(d, "xorg.conf")
     with open(conf, "w") as f:
         f.write(XORG_CONF)
-    n = 40 + os.getpid() % 50
+    n = next((40 + (os.getpid() + i) % 50 for i in range(50)
+              if not os.path.exists(f"/tmp/.X{40 + (os.getpid() + i) % 50}-lock")), 40)
     display = f":{n}"
     xorg = subprocess.Popen(["Xorg", display, "-config", conf, "-noreset", "-nolisten", "tcp",
                              "-logfile", os.path.join(d, "Xorg.log"), "vt1"],
