@@ -324,6 +324,7 @@ int main(int argc, char **argv)
         }
     }
 
+    vw_wall_set_events(w, ctl != NULL); /* nobody to send them to: build none */
     double end = duration > 0 ? vw_now_s() + duration : 0;
     while (!stop_requested && vw_wall_tick(w)) {
         if (end && vw_now_s() >= end)

@@ -106,6 +106,7 @@ struct vw_wall {
     int last_switch_ms;        /* -1 before any */
 
     cJSON *events;                /* array of pending events */
+    bool events_on;               /* someone takes them (vw_wall_set_events) */
     struct vw_draw_tile *draw;    /* every tile of the scene showing */
     struct vw_draw_tile *changed; /* the tiles that look different since the last redraw */
     struct drawn *drawn;          /* per tile: what the last redraw showed */
@@ -129,9 +130,27 @@ struct drawn {
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+/* A new event named `name`, or NULL when nobody takes events: then none is built. */
+static cJSON *new_event(struct vw_wall *w, const char *name)
+{
+    if (!w->events_on)
+        return NULL;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", name);
+    return ev;
+}
+
 static void emit(struct vw_wall *w, cJSON *ev)
 {
     cJSON_AddItemToArray(w->events, ev);
+}
+
+void vw_wall_set_events(struct vw_wall *w, bool on)
+{
+    w->events_on = on;
+    if (!on)
+        while (cJSON_GetArraySize(w->events) > 0)
+            cJSON_DeleteItemFromArray(w->events, 0);
 }
 
 cJSON *vw_wall_take_event(struct vw_wall *w)
@@ -192,13 +211,14 @@ static void apply_scene(struct vw_wall *w, const char *by)
         vw_info("scene '%s' now showing (base '%s', by %s)", shown(w)->id,
                 w->cfg->scenes[w->stack.base].id, by ? by : "wall");
     }
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "event", "scene.changed");
-    cJSON_AddStringToObject(ev, "scene", shown(w)->id);
-    cJSON_AddStringToObject(ev, "base_scene", w->cfg->scenes[w->stack.base].id);
-    cJSON_AddNumberToObject(ev, "stack", w->stack.count);
-    cJSON_AddStringToObject(ev, "by", by ? by : "wall");
-    emit(w, ev);
+    cJSON *ev = new_event(w, "scene.changed");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "scene", shown(w)->id);
+        cJSON_AddStringToObject(ev, "base_scene", w->cfg->scenes[w->stack.base].id);
+        cJSON_AddNumberToObject(ev, "stack", w->stack.count);
+        cJSON_AddStringToObject(ev, "by", by ? by : "wall");
+        emit(w, ev);
+    }
 }
 
 bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by)
@@ -254,13 +274,14 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
     w->dirty = true;
     w->switch_started_us = vw_now_us();
     vw_info("scene '%s' tile %d now shows '%s' (by %s)", sc->id, tile, source_id, by);
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "event", "tile.assigned");
-    cJSON_AddStringToObject(ev, "scene", sc->id);
-    cJSON_AddNumberToObject(ev, "tile", tile);
-    cJSON_AddStringToObject(ev, "source", source_id);
-    cJSON_AddStringToObject(ev, "by", by ? by : "wall");
-    emit(w, ev);
+    cJSON *ev = new_event(w, "tile.assigned");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "scene", sc->id);
+        cJSON_AddNumberToObject(ev, "tile", tile);
+        cJSON_AddStringToObject(ev, "source", source_id);
+        cJSON_AddStringToObject(ev, "by", by ? by : "wall");
+        emit(w, ev);
+    }
     return VW_ASSIGN_OK;
 }
 
@@ -386,15 +407,16 @@ static void source_state_event(struct vw_wall *w, int i, const struct vw_source_
     rt->last_state = st->state;
     snprintf(rt->last_error, sizeof rt->last_error, "%s", st->error);
     w->dirty = true;
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "event", "source.state");
-    cJSON_AddStringToObject(ev, "source", w->cfg->sources[i].id);
-    cJSON_AddStringToObject(ev, "state", vw_source_state_name(st->state));
-    if (st->error[0])
-        cJSON_AddStringToObject(ev, "error", st->error);
-    else
-        cJSON_AddNullToObject(ev, "error");
-    emit(w, ev);
+    cJSON *ev = new_event(w, "source.state");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "source", w->cfg->sources[i].id);
+        cJSON_AddStringToObject(ev, "state", vw_source_state_name(st->state));
+        if (st->error[0])
+            cJSON_AddStringToObject(ev, "error", st->error);
+        else
+            cJSON_AddNullToObject(ev, "error");
+        emit(w, ev);
+    }
 }
 
 /* ---- outputs --------------------------------------------------------------------------- */
@@ -851,6 +873,7 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->last_switch_ms = -1;
     w->started_us = w->fps_since_us = vw_now_us();
     w->events = cJSON_CreateArray();
+    w->events_on = true;
     if (!init_runtime(w, errs))
         goto fail;
 
@@ -1120,12 +1143,13 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
     w->dirty = true;
     vw_info("reloaded %s: %d sources (%d kept decoding), %d scenes, showing '%s'", nc->path,
             nc->source_count, kept, nc->scene_count, new_shown);
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "event", "config.reloaded");
-    cJSON_AddStringToObject(ev, "file", nc->path);
-    cJSON_AddNumberToObject(ev, "sources", nc->source_count);
-    cJSON_AddNumberToObject(ev, "scenes", nc->scene_count);
-    emit(w, ev);
+    cJSON *ev = new_event(w, "config.reloaded");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "file", nc->path);
+        cJSON_AddNumberToObject(ev, "sources", nc->source_count);
+        cJSON_AddNumberToObject(ev, "scenes", nc->scene_count);
+        emit(w, ev);
+    }
     return true;
 }
 

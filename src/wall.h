@@ -49,6 +49,11 @@ int vw_wall_wait_ms(const struct vw_wall *w);
  * poll it together with the control sockets. */
 int vw_wall_wake_fd(const struct vw_wall *w);
 
+/* Whether events are built for vw_wall_take_event (default on). Off: none is built, and
+ * pending ones are dropped; a wall with no control socket turns them off so that they do
+ * not pile up. */
+void vw_wall_set_events(struct vw_wall *w, bool on);
+
 const struct vw_config *vw_wall_config(const struct vw_wall *w);
 int vw_wall_current_scene(const struct vw_wall *w); /* index into config scenes */
 int vw_wall_base_scene(const struct vw_wall *w);
