@@ -52,6 +52,16 @@ def wait_for(pred, timeout):
     return pred()
 
 
+def stop_server(proc):
+    """SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def run_vwall(args, env, shoot, d, tag, settle=3.0):
     """Starts vwall for 6 s, calls shoot(path) after `settle` s, returns (Image or None, stats)."""
     stats = os.path.join(d, f"{tag}.json")
@@ -172,12 +182,7 @@ def test_displays():
                      f"displays: a missing display is an error naming it (rc {p.returncode})"):
             print(p.stderr, file=sys.stderr)
     finally:
-        xorg.terminate()
-        try:
-            xorg.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            xorg.kill()
-            xorg.wait()
+        stop_server(xorg)
 
 
 # ---- SDL's wayland driver on sway (headless) ----------------------------------------------
@@ -243,12 +248,7 @@ def test_wayland():
                       f"got {img.px(x, y)}")
             check(near(img.px(40, 40), (0, 0, 0)), f"wayland-window: outside the window is black, got {img.px(40, 40)}")
     finally:
-        sway.terminate()
-        try:
-            sway.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sway.kill()
-            sway.wait()
+        stop_server(sway)
         log.close()
 
 
