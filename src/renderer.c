@@ -622,6 +622,17 @@ void vw_renderer_end(struct vw_renderer *r)
     vw_label_cache_end_frame(r->labels);
 }
 
+bool vw_renderer_set_labels(struct vw_renderer *r, const char *font_path, int label_size)
+{
+    struct vw_label_cache *c = vw_label_cache_create(font_path, LABEL_MAX_IDLE_FRAMES);
+    if (!c)
+        return false;
+    vw_label_cache_destroy(r->labels);
+    r->labels = c;
+    r->label_size = label_size > 0 ? label_size : 24;
+    return true;
+}
+
 unsigned long vw_renderer_nearest_planes(const struct vw_renderer *r)
 {
     return r->nearest_planes;

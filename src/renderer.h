@@ -77,6 +77,9 @@ void vw_renderer_draw_panel(struct vw_renderer *r, const struct vw_panel_view *p
                             const struct vw_draw_tile *tiles, int n);
 /* Ends the frame: frees label textures not used for a while. */
 void vw_renderer_end(struct vw_renderer *r);
+/* Label font (NULL: found through fontconfig) and height in pixels, as on creation, for a
+ * reloaded wall file. False, keeping the old ones, when SDL_ttf cannot start. */
+bool vw_renderer_set_labels(struct vw_renderer *r, const char *font_path, int label_size);
 /* How many picture planes were drawn so far with nearest-texel sampling because the tile
  * showed them one texel per pixel (see vw_geom_one_to_one); for tests and diagnostics. */
 unsigned long vw_renderer_nearest_planes(const struct vw_renderer *r);

@@ -1128,6 +1128,9 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
     free(remap);
 
     const char *new_shown = NULL;
+    bool new_labels = !same_str(nc->font, w->cfg->font) || nc->label_size != w->cfg->label_size;
+    if (new_labels && !vw_renderer_set_labels(w->renderer, nc->font, nc->label_size))
+        vw_warn("reload: can't start SDL_ttf for the new label font; labels keep the old one");
     free(w->rt);
     w->rt = nrt;
     vw_config_destroy(w->cfg);

@@ -625,6 +625,17 @@ def test_screenshot_and_reload(wall):
     check(e is not None, f"subscribers see config.reloaded: {e}")
     wait_pixels(wall, u, "red", "white", "the reloaded wall file shows")
 
+    # Labels on, and their size, apply at reload: the label box is label_size rows high.
+    for size, dark_at, red_at in [(40, (2, 60), (2, 45)), (12, (2, 85), (2, 70))]:
+        wall.write_cfg(wall.text().replace('labels = false;', f'labels = true; label_size = {size};'))
+        check(u.call("config.reload").get("ok") is True, f"reload with label_size = {size}")
+        img = shot(wall, u, f"label-{size}.png")
+        if img:
+            _, _, px = img
+            check(px(*dark_at)[0] < 150 and near(px(*red_at), COLOURS["red"]),
+                  f"label_size {size}: label box at {dark_at} ({px(*dark_at)}), picture at {red_at} "
+                  f"({px(*red_at)})")
+
     # Without a screenshot_dir, screenshots are disabled.
     wall.write_cfg(wall.text(shots=False))
     check(u.call("config.reload").get("ok") is True, "reload without screenshot_dir")

@@ -593,6 +593,16 @@ static void test_label_and_badges(void)
     p = px(318, 2);
     CHECK(p[0] > 200 && p[1] > 120 && p[1] < 190 && p[2] < 60);
     CHECK_PX(161, 2, 0, 0, 255); /* tile 1's top-left: no badge */
+
+    /* A reloaded wall file with label_size 32: the label box is 32 rows high. */
+    CHECK(vw_renderer_set_labels(R, NULL, 32));
+    render(tiles, 2);
+    p = px(1, 60);
+    CHECK(p[2] < 140 && p[2] > 40 && p[0] < 10); /* inside the 32 px box now */
+    CHECK_PX(2, 56, 0, 0, 255);                  /* just above it */
+    CHECK(vw_renderer_set_labels(R, NULL, 16));
+    render(tiles, 2);
+    CHECK_PX(1, 60, 0, 0, 255); /* back to 16 */
     vw_texture_destroy(tex);
 }
 
