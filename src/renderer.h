@@ -90,7 +90,7 @@ struct vw_target *vw_target_create(struct vw_renderer *r, int w, int h, struct v
 void vw_target_destroy(struct vw_target *t); /* NULL ok */
 void vw_target_bind(struct vw_target *t);    /* NULL: the window's default framebuffer */
 /* Copies the whole target to the window's default framebuffer (same size), 1:1. */
-void vw_target_blit_to_window(struct vw_target *t);
+void vw_target_blit_to_window(struct vw_renderer *r, struct vw_target *t);
 int vw_target_width(const struct vw_target *t);
 int vw_target_height(const struct vw_target *t);
 /* Reads the target into `rgba` (w·h·4 bytes, top row first). */

@@ -782,7 +782,7 @@ static void render(struct vw_wall *w)
         else
             draw_output(w, o, fw, fh, w->changed, n_changed, false);
         if (o->win) {
-            vw_target_blit_to_window(o->target);
+            vw_target_blit_to_window(w->renderer, o->target);
             SDL_GL_SwapWindow(o->win);
         } else {
             glFinish(); /* what a swap would wait for: the frame really drawn */

@@ -704,15 +704,15 @@ static int find_line(const char *path, const char *needle)
 
 static void test_shader_errors(void)
 {
-    static const char *const files[] = {"tile.vert", "yuv_planar.frag", "nv12.frag", "solid.frag",
-                                        "text.frag"};
+    static const char *const files[] = {"tile.vert",  "yuv_planar.frag", "nv12.frag",
+                                        "solid.frag", "text.frag",       "copy.frag"};
     char dir[] = "/tmp/vwall-shaders-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char src[4096], dst[4096];
     snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
     int bad = find_line(src, "vec3 yuv =");
     CHECK(bad > 2);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         snprintf(src, sizeof src, "%s/%s", VWALL_TEST_SHADER_DIR, files[i]);
         snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
         CHECK(copy_file(src, dst, i == 1 ? bad : -1, "    vec3 yuv = no_such_thing;\n"));
