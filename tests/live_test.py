@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+import vwtest  # the control client
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"  # Debian's: it has the GStreamer gi bindings
 SLATE = (0x1a, 0x1f, 0x2b)
@@ -172,58 +174,14 @@ class BlackHole:
 
 # ---- the control socket -------------------------------------------------------------------
 
-class Client:
-    def __init__(self, path, timeout=20):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = b""
-        self.events = []
-        self.next_id = 1
-
-    def close(self):
-        self.sock.close()
-
-    def _line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("no reply")
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("vwall closed the control connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
+class Client(vwtest.Client):
+    """The shared control client (tests/vwtest.py); here a closed connection is an error."""
 
     def call(self, cmd, timeout=20, **args):
-        rid = self.next_id
-        self.next_id += 1
-        self.sock.sendall((json.dumps({"id": rid, "cmd": cmd, **args}) + "\n").encode())
-        while True:
-            msg = self._line(timeout)
-            if "event" in msg and "ok" not in msg:
-                msg["_t"] = time.monotonic()
-                self.events.append(msg)
-                continue
-            if msg.get("id") != rid:
-                raise AssertionError(f"reply out of order: sent {rid}, got {msg}")
-            return msg
-
-    def drain_events(self, wait=0.0):
-        """Reads the events that have arrived (waiting up to `wait` s for the first)."""
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                msg = self._line(max(0.0, deadline - time.monotonic()) or 0.001)
-            except socket.timeout:
-                break
-            msg["_t"] = time.monotonic()
-            self.events.append(msg)
-        out, self.events = self.events, []
-        return out
+        r = super().call(cmd, timeout=timeout, **args)
+        if r is None:
+            raise ConnectionError("vwall closed the control connection")
+        return r
 
 
 class Vwall:
