@@ -25,7 +25,6 @@ inputs, reading the PNG screenshots). Only 127.0.0.1 is ever contacted. Exit sta
 every check passed.
 """
 import argparse
-import json
 import os
 import re
 import select
