@@ -1,11 +1,14 @@
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include "renderer.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <epoxy/gl.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <link.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -997,4 +1000,29 @@ void vw_target_read(struct vw_target *t, uint8_t *rgba)
             }
         }
     }
+}
+
+/* ---- Sanitizer builds ----------------------------------------------------------------- */
+
+#ifdef __SANITIZE_ADDRESS__
+static int pin_gl_library(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    static const char *const names[] = {"_dri.so",  "libEGL", "libLLVM",
+                                        "libglapi", "libgbm", "libGLX"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (info->dlpi_name && strstr(info->dlpi_name, names[i])) {
+            dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+            break;
+        }
+    return 0;
+}
+#endif
+
+void vw_gl_keep_libraries_loaded(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    dl_iterate_phdr(pin_gl_library, NULL);
+#endif
 }

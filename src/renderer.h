@@ -96,4 +96,10 @@ int vw_target_height(const struct vw_target *t);
 /* Reads the target into `rgba` (w·h·4 bytes, top row first). */
 void vw_target_read(struct vw_target *t, uint8_t *rgba);
 
+/* Sanitizer builds only (a no-op otherwise): SDL unloads Mesa's libraries at exit, after
+ * which LeakSanitizer reports Mesa's long-lived allocations as leaks from "<unknown
+ * module>", which no suppression can match. Keeping the GL libraries loaded so far mapped
+ * lets LSan see that memory as reachable, so a leak report means a leak of ours. */
+void vw_gl_keep_libraries_loaded(void);
+
 #endif

@@ -5,11 +5,6 @@
  * lingering) → source state changes become events → when a render is due, take each
  * source's newest frame (uploading only new ones, once per source however many tiles show
  * it) and draw every panel of every output. */
-#ifdef __SANITIZE_ADDRESS__
-#define _GNU_SOURCE /* dl_iterate_phdr */
-#include <dlfcn.h>
-#include <link.h>
-#endif
 #include "wall.h"
 
 #include <SDL.h>
@@ -818,24 +813,6 @@ static void render(struct vw_wall *w)
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-#ifdef __SANITIZE_ADDRESS__
-/* Sanitizer builds only: SDL unloads Mesa's libraries at exit, after which LeakSanitizer
- * reports Mesa's own long-lived allocations as leaks from "<unknown module>", which no
- * suppression can match. Keeping those libraries loaded lets LSan see that memory as
- * reachable, so a leak report means a leak of ours. */
-static int pin_gl_library(struct dl_phdr_info *info, size_t size, void *data)
-{
-    static const char *const names[] = {"_dri.so",  "libEGL", "libLLVM",
-                                        "libglapi", "libgbm", "libGLX"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (info->dlpi_name && strstr(info->dlpi_name, names[i])) {
-            dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-            break;
-        }
-    return 0;
-}
-#endif
-
 /* Sizes the per-source scratch arrays for the model now loaded. */
 static void size_scratch(struct vw_wall *w)
 {
@@ -913,9 +890,7 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
         goto fail;
     }
     SDL_GL_SetSwapInterval(opt->vsync ? 1 : 0);
-#ifdef __SANITIZE_ADDRESS__
-    dl_iterate_phdr(pin_gl_library, NULL);
-#endif
+    vw_gl_keep_libraries_loaded();
     vw_info("video driver %s, OpenGL %s (%s)", SDL_GetCurrentVideoDriver(),
             (const char *)glGetString(GL_VERSION), (const char *)glGetString(GL_RENDERER));
 
@@ -947,11 +922,7 @@ void vw_wall_destroy(struct vw_wall *w)
             w->rt[i].src = NULL;
         }
     }
-#ifdef __SANITIZE_ADDRESS__
-    /* Every GL library loaded so far stays mapped, also on a failed start, so that
-     * LeakSanitizer can name what it reports (see pin_gl_library). */
-    dl_iterate_phdr(pin_gl_library, NULL);
-#endif
+    vw_gl_keep_libraries_loaded(); /* also on a failed start */
     /* GL objects go while the context is current on a window that still exists (with one
      * window per display, the last drawn may be any of them), then the windows. */
     if (w->gl) {

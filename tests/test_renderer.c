@@ -1,11 +1,8 @@
 /* renderer, label and png against Mesa through SDL's offscreen driver: YUV→RGB colours per
  * matrix/range/format, the panel mapping across a bezel, slate, fit/fill/stretch, labels and
  * badges, shader error locations, offscreen targets and a PNG round trip. */
-#define _GNU_SOURCE /* dl_iterate_phdr */
 #include <SDL.h>
-#include <dlfcn.h>
 #include <epoxy/gl.h>
-#include <link.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
@@ -851,22 +848,6 @@ static void test_png(void)
     vw_errors_finish(&errs);
 }
 
-#ifdef __SANITIZE_ADDRESS__
-/* Mesa keeps allocations it never frees in the libraries SDL unloads at exit; LeakSanitizer
- * then reports them from "<unknown module>" and tests/lsan.supp can't name them. Keeping
- * those libraries loaded lets the suppressions match Mesa's (and only Mesa's) frames. */
-static int pin_gl_library(struct dl_phdr_info *info, size_t size, void *data)
-{
-    static const char *const names[] = {"_dri.so", "libEGL", "libLLVM", "libglapi", "libgbm"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (info->dlpi_name && strstr(info->dlpi_name, names[i])) {
-            dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-            break;
-        }
-    return 0;
-}
-#endif
-
 int main(void)
 {
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
@@ -884,9 +865,7 @@ int main(void)
         fprintf(stderr, "test_renderer: no GL 3.3 core context: %s\n", SDL_GetError());
         return 1;
     }
-#ifdef __SANITIZE_ADDRESS__
-    dl_iterate_phdr(pin_gl_library, NULL);
-#endif
+    vw_gl_keep_libraries_loaded();
     fprintf(stderr, "GL: %s / %s\n", (const char *)glGetString(GL_RENDERER),
             (const char *)glGetString(GL_VERSION));
 
