@@ -144,6 +144,14 @@ class Wall:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
+        try:
+            self._wait_answering()
+        except BaseException:
+            self.proc.kill()  # no vwall is left running when the harness itself fails
+            self.proc.wait()
+            raise
+
+    def _wait_answering(self):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
