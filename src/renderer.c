@@ -245,7 +245,6 @@ struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
         return NULL;
     }
     const char *dir = opt && opt->shader_dir ? opt->shader_dir : "shaders";
-    r->label_size = opt && opt->label_size > 0 ? opt->label_size : 24;
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &r->max_tex);
 
     bool ok = true; /* link all four to report every shader error at once */
@@ -269,8 +268,7 @@ struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
         glSamplerParameteri(samplers[i], GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
         glSamplerParameteri(samplers[i], GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
     }
-    r->labels = vw_label_cache_create(opt ? opt->font_path : NULL, LABEL_MAX_IDLE_FRAMES);
-    if (!r->labels) {
+    if (!vw_renderer_set_labels(r, opt ? opt->font_path : NULL, opt ? opt->label_size : 0)) {
         vw_errors_add(errs, "renderer: can't start SDL_ttf for labels");
         goto fail;
     }

@@ -178,7 +178,6 @@ static int tile_source(const struct vw_wall *w, int tile)
     return shown(w)->tiles[tile].source;
 }
 
-/* Makes the stack's current scene the shown one; drops tile assignments when it changes. */
 /* Makes the stack's current scene the shown one (tile assignments end when it changes) and
  * tells every console: the event goes out even when only the base or the stack under the
  * scene showing changed, so consoles stay in step. */
@@ -282,13 +281,21 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
 
 /* ---- sources --------------------------------------------------------------------------- */
 
+/* Frames a source decoded while a tile showed it but that were replaced before the renderer
+ * took them: decoded − shown − decoded while hidden − `pending` (a newest frame not yet
+ * taken). */
+static uint64_t frames_dropped(const struct vw_source_stats *st, uint64_t hidden, uint64_t pending)
+{
+    uint64_t seen = st->frames_shown + hidden + pending;
+    return st->frames_decoded > seen ? st->frames_decoded - seen : 0;
+}
+
 static void stop_source(struct vw_wall *w, struct source_rt *rt)
 {
     if (rt->src) {
         struct vw_source_stats st;
         vw_source_get_stats(rt->src, &st);
-        if (st.frames_decoded > st.frames_shown + rt->hidden)
-            w->dropped_retired += st.frames_decoded - st.frames_shown - rt->hidden;
+        w->dropped_retired += frames_dropped(&st, rt->hidden, 0);
         vw_source_destroy(rt->src);
         rt->src = NULL;
     }
@@ -675,8 +682,9 @@ static void draw_output(struct vw_wall *w, const struct output *o, int fb_w, int
 }
 
 /* Collects into w->changed the tiles that look different from the last redraw (a new frame,
- * a badge or slate text that changed) and remembers what they show now. */
-static int collect_changed(struct vw_wall *w)
+ * a badge or slate text that changed; every tile when `full`) and remembers what they show
+ * now. */
+static int collect_changed(struct vw_wall *w, bool full)
 {
     int n = 0;
     for (int t = 0; t < shown(w)->tile_count; t++) {
@@ -685,7 +693,7 @@ static int collect_changed(struct vw_wall *w)
         snprintf(now.badge, sizeof now.badge, "%s", d->badge != VW_BADGE_NONE ? d->badge_text : "");
         snprintf(now.detail, sizeof now.detail, "%s", d->tex ? "" : d->slate_detail);
         struct drawn *was = &w->drawn[t];
-        if (w->full_redraw || was->serial != now.serial || strcmp(was->badge, now.badge) != 0 ||
+        if (full || was->serial != now.serial || strcmp(was->badge, now.badge) != 0 ||
             strcmp(was->detail, now.detail) != 0) {
             *was = now;
             w->changed[n++] = *d;
@@ -721,12 +729,13 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
         struct source_rt *rt = &w->rt[i];
         if (!rt->src)
             continue;
-        const struct vw_source_stats st = rt->st;
-        if (!w->in_scene[i])
-            rt->hidden += st.frames_decoded - rt->decoded_seen;
-        rt->decoded_seen = st.frames_decoded;
-        if (!w->in_scene[i])
+        uint64_t decoded = rt->st.frames_decoded;
+        uint64_t since = decoded - rt->decoded_seen;
+        rt->decoded_seen = decoded;
+        if (!w->in_scene[i]) {
+            rt->hidden += since;
             continue;
+        }
         bool fresh = false;
         int64_t decoded_at = 0;
         const AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
@@ -753,8 +762,7 @@ static void render(struct vw_wall *w)
      * (then a tile's redraw would cover its neighbour). Each output composes into its own
      * target, which a window then copies to the screen. */
     bool full = w->full_redraw || w->tiles_overlap;
-    w->full_redraw = full;
-    int n_changed = collect_changed(w);
+    int n_changed = collect_changed(w, full);
     w->full_redraw = false;
 
     bool drew = false;
@@ -1253,11 +1261,7 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
             continue;
         struct vw_source_stats st;
         vw_source_get_stats(w->rt[i].src, &st);
-        /* Decoded while on screen but replaced before the renderer took it (the newest one
-         * may be pending). */
-        uint64_t seen = st.frames_shown + w->rt[i].hidden + 1;
-        if (st.frames_decoded > seen)
-            dropped += st.frames_decoded - seen;
+        dropped += frames_dropped(&st, w->rt[i].hidden, 1); /* the newest may be pending */
     }
     cJSON_AddNumberToObject(o, "frames_dropped", (double)dropped);
     cJSON_AddBoolToObject(o, "overloaded", w->overload_until > vw_now_s());

@@ -50,18 +50,12 @@ def near(got, want, tol=3):
 
 
 def request(sock_path, cmd, **args):
-    """Sends one request to a Unix control socket and returns the decoded reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(sock_path)
-        s.sendall((json.dumps({"cmd": cmd, **args}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
+    """One request on a connection of its own to a Unix control socket; the reply."""
+    c = Client(sock_path)
+    try:
+        return c.call(cmd, timeout=10, **args)
+    finally:
+        c.close()
 
 
 class Client:
