@@ -70,7 +70,11 @@ def run_vwall(args, env, shoot, d, tag, settle=3.0):
     time.sleep(settle)
     shot = os.path.join(d, f"{tag}.png")
     shoot(shot)
-    _, err = v.communicate(timeout=60)
+    try:
+        _, err = v.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        v.kill()  # never leave a wall running behind a failed test
+        _, err = v.communicate()
     if not check(v.returncode == 0, f"{tag}: vwall exits 0 (got {v.returncode})"):
         print(err, file=sys.stderr)
     st = None
