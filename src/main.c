@@ -54,6 +54,8 @@ static void usage(FILE *to)
         "      --max-fps N        render at most N frames a second (default 60)\n"
         "      --vsync            wait for the display's vertical blank\n"
         "      --shaders DIR      GLSL folder (default: the source tree's shaders/)\n"
+        "      --compose MODE     who scales and converts the pictures: gpu (shaders), cpu\n"
+        "                         (libswscale), or auto (default: cpu on software GL, else gpu)\n"
         "  -v, --verbose          debug logging\n"
         "  -h, --help             this text\n");
 }
@@ -161,6 +163,7 @@ int main(int argc, char **argv)
         O_MAXFPS,
         O_VSYNC,
         O_SHADERS,
+        O_COMPOSE,
         O_NOCONNECT
     };
     static const struct option longopts[] = {
@@ -177,6 +180,7 @@ int main(int argc, char **argv)
         {"max-fps", required_argument, NULL, O_MAXFPS},
         {"vsync", no_argument, NULL, O_VSYNC},
         {"shaders", required_argument, NULL, O_SHADERS},
+        {"compose", required_argument, NULL, O_COMPOSE},
         {"no-connect", no_argument, NULL, O_NOCONNECT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -210,6 +214,12 @@ int main(int argc, char **argv)
         case O_MAXFPS: opt.max_fps = atof(optarg); break;
         case O_VSYNC: opt.vsync = true; break;
         case O_SHADERS: opt.shader_dir = optarg; break;
+        case O_COMPOSE:
+            if (!vw_compose_parse(optarg, &opt.compose)) {
+                fprintf(stderr, "vwall: --compose %s: expected auto, gpu or cpu\n", optarg);
+                return 2;
+            }
+            break;
         case O_NOCONNECT: opt.no_connect = true; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;

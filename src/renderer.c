@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_picture.h"
 #include "label.h"
 #include "log.h"
 
@@ -45,11 +46,15 @@ struct vw_renderer {
     /* Sampler objects for the picture planes: bilinear, and nearest for a plane shown one
      * texel per pixel (same result, about half the cost of a bilinear fetch in llvmpipe). */
     GLuint linear, nearest;
+    GLuint cpu_tex;               /* VW_COMPOSE_CPU drawing to a window's framebuffer (rare) */
     unsigned long nearest_planes; /* planes drawn with `nearest`, for the tests */
     GLint max_tex;
     struct vw_label_cache *labels;
     int label_size;
+    enum vw_compose compose; /* GPU or CPU, decided on creation */
+    char gl_name[96];        /* GL_RENDERER */
     int fb_w, fb_h;
+    GLuint fb_tex; /* the colour texture of the bound framebuffer (0: the window's) */
     /* The panel being drawn: its virtual box and framebuffer rect (top-left origin). */
     struct vw_box virt;
     int px, py, pw, ph;
@@ -236,6 +241,24 @@ static bool link_program(struct program *p, const char *dir, const char *vert, c
     return true;
 }
 
+bool vw_compose_parse(const char *s, enum vw_compose *out)
+{
+    static const char *const names[] = {"auto", "gpu", "cpu"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum vw_compose)i;
+            return true;
+        }
+    return false;
+}
+
+/* Mesa's software rasterisers: every fragment shader runs on the CPU. */
+static bool is_software_gl(const char *gl_renderer)
+{
+    return strstr(gl_renderer, "llvmpipe") || strstr(gl_renderer, "softpipe") ||
+           strstr(gl_renderer, "Software Rasterizer");
+}
+
 struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
                                        struct vw_errors *errs)
 {
@@ -246,6 +269,11 @@ struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
     }
     const char *dir = opt && opt->shader_dir ? opt->shader_dir : "shaders";
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &r->max_tex);
+    const char *name = (const char *)glGetString(GL_RENDERER);
+    snprintf(r->gl_name, sizeof r->gl_name, "%s", name ? name : "?");
+    r->compose = opt ? opt->compose : VW_COMPOSE_AUTO;
+    if (r->compose == VW_COMPOSE_AUTO)
+        r->compose = is_software_gl(r->gl_name) ? VW_COMPOSE_CPU : VW_COMPOSE_GPU;
 
     bool ok = true; /* link all four to report every shader error at once */
     ok &= link_program(&r->planar, dir, "tile.vert", "yuv_planar.frag", errs);
@@ -285,6 +313,8 @@ void vw_renderer_destroy(struct vw_renderer *r)
     vw_label_cache_destroy(r->labels);
     if (r->vao)
         glDeleteVertexArrays(1, &r->vao);
+    if (r->cpu_tex)
+        glDeleteTextures(1, &r->cpu_tex);
     GLuint samplers[2] = {r->linear, r->nearest};
     glDeleteSamplers(2, samplers);
     struct program *progs[] = {&r->planar, &r->nv12, &r->solid, &r->text, &r->copy};
@@ -344,6 +374,8 @@ struct vw_texture {
     struct SwsContext *sws;
     AVFrame *conv;
     int warned_fmt; /* the format last warned about, or AV_PIX_FMT_NONE */
+    /* VW_COMPOSE_CPU: the frame kept for libswscale instead of the planes above. */
+    struct vw_cpu_picture *cpu;
 };
 
 struct vw_texture *vw_texture_create(struct vw_renderer *r)
@@ -364,6 +396,7 @@ void vw_texture_destroy(struct vw_texture *t)
     glDeleteTextures(3, t->planes);
     sws_freeContext(t->sws);
     av_frame_free(&t->conv);
+    vw_cpu_picture_destroy(t->cpu);
     free(t);
 }
 
@@ -567,10 +600,38 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
     return t->conv;
 }
 
+static void set_aspect(struct vw_texture *t, const AVFrame *f)
+{
+    AVRational sar = f->sample_aspect_ratio;
+    double sa = sar.num > 0 && sar.den > 0 ? (double)sar.num / sar.den : 1.0;
+    t->aspect = (double)f->width * sa / f->height;
+}
+
+/* VW_COMPOSE_CPU: keeps a copy of the frame; draw_picture_cpu() scales it per tile. */
+static bool upload_cpu(struct vw_texture *t, const AVFrame *f)
+{
+    if (!t->cpu && !(t->cpu = vw_cpu_picture_create()))
+        return false;
+    if (!vw_cpu_picture_set_frame(t->cpu, f)) {
+        if (t->warned_fmt != f->format) {
+            const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+            vw_warn("frame in %s can't be shown (hardware frames must be downloaded)",
+                    desc ? desc->name : "an unknown format");
+            t->warned_fmt = f->format;
+        }
+        return false;
+    }
+    set_aspect(t, f);
+    t->has_picture = true;
+    return true;
+}
+
 bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
 {
     if (!t || !frame || frame->width <= 0 || frame->height <= 0)
         return false;
+    if (t->r && t->r->compose == VW_COMPOSE_CPU)
+        return upload_cpu(t, frame);
     int max = t->r ? t->r->max_tex : 8192;
     if (frame->width > max || frame->height > max) {
         vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width, frame->height,
@@ -587,9 +648,7 @@ bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
     }
     if (!upload_native(t, f, fi))
         return false;
-    AVRational sar = f->sample_aspect_ratio;
-    double sa = sar.num > 0 && sar.den > 0 ? (double)sar.num / sar.den : 1.0;
-    t->aspect = (double)f->width * sa / f->height;
+    set_aspect(t, f);
     t->has_picture = true;
     return true;
 }
@@ -600,6 +659,17 @@ void vw_renderer_begin_over(struct vw_renderer *r, int fb_w, int fb_h)
 {
     r->fb_w = fb_w;
     r->fb_h = fb_h;
+    r->fb_tex = 0;
+    GLint fbo = 0, type = GL_NONE, name = 0;
+    glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &fbo);
+    if (fbo) {
+        glGetFramebufferAttachmentParameteriv(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
+                                              GL_FRAMEBUFFER_ATTACHMENT_OBJECT_TYPE, &type);
+        if (type == GL_TEXTURE)
+            glGetFramebufferAttachmentParameteriv(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0,
+                                                  GL_FRAMEBUFFER_ATTACHMENT_OBJECT_NAME, &name);
+        r->fb_tex = (GLuint)name;
+    }
     glBindVertexArray(r->vao);
     glDisable(GL_DEPTH_TEST);
     glDisable(GL_CULL_FACE);
@@ -638,6 +708,16 @@ bool vw_renderer_set_labels(struct vw_renderer *r, const char *font_path, int la
 unsigned long vw_renderer_nearest_planes(const struct vw_renderer *r)
 {
     return r->nearest_planes;
+}
+
+enum vw_compose vw_renderer_compose(const struct vw_renderer *r)
+{
+    return r->compose;
+}
+
+const char *vw_renderer_gl_name(const struct vw_renderer *r)
+{
+    return r->gl_name;
 }
 
 static double scale_x(const struct vw_renderer *r)
@@ -747,6 +827,68 @@ static void draw_slate(struct vw_renderer *r, const struct vw_draw_tile *t)
                      SLATE_DETAIL);
 }
 
+static bool to_scissor(const struct vw_renderer *r, struct vw_box b, int s[4]);
+
+/* VW_COMPOSE_CPU: the picture scaled by libswscale to the quad's size in whole framebuffer
+ * pixels, and written into the framebuffer's texture, clipped to the tile and the panel.
+ * GL keeps the order: what was drawn before is under it, labels drawn after are over it. */
+static void draw_picture_cpu(struct vw_renderer *r, const struct vw_draw_tile *t,
+                             const struct vw_placement *pl)
+{
+    /* the quad in framebuffer pixels, origin bottom-left as GL's */
+    long x0 = lround(r->px + (pl->quad.x0 - r->virt.x0) * scale_x(r));
+    long x1 = lround(r->px + (pl->quad.x1 - r->virt.x0) * scale_x(r));
+    long y0 = r->fb_h - lround(r->py + (pl->quad.y1 - r->virt.y0) * scale_y(r));
+    long y1 = r->fb_h - lround(r->py + (pl->quad.y0 - r->virt.y0) * scale_y(r));
+    int clip[4]; /* the tile on this panel: x, y (bottom-left), w, h */
+    if (x1 <= x0 || y1 <= y0 || !to_scissor(r, t->box, clip))
+        return;
+    long cx0 = x0 > clip[0] ? x0 : clip[0], cy0 = y0 > clip[1] ? y0 : clip[1];
+    long cx1 = x1 < clip[0] + clip[2] ? x1 : clip[0] + clip[2];
+    long cy1 = y1 < clip[1] + clip[3] ? y1 : clip[1] + clip[3];
+    if (cx1 <= cx0 || cy1 <= cy0)
+        return;
+    struct vw_cpu_crop crop = {pl->tex.x0, pl->tex.y0, pl->tex.x1, pl->tex.y1};
+    int stride;
+    const uint8_t *rgba =
+        vw_cpu_picture_scaled(t->tex->cpu, crop, (int)(x1 - x0), (int)(y1 - y0), &stride);
+    if (!rgba)
+        return;
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, stride / 4);
+    glPixelStorei(GL_UNPACK_SKIP_PIXELS, (GLint)(cx0 - x0));
+    glPixelStorei(GL_UNPACK_SKIP_ROWS, (GLint)(cy0 - y0));
+    if (r->fb_tex) {
+        glBindTexture(GL_TEXTURE_2D, r->fb_tex);
+        glTexSubImage2D(GL_TEXTURE_2D, 0, (GLint)cx0, (GLint)cy0, (GLsizei)(cx1 - cx0),
+                        (GLsizei)(cy1 - cy0), GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+    } else {
+        /* The window's own framebuffer has no texture to write to: through a texture of
+         * the picture's visible part, drawn one texel per pixel. */
+        if (!r->cpu_tex)
+            glGenTextures(1, &r->cpu_tex);
+        glBindTexture(GL_TEXTURE_2D, r->cpu_tex);
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)(cx1 - cx0), (GLsizei)(cy1 - cy0), 0,
+                     GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+        glDisable(GL_BLEND);
+        glUseProgram(r->copy.id);
+        glActiveTexture(GL_TEXTURE0);
+        glViewport(0, 0, r->fb_w, r->fb_h);
+        float fw = (float)r->fb_w, fh = (float)r->fb_h;
+        glUniform4f(r->copy.u_rect, (float)cx0 / fw * 2.0f - 1.0f, (float)cy0 / fh * 2.0f - 1.0f,
+                    (float)cx1 / fw * 2.0f - 1.0f, (float)cy1 / fh * 2.0f - 1.0f);
+        glUniform4f(r->copy.u_tc, 0.0f, 0.0f, 1.0f, 1.0f);
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+        glViewport(r->px, r->fb_h - r->py - r->ph, r->pw, r->ph);
+    }
+    glBindTexture(GL_TEXTURE_2D, 0);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
+    glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
+}
+
 static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
 {
     struct vw_texture *tex = t->tex;
@@ -754,6 +896,10 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
     if (pl.quad.x0 > t->box.x0 || pl.quad.y0 > t->box.y0 || pl.quad.x1 < t->box.x1 ||
         pl.quad.y1 < t->box.y1)
         fill_box(r, t->box, BLACK); /* letterbox bars */
+    if (tex->cpu) {
+        draw_picture_cpu(r, t, &pl);
+        return;
+    }
     const struct program *p = tex->layout == LAYOUT_NV12 ? &r->nv12 : &r->planar;
     glDisable(GL_BLEND);
     glUseProgram(p->id);

@@ -3,7 +3,11 @@
  * A decoded frame is uploaded once, in its native planes (yuv420p, nv12, …), into a
  * vw_texture; the YUV→RGB conversion with the frame's matrix (BT.601/BT.709) and range
  * (limited/full) happens in the fragment shaders loaded from shaders/. Tiles are drawn one
- * panel at a time: each panel's viewport shows its part of the virtual canvas. */
+ * panel at a time: each panel's viewport shows its part of the virtual canvas.
+ *
+ * On software GL the pictures are scaled and converted on the CPU instead (VW_COMPOSE_CPU,
+ * src/cpu_picture.h) and written straight into the target's texture; slates, labels and
+ * badges are drawn with GL either way. */
 #ifndef VW_RENDERER_H
 #define VW_RENDERER_H
 
@@ -18,12 +22,23 @@ struct AVFrame;
 struct vw_renderer;
 struct vw_texture;
 
+/* Who scales and converts the pictures (see src/cpu_picture.h). */
+enum vw_compose {
+    VW_COMPOSE_AUTO, /* the CPU on software GL (llvmpipe, softpipe), else the GPU */
+    VW_COMPOSE_GPU,  /* fragment shaders on the YUV planes */
+    VW_COMPOSE_CPU,  /* libswscale, written into the framebuffer texture */
+};
+
 struct vw_renderer_options {
     const char *shader_dir; /* folder holding the .glsl files */
     const char
         *font_path; /* TTF/OTF/TTC for labels; NULL: find a CJK-capable font with fontconfig */
     int label_size; /* text height in pixels on the wall (virtual pixels) */
+    enum vw_compose compose;
 };
+
+/* "auto", "gpu", "cpu" → *out; false for another word. */
+bool vw_compose_parse(const char *s, enum vw_compose *out);
 
 /* Needs a current GL 3.3+ core context. NULL on failure with the reason in errs (a shader
  * error names the shader file and line). */
@@ -83,6 +98,10 @@ bool vw_renderer_set_labels(struct vw_renderer *r, const char *font_path, int la
 /* How many picture planes were drawn so far with nearest-texel sampling because the tile
  * showed them one texel per pixel (see vw_geom_one_to_one); for tests and diagnostics. */
 unsigned long vw_renderer_nearest_planes(const struct vw_renderer *r);
+/* What draws the pictures: VW_COMPOSE_GPU or VW_COMPOSE_CPU ("auto" decided on creation). */
+enum vw_compose vw_renderer_compose(const struct vw_renderer *r);
+/* The GL_RENDERER string, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+const char *vw_renderer_gl_name(const struct vw_renderer *r);
 
 /* An offscreen framebuffer (RGBA8) for screenshots and headless runs. */
 struct vw_target;

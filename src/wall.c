@@ -907,10 +907,15 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
         .shader_dir = shader_dir ? shader_dir : VWALL_SHADER_DIR,
         .font_path = cfg->font,
         .label_size = cfg->label_size,
+        .compose = opt->compose,
     };
     w->renderer = vw_renderer_create(&ropt, errs);
     if (!w->renderer)
         goto fail;
+    vw_info("pictures scaled and converted by the %s",
+            vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU
+                ? "CPU (libswscale; --compose gpu for shaders)"
+                : "GPU (shaders)");
     apply_scene(w, "start");
     manage_sources(w, vw_now_s());
     w->dirty = true;
@@ -1270,6 +1275,9 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
         panels += w->panel_on[i];
     cJSON_AddNumberToObject(o, "screens", panels);
     cJSON_AddNumberToObject(o, "outputs", w->output_count);
+    cJSON_AddStringToObject(o, "compose",
+                            vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU ? "cpu" : "gpu");
+    cJSON_AddStringToObject(o, "gl_renderer", vw_renderer_gl_name(w->renderer));
     if (w->last_switch_ms >= 0)
         cJSON_AddNumberToObject(o, "switch_ms", w->last_switch_ms);
     else

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "renderer.h"
 
 struct cJSON;
 struct vw_wall;
@@ -33,6 +34,7 @@ struct vw_wall_options {
     double max_fps;         /* render at most this often (default 60) */
     bool no_connect;        /* layout preview: open no source, every tile shows its slate */
     bool vsync;
+    enum vw_compose compose; /* who scales the pictures (default auto) */
 };
 
 /* Takes ownership of cfg. NULL with reasons in errs (no display, GL too old, shaders). */

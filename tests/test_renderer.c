@@ -30,8 +30,11 @@
 #define PANEL_W 160
 #define BEZEL 10
 
-static struct vw_renderer *R;
+static struct vw_renderer *R; /* the renderer under test: GPU, then CPU composition */
 static struct vw_target *T;
+/* Colour tolerance: shaders are exact to a code or two; libswscale's RGB output reads up to
+ * 5 codes darker (tests/render_test.py says the same). */
+static int tol = 3;
 static uint8_t pixels[FB_W * FB_H * 4];
 /* Two 160x180 panels side by side with a 10 px bezel: virtual canvas 330x180. */
 static struct vw_panel_view panels[2] = {
@@ -71,19 +74,19 @@ static const uint8_t *px(int x, int y)
     return pixels + ((size_t)y * FB_W + x) * 4;
 }
 
-static int near_rgb(int x, int y, int r, int g, int b, int tol)
+static int near_rgb(int x, int y, int r, int g, int b, int within)
 {
     const uint8_t *p = px(x, y);
-    return abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol;
+    return abs(p[0] - r) <= within && abs(p[1] - g) <= within && abs(p[2] - b) <= within;
 }
 
 #define CHECK_PX(x, y, r, g, b)                                                                   \
     do {                                                                                          \
         const uint8_t *p_ = px(x, y);                                                             \
-        if (!near_rgb(x, y, r, g, b, 3))                                                          \
+        if (!near_rgb(x, y, r, g, b, tol))                                                        \
             fprintf(stderr, "  pixel (%d,%d) = %d,%d,%d expected %d,%d,%d\n", (int)(x), (int)(y), \
                     p_[0], p_[1], p_[2], (int)(r), (int)(g), (int)(b));                           \
-        CHECK(near_rgb(x, y, r, g, b, 3));                                                        \
+        CHECK(near_rgb(x, y, r, g, b, tol));                                                      \
     } while (0)
 
 /* ---- Synthetic frames ---------------------------------------------------------------- */
@@ -439,6 +442,101 @@ static void test_sampling(void)
     CHECK_PX(41, 45, 128, 128, 128);
     dump("sampling");
     vw_texture_destroy(tex);
+}
+
+/* --compose cpu: libswscale scales to the tile's whole pixels. One to one stays sharp,
+ * a 2:1 downscale averages; a half-pixel offset is rounded away (shaders would filter). */
+static void test_sampling_cpu(void)
+{
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f = stripes_frame(160, 90);
+    CHECK(vw_texture_upload(tex, f));
+    av_frame_free(&f);
+    struct vw_draw_tile tile = {.box = {0, 0, 160, 90}, .fit = VW_FIT_STRETCH, .tex = tex};
+    render(&tile, 1);
+    CHECK_PX(40, 45, 0, 0, 0);
+    CHECK_PX(41, 45, 255, 255, 255);
+    CHECK_PX(159, 89, 255, 255, 255);
+    tile.box = (struct vw_box){0.4, 0, 160.4, 90};
+    render(&tile, 1);
+    CHECK_PX(40, 45, 0, 0, 0);
+    CHECK_PX(41, 45, 255, 255, 255);
+    f = stripes_frame(320, 180);
+    CHECK(vw_texture_upload(tex, f));
+    av_frame_free(&f);
+    tile.box = (struct vw_box){0, 0, 160, 90};
+    render(&tile, 1);
+    CHECK_PX(40, 45, 128, 128, 128);
+    CHECK_PX(41, 45, 128, 128, 128);
+    CHECK(vw_renderer_nearest_planes(R) == 0); /* no shader sampled anything */
+    vw_texture_destroy(tex);
+}
+
+/* The same wall drawn by shaders and by libswscale: a fitted, a filled and a stretched
+ * tile of different formats across the bezel, over a partial redraw. Every pixel agrees
+ * within the colour tolerance except along picture edges (whole pixels against exact
+ * quads, and the two filters' different reach across a band edge). */
+static void test_cpu_matches_gpu(struct vw_renderer *gpu, struct vw_renderer *cpu)
+{
+    static uint8_t ref[FB_W * FB_H * 4];
+    AVFrame *bands = bands_frame(160, 120);
+    AVFrame *orange =
+        solid_frame(AV_PIX_FMT_NV12, 64, 36, 255, 128, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    AVFrame *teal = solid_frame(AV_PIX_FMT_YUV420P10LE, 64, 36, 30, 160, 150, AVCOL_SPC_BT709,
+                                AVCOL_RANGE_MPEG);
+    struct vw_renderer *save = R;
+    for (int pass = 0; pass < 2; pass++) {
+        R = pass == 0 ? gpu : cpu;
+        struct vw_texture *a = vw_texture_create(R), *b = vw_texture_create(R),
+                          *c = vw_texture_create(R);
+        CHECK(vw_texture_upload(a, bands) && vw_texture_upload(b, orange) &&
+              vw_texture_upload(c, teal));
+        struct vw_draw_tile tiles[3] = {
+            {.box = {0, 0, 200, 100}, .fit = VW_FIT_FIT, .tex = a, .label = "fit"},
+            {.box = {200, 0, 330, 100}, .fit = VW_FIT_FILL, .tex = a},
+            {.box = {100, 100, 250, 180}, .fit = VW_FIT_STRETCH, .tex = b},
+        };
+        render(tiles, 3);
+        /* then only the third tile again, with another picture: over what is there */
+        tiles[2].tex = c;
+        vw_target_bind(T);
+        vw_renderer_begin_over(R, FB_W, FB_H);
+        vw_renderer_draw_panel(R, &panels[0], &tiles[2], 1);
+        vw_renderer_draw_panel(R, &panels[1], &tiles[2], 1);
+        vw_renderer_end(R);
+        vw_target_read(T, pixels);
+        vw_target_bind(NULL);
+        if (pass == 0)
+            memcpy(ref, pixels, sizeof ref);
+        vw_texture_destroy(a);
+        vw_texture_destroy(b);
+        vw_texture_destroy(c);
+    }
+    R = save;
+    dump("cpu-vs-gpu");
+    int far = 0, worst = 0;
+    long sum = 0;
+    for (size_t i = 0; i < sizeof ref; i++) {
+        int d = abs((int)ref[i] - (int)pixels[i]);
+        sum += d;
+        far += d > 6;
+        worst = d > worst ? d : worst;
+    }
+    double mean = (double)sum / sizeof ref;
+    fprintf(stderr,
+            "  cpu vs gpu: mean |diff| %.2f, %d of %zu values off by more than 6 "
+            "(worst %d)\n",
+            mean, far, sizeof ref, worst);
+    CHECK(mean < 1.5);
+    CHECK(far < (int)(sizeof ref / 100)); /* edges only: under 1 % */
+    /* and the tiles' interiors exactly where they should be */
+    CHECK_PX(100, 50, 255, 255, 255); /* fit: white middle of the bands */
+    CHECK_PX(265, 50, 255, 255, 255); /* fill */
+    CHECK_PX(130, 140, 30, 160, 150); /* the redrawn tile, 10-bit teal */
+    CHECK_PX(5, 150, 0, 0, 0);        /* never drawn: black */
+    av_frame_free(&bands);
+    av_frame_free(&orange);
+    av_frame_free(&teal);
 }
 
 /* The first decoded frame of a clip (scripts/make-clips.sh test), or NULL. */
@@ -871,7 +969,8 @@ int main(void)
 
     struct vw_errors errs;
     vw_errors_init(&errs);
-    struct vw_renderer_options opt = {.shader_dir = VWALL_TEST_SHADER_DIR, .label_size = 16};
+    struct vw_renderer_options opt = {
+        .shader_dir = VWALL_TEST_SHADER_DIR, .label_size = 16, .compose = VW_COMPOSE_GPU};
     R = vw_renderer_create(&opt, &errs);
     CHECK(R != NULL);
     if (!R) {
@@ -900,6 +999,31 @@ int main(void)
     test_png();
     test_shader_errors();
     CHECK(glGetError() == GL_NO_ERROR);
+
+    /* The pictures through libswscale (--compose cpu): the same tests where the picture must
+     * be the same, and the two compared pixel by pixel. */
+    struct vw_renderer *gpu = R;
+    opt.compose = VW_COMPOSE_CPU;
+    R = vw_renderer_create(&opt, &errs);
+    CHECK(R != NULL);
+    if (R) {
+        CHECK(vw_renderer_compose(R) == VW_COMPOSE_CPU);
+        CHECK(vw_renderer_compose(gpu) == VW_COMPOSE_GPU);
+        fprintf(stderr, "-- pictures by the CPU\n");
+        tol = 6;
+        test_colours();
+        test_reupload();
+        test_clips();
+        test_bezel();
+        test_fit_fill_stretch();
+        test_sampling_cpu();
+        test_label_and_badges();
+        test_cpu_matches_gpu(gpu, R);
+        tol = 3;
+        CHECK(glGetError() == GL_NO_ERROR);
+        vw_renderer_destroy(R);
+    }
+    R = gpu;
 
     vw_target_destroy(T);
     vw_renderer_destroy(R);

@@ -1,7 +1,15 @@
-add_test(NAME render_wall
-  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/render_test.py $<TARGET_FILE:vwall> ${CMAKE_BINARY_DIR}/clips)
-set_tests_properties(render_wall PROPERTIES LABELS "gl;integration" TIMEOUT 600
-  FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV}")
+# The same render tests with the pictures drawn by shaders (--compose gpu) and by
+# libswscale (--compose cpu, what "auto" picks on software GL).
+foreach(compose gpu cpu)
+  set(name render_wall)
+  if(compose STREQUAL "cpu")
+    set(name render_wall_cpu)
+  endif()
+  add_test(NAME ${name}
+    COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/render_test.py $<TARGET_FILE:vwall> ${CMAKE_BINARY_DIR}/clips)
+  set_tests_properties(${name} PROPERTIES LABELS "gl;integration" TIMEOUT 600
+    FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV};VWALL_TEST_COMPOSE=${compose}")
+endforeach()
 
 # Overload: six 1080p60 streams on one core; the smallest tiles shed non-reference frames.
 add_test(NAME load

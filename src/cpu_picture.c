@@ -1,0 +1,242 @@
+#include "cpu_picture.h"
+
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/mem.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One size the picture is shown at: a libswscale context for it and its last result. Two
+ * of them, so that a source shown in a big and a small tile scales each frame once per
+ * size instead of making a new context on every draw. */
+struct scaled {
+    struct SwsContext *sws;
+    int key[5]; /* source crop w, h, format and destination w, h the context is for */
+    int matrix;
+    bool full;
+    struct vw_cpu_crop crop;
+    uint8_t *buf; /* av_malloc'ed: PAD bytes, the picture's rows, PAD bytes */
+    size_t buf_size;
+    uint8_t *rgba; /* the picture: buf + PAD, rows of `stride` bytes, bottom row first */
+    int stride;
+    unsigned long serial; /* the frame in rgba; 0: none */
+    unsigned long used;   /* when it was last asked for, to replace the older one */
+};
+
+#define SLOTS 2
+/* libswscale's SIMD code writes whole vectors, past a row's last pixel: rows are padded to
+ * 64 bytes and the buffer has 64 spare bytes at each end, as FFmpeg's own buffers do. */
+#define PAD 64
+
+struct vw_cpu_picture {
+    AVFrame *frame;       /* our copy of the last frame; its buffers reused while the size holds */
+    unsigned long serial; /* counts set_frame calls */
+    int matrix;           /* AVCOL_SPC_* the frame was encoded with (see set_frame) */
+    bool full;            /* full-range samples */
+    struct scaled slot[SLOTS];
+    unsigned long uses;
+};
+
+struct vw_cpu_picture *vw_cpu_picture_create(void)
+{
+    struct vw_cpu_picture *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->frame = av_frame_alloc();
+    if (!p->frame) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void vw_cpu_picture_destroy(struct vw_cpu_picture *p)
+{
+    if (!p)
+        return;
+    av_frame_free(&p->frame);
+    for (int i = 0; i < SLOTS; i++) {
+        sws_freeContext(p->slot[i].sws);
+        av_free(p->slot[i].buf);
+    }
+    free(p);
+}
+
+/* The yuvj* formats are their yuv* twins with full-range samples; libswscale wants the
+ * twin and the range said separately (it warns about the j formats). */
+static enum AVPixelFormat unjpeg(enum AVPixelFormat f, bool *full)
+{
+    static const enum AVPixelFormat pairs[][2] = {
+        {AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV420P}, {AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV422P},
+        {AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV444P}, {AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUV440P},
+        {AV_PIX_FMT_YUVJ411P, AV_PIX_FMT_YUV411P},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (pairs[i][0] == f) {
+            *full = true;
+            return pairs[i][1];
+        }
+    return f;
+}
+
+/* The matrix and range rules are the renderer's (src/renderer.c: frame_matrix): an
+ * unspecified matrix is BT.709 for HD (720 lines and more), BT.601 below. */
+static int frame_matrix(const AVFrame *f)
+{
+    switch (f->colorspace) {
+    case AVCOL_SPC_BT709:
+    case AVCOL_SPC_SMPTE170M:
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+    case AVCOL_SPC_FCC:
+    case AVCOL_SPC_SMPTE240M: return f->colorspace;
+    default: return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    }
+}
+
+bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL) || !sws_isSupportedInput(f->format))
+        return false;
+    bool full = f->color_range == AVCOL_RANGE_JPEG || (desc->flags & AV_PIX_FMT_FLAG_RGB);
+    enum AVPixelFormat fmt = unjpeg(f->format, &full);
+    AVFrame *c = p->frame;
+    if (c->format != fmt || c->width != f->width || c->height != f->height) {
+        av_frame_unref(c);
+        c->format = fmt;
+        c->width = f->width;
+        c->height = f->height;
+        if (av_frame_get_buffer(c, 0) < 0) {
+            av_frame_unref(c);
+            c->format = AV_PIX_FMT_NONE;
+            return false;
+        }
+    }
+    /* av_frame_copy() compares the formats: copy the planes of the j twin by hand. */
+    int planes = av_pix_fmt_count_planes(fmt);
+    for (int i = 0; i < planes; i++) {
+        int shift_y = (i == 1 || i == 2) ? desc->log2_chroma_h : 0;
+        int rows = -((-f->height) >> shift_y);
+        int bytes = av_image_get_linesize(fmt, f->width, i);
+        for (int y = 0; y < rows; y++)
+            memcpy(c->data[i] + (ptrdiff_t)y * c->linesize[i],
+                   f->data[i] + (ptrdiff_t)y * f->linesize[i], (size_t)bytes);
+    }
+    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : frame_matrix(f);
+    p->full = full;
+    p->serial++;
+    return true;
+}
+
+int vw_cpu_picture_width(const struct vw_cpu_picture *p)
+{
+    return p->frame->width;
+}
+
+int vw_cpu_picture_height(const struct vw_cpu_picture *p)
+{
+    return p->frame->height;
+}
+
+/* Rounds a crop fraction to whole pixels, down to the chroma grid so that the Y and CbCr
+ * planes start at the same place. */
+static int crop_px(double frac, int size, int align)
+{
+    long v = lround(frac * size);
+    v -= v % align;
+    return v < 0 ? 0 : v > size ? size : (int)v;
+}
+
+/* The slot made for this crop and size, or the one used longest ago, emptied. */
+static struct scaled *find_slot(struct vw_cpu_picture *p, const int key[5], struct vw_cpu_crop crop)
+{
+    struct scaled *oldest = &p->slot[0];
+    for (int i = 0; i < SLOTS; i++) {
+        struct scaled *s = &p->slot[i];
+        if (s->sws && memcmp(s->key, key, sizeof s->key) == 0 &&
+            memcmp(&s->crop, &crop, sizeof crop) == 0)
+            return s;
+        if (s->used < oldest->used)
+            oldest = s;
+    }
+    sws_freeContext(oldest->sws);
+    oldest->sws = NULL;
+    oldest->serial = 0;
+    return oldest;
+}
+
+const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
+                                     int dh, int *stride)
+{
+    AVFrame *f = p->frame;
+    if (p->serial == 0 || dw <= 0 || dh <= 0)
+        return NULL;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    int ax = 1 << desc->log2_chroma_w, ay = 1 << desc->log2_chroma_h;
+    int x0 = crop_px(crop.x0, f->width, ax), y0 = crop_px(crop.y0, f->height, ay);
+    int x1 = crop_px(crop.x1, f->width, 1), y1 = crop_px(crop.y1, f->height, 1);
+    if (x1 - x0 < 1 || y1 - y0 < 1)
+        return NULL;
+    int sw = x1 - x0, sh = y1 - y0;
+
+    int key[5] = {sw, sh, f->format, dw, dh};
+    struct scaled *s = find_slot(p, key, crop);
+    s->used = ++p->uses;
+    if (s->serial == p->serial) {
+        *stride = s->stride;
+        return s->rgba; /* this frame at this size already */
+    }
+    if (!s->sws) {
+        s->sws = sws_getContext(sw, sh, f->format, dw, dh, AV_PIX_FMT_RGBA, SWS_BILINEAR, NULL,
+                                NULL, NULL);
+        if (!s->sws)
+            return NULL;
+        memcpy(s->key, key, sizeof key);
+        s->crop = crop;
+        s->matrix = -1;
+    }
+    if (s->matrix != p->matrix || s->full != p->full) {
+        const int *coeffs = sws_getCoefficients(p->matrix);
+        sws_setColorspaceDetails(s->sws, coeffs, p->full, coeffs, 1, 0, 1 << 16, 1 << 16);
+        s->matrix = p->matrix;
+        s->full = p->full;
+    }
+    int row = (dw * 4 + PAD - 1) / PAD * PAD;
+    size_t need = (size_t)row * dh + 2 * PAD;
+    if (s->buf_size < need) {
+        av_free(s->buf);
+        s->buf_size = 0;
+        if (!(s->buf = av_malloc(need)))
+            return NULL;
+        s->buf_size = need;
+    }
+    s->rgba = s->buf + PAD;
+    s->stride = row;
+    /* The crop as plane pointers; the output written bottom row first (a negative stride),
+     * the order of a GL texture's rows. */
+    const uint8_t *src[4] = {NULL, NULL, NULL, NULL};
+    int src_stride[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4 && f->data[i]; i++) {
+        bool chroma = i == 1 || i == 2;
+        int sx = chroma ? x0 >> desc->log2_chroma_w : x0;
+        int sy = chroma ? y0 >> desc->log2_chroma_h : y0;
+        int step = 0; /* bytes per sample in plane i */
+        for (int c = 0; c < desc->nb_components; c++)
+            if (desc->comp[c].plane == i)
+                step = desc->comp[c].step;
+        src[i] = f->data[i] + (ptrdiff_t)sy * f->linesize[i] + (ptrdiff_t)sx * step;
+        src_stride[i] = f->linesize[i];
+    }
+    uint8_t *dst[4] = {s->rgba + (size_t)(dh - 1) * row, NULL, NULL, NULL};
+    int dst_stride[4] = {-row, 0, 0, 0};
+    if (sws_scale(s->sws, src, src_stride, 0, sh, dst, dst_stride) != dh)
+        return NULL;
+    s->serial = p->serial;
+    *stride = row;
+    return s->rgba;
+}

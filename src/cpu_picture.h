@@ -1,0 +1,46 @@
+/* cpu_picture: a tile's picture scaled and converted to RGBA on the CPU, for software GL.
+ *
+ * With a GPU, the renderer uploads the YUV planes and a fragment shader samples, scales and
+ * converts them. With software GL (Mesa's llvmpipe) every fragment of that shader runs on
+ * the CPU, in generic JIT-compiled code: at 9 x 720p on a 1920x1080 wall it cost more than
+ * decoding the streams. libswscale does the same scaling and conversion with hand-written
+ * SIMD code for a fraction of that, and the result is written straight into the wall's
+ * framebuffer texture, so llvmpipe rasterises nothing for the picture (docs/performance.md).
+ *
+ * A vw_cpu_picture holds a copy of the last frame (the decoder's frame goes back to its
+ * mailbox after the upload, as with GL textures) and the last scaled result, which is
+ * reused while the frame and the size on screen stay the same. No allocation per frame:
+ * buffers are sized when the frame or tile size changes. */
+#ifndef VW_CPU_PICTURE_H
+#define VW_CPU_PICTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct AVFrame;
+struct vw_cpu_picture;
+
+struct vw_cpu_picture *vw_cpu_picture_create(void);
+void vw_cpu_picture_destroy(struct vw_cpu_picture *p); /* NULL ok */
+
+/* Keeps a copy of `f` (any software pixel format libswscale reads). false, keeping the
+ * previous picture, for a hardware frame or when memory runs out. */
+bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const struct AVFrame *f);
+int vw_cpu_picture_width(const struct vw_cpu_picture *p);
+int vw_cpu_picture_height(const struct vw_cpu_picture *p);
+
+/* The part of the picture to show, as fractions of its width and height (0..1): the whole
+ * picture, or a centred crop for fit = "fill". */
+struct vw_cpu_crop {
+    double x0, y0, x1, y1;
+};
+
+/* The picture's `crop` scaled to dw x dh pixels, RGBA, in rows of *stride bytes, bottom
+ * row first (as a GL texture holds it). Bilinear (libswscale SWS_BILINEAR: the filter widens
+ * with the downscale, so a 4:1 downscale averages instead of aliasing), with the frame's
+ * matrix (BT.601/709/2020) and range. Reused while neither the frame nor the request
+ * changed. NULL without a frame or when memory runs out. */
+const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
+                                     int dh, int *stride);
+
+#endif
