@@ -267,6 +267,8 @@ def run_vwall(vwall, cfg, T, logdir, tag, extra_args=(), env_extra=None, shown_p
         "latency_p50_ms": s.get("latency_p50_ms"),
         "latency_p99_ms": s.get("latency_p99_ms"),
         "switch_ms": s.get("switch_ms"),
+        "compose": s.get("compose"),
+        "gl_renderer": s.get("gl_renderer"),
         "source_states": sorted(set(x.get("state") for x in srcs)),
     })
     return res
@@ -536,7 +538,7 @@ def summarise(case, rows, T):
 CSV_COLS = ["case", "tool", "streams", "stream_res", "wall", "out_w", "out_h", "duration_s", "wall_s", "cpu_s",
             "cpu_per_s", "peak_rss_mb", "frames_expected", "frames_shown", "shown_pct", "dropped",
             "latency_p50_ms", "latency_p99_ms", "render_fps", "frames_rendered", "frames_uploaded", "frames_late", "render_cpu_ms", "xvfb_cpu_per_s", "other_cpu_per_s", "cpu_vs_floor", "cpu_vs_mpv",
-            "rss_vs_floor", "note", "error"]
+            "rss_vs_floor", "compose", "gl_renderer", "note", "error"]
 
 
 def write_csv(path, rows):
@@ -691,6 +693,8 @@ def main():
         cfg = os.path.join(logdir, ab_case["name"] + ".cfg")
         base = next((r for r in rows if r["case"] == ab_case["name"] and r["tool"] == "vwall"), None)
         variants = [
+            ("compose-gpu", cfg, ["--compose", "gpu"], None,
+             "--compose gpu (YUV shaders on llvmpipe; auto picks cpu here)"),
             ("max-fps-30", cfg, ["--max-fps", "30"], None, "--max-fps 30 (default 60)"),
             ("warm-hidden-4", None, [], None, "plus 4 warm sources that no tile shows"),
             ("x11-window", cfg, [], "x11", "--output window on Xvfb (SDL x11 driver, llvmpipe)"),

@@ -33,8 +33,9 @@ def main():
         redraws = r["frames_rendered"] / r["wall_s"] if r.get("frames_rendered") else None
         lat = "%s / %s" % (f(r.get("latency_p50_ms"), "%.0f"), f(r.get("latency_p99_ms"), "%.0f")) \
             if r.get("latency_p50_ms") is not None else "–"
+        tool = r["tool"] + (" (%s)" % r["compose"] if r.get("compose") else "")
         print("| %s | %s | %s | %s | %s | %s | %s%% | %s | %s | %s | %s |" % (
-            r["case"], r["tool"], f(r["cpu_per_s"]), f(vs, "%.2f×"), f(r.get("cpu_vs_mpv"), "%.2f×"),
+            r["case"], tool, f(r["cpu_per_s"]), f(vs, "%.2f×"), f(r.get("cpu_vs_mpv"), "%.2f×"),
             f(r.get("peak_rss_mb"), "%.0f"), f(r.get("shown_pct"), "%.1f"), f(r.get("dropped"), "%d"),
             f(redraws, "%.1f"), lat, f(r.get("other_cpu_per_s"), "%.2f")))
     ab = [r for r in res["rows"] if r.get("note")]
