@@ -615,8 +615,10 @@ static bool upload_cpu(struct vw_texture *t, const AVFrame *f)
     if (!vw_cpu_picture_set_frame(t->cpu, f)) {
         if (t->warned_fmt != f->format) {
             const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
-            vw_warn("frame in %s can't be shown (hardware frames must be downloaded)",
-                    desc ? desc->name : "an unknown format");
+            vw_warn("frame in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
+                    desc && (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
+                        ? "hardware frames must be downloaded"
+                        : "libswscale cannot read it, or out of memory");
             t->warned_fmt = f->format;
         }
         return false;

@@ -20,7 +20,15 @@ import sys
 import tempfile
 import time
 
-from vwtest import Image, check, finish, near
+import vwtest
+from vwtest import Image, check, finish
+
+
+def near(got, want, tol=6):
+    """vwall runs as a user would (--compose auto): on these machines' llvmpipe the pictures
+    come from libswscale, whose colours are up to 5 codes dark (see tests/render_test.py)."""
+    return vwtest.near(got, want, tol)
+
 
 VWALL, CLIPS, PART = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 SKIP = 77
