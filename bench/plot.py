@@ -34,6 +34,9 @@ def plot(result, out):
         by = {r["case"]: r for r in rows if r["tool"] == tool and not r.get("error")}
         if not by:
             continue
+        composes = sorted(set(r["compose"] for r in by.values() if r.get("compose")))
+        if composes:  # vwall: who drew the pictures (--compose auto picks cpu on llvmpipe)
+            name = name.replace("llvmpipe)", "llvmpipe, pictures by the %s)" % "/".join(c.upper() for c in composes))
         for group, lab in ((sd, name), (hd, None if sd else name)):
             xs = [i for i in group if cases[i] in by]
             if not xs:

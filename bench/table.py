@@ -41,7 +41,7 @@ def main():
     ab = [r for r in res["rows"] if r.get("note")]
     if ab:
         print("\n| A/B on %s | CPU, cores | vs floor | frames shown | dropped | redraws/s | latency p50/p99, ms "
-              "| others' load |" % ab[0]["case"].rsplit("-", 3)[0])
+              "| others' load |" % os.path.commonprefix([r["case"] for r in ab]).rstrip("-"))
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in ab:
             if r.get("error"):
