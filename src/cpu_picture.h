@@ -4,8 +4,10 @@
  * converts them. With software GL (Mesa's llvmpipe) every fragment of that shader runs on
  * the CPU, in generic JIT-compiled code: at 9 x 720p on a 1920x1080 wall it cost more than
  * decoding the streams. libswscale does the same scaling and conversion with hand-written
- * SIMD code for a fraction of that, and the result is written straight into the wall's
- * framebuffer texture, so llvmpipe rasterises nothing for the picture (docs/performance.md).
+ * SIMD code for a fraction of that (and for the commonest tile, a camera at exactly half
+ * size, a loop of our own the compiler vectorises does it faster still), and the result is
+ * written straight into the wall's framebuffer texture, so llvmpipe rasterises nothing for
+ * the picture (docs/performance.md).
  *
  * A vw_cpu_picture holds a copy of the last frame (the decoder's frame goes back to its
  * mailbox after the upload, as with GL textures) and the last scaled result, which is
@@ -36,9 +38,11 @@ struct vw_cpu_crop {
 };
 
 /* The picture's `crop` scaled to dw x dh pixels, RGBA, in rows of *stride bytes, bottom
- * row first (as a GL texture holds it). Bilinear (libswscale SWS_BILINEAR: the filter widens
- * with the downscale, so a 4:1 downscale averages instead of aliasing), with the frame's
- * matrix (BT.601/709/2020) and range. Reused while neither the frame nor the request
+ * row first (as a GL texture holds it), with the frame's matrix (BT.601/709/2020) and
+ * range. Exactly half size from 8-bit 4:2:0 (yuv420p, yuvj420p, nv12): a 2x2 box filter
+ * and a fixed-point matrix of our own, exact to a code. Anything else: libswscale,
+ * SWS_BILINEAR (its filter widens with the downscale, so a 4:1 downscale averages instead
+ * of aliasing), up to 5 codes dark. Reused while neither the frame nor the request
  * changed. NULL without a frame or when memory runs out. */
 const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
                                      int dh, int *stride);

@@ -472,6 +472,56 @@ static void test_sampling_cpu(void)
     vw_texture_destroy(tex);
 }
 
+/* --compose cpu, a picture at exactly half size (the common 1080p-on-960x540 tile): vwall's
+ * own 2:1 box filter and fixed-point matrix instead of libswscale, exact to the shaders'
+ * tolerance, for 4:2:0 in separate planes and NV12, each matrix and range. */
+static void test_box_half(void)
+{
+    static const int colours[][3] = {{255, 0, 0},     {0, 255, 0},     {0, 0, 255},
+                                     {255, 255, 255}, {128, 128, 128}, {30, 60, 90}};
+    static const struct {
+        enum AVPixelFormat fmt;
+        enum AVColorSpace cs;
+        enum AVColorRange range;
+    } kinds[] = {
+        {AV_PIX_FMT_YUV420P, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG},
+        {AV_PIX_FMT_YUV420P, AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG},
+        {AV_PIX_FMT_YUV420P, AVCOL_SPC_BT709, AVCOL_RANGE_JPEG},
+        {AV_PIX_FMT_YUVJ420P, AVCOL_SPC_SMPTE170M, AVCOL_RANGE_UNSPECIFIED},
+        {AV_PIX_FMT_NV12, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG},
+    };
+    int save = tol;
+    tol = 2;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t i = 0; i < sizeof colours / sizeof colours[0]; i++) {
+            const int *c = colours[i];
+            struct vw_texture *tex = vw_texture_create(R);
+            AVFrame *f =
+                solid_frame(kinds[k].fmt, 128, 72, c[0], c[1], c[2], kinds[k].cs, kinds[k].range);
+            CHECK(vw_texture_upload(tex, f));
+            /* 64x36 framebuffer pixels on panel 0, and a cropped (fill) 2:1 on panel 1 */
+            struct vw_draw_tile tiles[2] = {
+                {.box = {0, 0, 64, 36}, .fit = VW_FIT_STRETCH, .tex = tex},
+                {.box = {170, 0, 234, 20}, .fit = VW_FIT_FILL, .tex = tex},
+            };
+            render(tiles, 2);
+            int fails = check_failed;
+            CHECK_PX(0, 0, c[0], c[1], c[2]);
+            CHECK_PX(32, 18, c[0], c[1], c[2]);
+            CHECK_PX(63, 35, c[0], c[1], c[2]);
+            CHECK_PX(64, 35, 0, 0, 0); /* nothing outside the tile */
+            CHECK_PX(0, 36, 0, 0, 0);
+            CHECK_PX(161, 10, c[0], c[1], c[2]);
+            CHECK_PX(223, 19, c[0], c[1], c[2]);
+            CHECK_PX(223, 20, 0, 0, 0);
+            if (check_failed != fails)
+                fprintf(stderr, "  ^ box 2:1, kind %zu, colour %zu\n", k, i);
+            av_frame_free(&f);
+            vw_texture_destroy(tex);
+        }
+    tol = save;
+}
+
 /* The same wall drawn by shaders and by libswscale: a fitted, a filled and a stretched
  * tile of different formats across the bezel, over a partial redraw. Every pixel agrees
  * within the colour tolerance except along picture edges (whole pixels against exact
@@ -1017,6 +1067,7 @@ int main(void)
         test_bezel();
         test_fit_fill_stretch();
         test_sampling_cpu();
+        test_box_half();
         test_label_and_badges();
         test_cpu_matches_gpu(gpu, R);
         tol = 3;
