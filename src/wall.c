@@ -917,6 +917,11 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
                 ? "CPU (libswscale; --compose gpu for shaders)"
                 : "GPU (shaders)");
     apply_scene(w, "start");
+    /* The first redraw (every tile a slate; Mesa compiles its shader variants on first use)
+     * takes 100-150 ms on llvmpipe when it competes with the decoders starting up: their
+     * first frames were replaced before the wall could take them. Drawn before the sources
+     * start, it takes ~20 ms and the layout is on the wall at once. */
+    render(w);
     manage_sources(w, vw_now_s());
     w->dirty = true;
     return w;
