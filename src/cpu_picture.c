@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "colour.h"
+
 /* ---- A 2:1 box downscale of 8-bit 4:2:0 ----------------------------------------------
  *
  * The most common tile on a wall shows its camera at half size (1080p on 960x540, 720p on
@@ -26,22 +28,10 @@ struct fixed_matrix {
     int crv, cgu, cgv, cbu;
 };
 
-static void matrix_kr_kb(int matrix, double *kr, double *kb)
-{
-    switch (matrix) {
-    case AVCOL_SPC_BT709: *kr = 0.2126, *kb = 0.0722; break;
-    case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL: *kr = 0.2627, *kb = 0.0593; break;
-    case AVCOL_SPC_FCC: *kr = 0.30, *kb = 0.11; break;
-    case AVCOL_SPC_SMPTE240M: *kr = 0.212, *kb = 0.087; break;
-    default: *kr = 0.299, *kb = 0.114; break; /* BT.601 */
-    }
-}
-
 static struct fixed_matrix fixed_matrix(int matrix, bool full)
 {
     double kr, kb;
-    matrix_kr_kb(matrix, &kr, &kb);
+    vw_colour_kr_kb(matrix, &kr, &kb);
     double kg = 1.0 - kr - kb;
     double cy = full ? 1.0 : 255.0 / 219.0, cc = full ? 1.0 : 255.0 / 224.0;
     double one = 1 << FIX;
@@ -201,22 +191,6 @@ static enum AVPixelFormat unjpeg(enum AVPixelFormat f, bool *full)
     return f;
 }
 
-/* The matrix and range rules are the renderer's (src/renderer.c: frame_matrix): an
- * unspecified matrix is BT.709 for HD (720 lines and more), BT.601 below. */
-static int frame_matrix(const AVFrame *f)
-{
-    switch (f->colorspace) {
-    case AVCOL_SPC_BT709:
-    case AVCOL_SPC_SMPTE170M:
-    case AVCOL_SPC_BT470BG:
-    case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL:
-    case AVCOL_SPC_FCC:
-    case AVCOL_SPC_SMPTE240M: return f->colorspace;
-    default: return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-    }
-}
-
 bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
@@ -248,7 +222,7 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
     }
     if ((desc->flags & AV_PIX_FMT_FLAG_PAL) && f->data[1] && c->data[1])
         memcpy(c->data[1], f->data[1], AVPALETTE_SIZE);
-    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : frame_matrix(f);
+    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
     p->full = full;
     p->serial++;
     return true;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "colour.h"
 #include "cpu_picture.h"
 #include "label.h"
 #include "log.h"
@@ -46,7 +47,6 @@ struct vw_renderer {
     /* Sampler objects for the picture planes: bilinear, and nearest for a plane shown one
      * texel per pixel (same result, about half the cost of a bilinear fetch in llvmpipe). */
     GLuint linear, nearest;
-    GLuint cpu_tex;               /* VW_COMPOSE_CPU drawing to a window's framebuffer (rare) */
     unsigned long nearest_planes; /* planes drawn with `nearest`, for the tests */
     GLint max_tex;
     struct vw_label_cache *labels;
@@ -241,11 +241,12 @@ static bool link_program(struct program *p, const char *dir, const char *vert, c
     return true;
 }
 
+static const char *const COMPOSE_NAMES[] = {"auto", "gpu", "cpu"};
+
 bool vw_compose_parse(const char *s, enum vw_compose *out)
 {
-    static const char *const names[] = {"auto", "gpu", "cpu"};
     for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) {
+        if (strcmp(s, COMPOSE_NAMES[i]) == 0) {
             *out = (enum vw_compose)i;
             return true;
         }
@@ -313,8 +314,6 @@ void vw_renderer_destroy(struct vw_renderer *r)
     vw_label_cache_destroy(r->labels);
     if (r->vao)
         glDeleteVertexArrays(1, &r->vao);
-    if (r->cpu_tex)
-        glDeleteTextures(1, &r->cpu_tex);
     GLuint samplers[2] = {r->linear, r->nearest};
     glDeleteSamplers(2, samplers);
     struct program *progs[] = {&r->planar, &r->nv12, &r->solid, &r->text, &r->copy};
@@ -410,48 +409,6 @@ double vw_texture_aspect(const struct vw_texture *t)
     return t ? t->aspect : 16.0 / 9.0;
 }
 
-/* The matrix a frame was encoded with (AVCOL_SPC_*), following the product rules. */
-static enum AVColorSpace frame_matrix(const AVFrame *f)
-{
-    switch (f->colorspace) {
-    case AVCOL_SPC_BT709:
-    case AVCOL_SPC_SMPTE170M:
-    case AVCOL_SPC_BT470BG:
-    case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL:
-    case AVCOL_SPC_FCC:
-    case AVCOL_SPC_SMPTE240M: return f->colorspace;
-    default: return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-    }
-}
-
-static void matrix_coeffs(enum AVColorSpace cs, double *kr, double *kb)
-{
-    switch (cs) {
-    case AVCOL_SPC_BT709:
-        *kr = 0.2126;
-        *kb = 0.0722;
-        break;
-    case AVCOL_SPC_BT2020_NCL:
-    case AVCOL_SPC_BT2020_CL:
-        *kr = 0.2627;
-        *kb = 0.0593;
-        break;
-    case AVCOL_SPC_FCC:
-        *kr = 0.30;
-        *kb = 0.11;
-        break;
-    case AVCOL_SPC_SMPTE240M:
-        *kr = 0.212;
-        *kb = 0.087;
-        break;
-    default:
-        *kr = 0.299;
-        *kb = 0.114;
-        break; /* BT.601 */
-    }
-}
-
 /* rgb = M · samples + off, where samples are the normalized texture values. Folds the
  * storage scale (`code_scale`: normalized sample → code value), the range and the matrix. */
 static void yuv_to_rgb(double kr, double kb, bool full, int depth, double code_scale, bool gray,
@@ -544,7 +501,7 @@ static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct f
     t->layout = fi->layout;
 
     double kr, kb;
-    matrix_coeffs(frame_matrix(f), &kr, &kb);
+    vw_colour_kr_kb(vw_colour_matrix(f), &kr, &kb);
     bool full = fi->full || f->color_range == AVCOL_RANGE_JPEG;
     double code_scale = (fi->wide ? 65535.0 : 255.0) / (double)(1 << fi->shift);
     yuv_to_rgb(kr, kb, full, fi->depth, code_scale, fi->layout == LAYOUT_GRAY, t->matrix,
@@ -573,7 +530,7 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
     if (!t->sws)
         return NULL;
     bool rgb = desc->flags & AV_PIX_FMT_FLAG_RGB;
-    enum AVColorSpace cs = rgb ? AVCOL_SPC_BT709 : frame_matrix(f);
+    int cs = rgb ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
     bool full = rgb || f->color_range == AVCOL_RANGE_JPEG || strncmp(desc->name, "yuvj", 4) == 0;
     const int *coeffs = sws_getCoefficients(cs);
     sws_setColorspaceDetails(t->sws, coeffs, full, coeffs, full, 0, 1 << 16, 1 << 16);
@@ -594,7 +551,7 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
     if (sws_scale(t->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, t->conv->data,
                   t->conv->linesize) <= 0)
         return NULL;
-    t->conv->colorspace = cs;
+    t->conv->colorspace = (enum AVColorSpace)cs;
     t->conv->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     t->conv->sample_aspect_ratio = f->sample_aspect_ratio;
     return t->conv;
@@ -715,6 +672,11 @@ unsigned long vw_renderer_nearest_planes(const struct vw_renderer *r)
 enum vw_compose vw_renderer_compose(const struct vw_renderer *r)
 {
     return r->compose;
+}
+
+const char *vw_compose_name(enum vw_compose c)
+{
+    return (unsigned)c < 3 ? COMPOSE_NAMES[c] : "?";
 }
 
 const char *vw_renderer_gl_name(const struct vw_renderer *r)
@@ -843,8 +805,8 @@ static void draw_picture_cpu(struct vw_renderer *r, const struct vw_draw_tile *t
     long y0 = r->fb_h - lround(r->py + (pl->quad.y1 - r->virt.y0) * scale_y(r));
     long y1 = r->fb_h - lround(r->py + (pl->quad.y0 - r->virt.y0) * scale_y(r));
     int clip[4]; /* the tile on this panel: x, y (bottom-left), w, h */
-    if (x1 <= x0 || y1 <= y0 || !to_scissor(r, t->box, clip))
-        return;
+    if (!r->fb_tex || x1 <= x0 || y1 <= y0 || !to_scissor(r, t->box, clip))
+        return; /* no fb_tex: not drawing into a vw_target (vwall always does) */
     long cx0 = x0 > clip[0] ? x0 : clip[0], cy0 = y0 > clip[1] ? y0 : clip[1];
     long cx1 = x1 < clip[0] + clip[2] ? x1 : clip[0] + clip[2];
     long cy1 = y1 < clip[1] + clip[3] ? y1 : clip[1] + clip[3];
@@ -860,31 +822,9 @@ static void draw_picture_cpu(struct vw_renderer *r, const struct vw_draw_tile *t
     glPixelStorei(GL_UNPACK_ROW_LENGTH, stride / 4);
     glPixelStorei(GL_UNPACK_SKIP_PIXELS, (GLint)(cx0 - x0));
     glPixelStorei(GL_UNPACK_SKIP_ROWS, (GLint)(cy0 - y0));
-    if (r->fb_tex) {
-        glBindTexture(GL_TEXTURE_2D, r->fb_tex);
-        glTexSubImage2D(GL_TEXTURE_2D, 0, (GLint)cx0, (GLint)cy0, (GLsizei)(cx1 - cx0),
-                        (GLsizei)(cy1 - cy0), GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-    } else {
-        /* The window's own framebuffer has no texture to write to: through a texture of
-         * the picture's visible part, drawn one texel per pixel. */
-        if (!r->cpu_tex)
-            glGenTextures(1, &r->cpu_tex);
-        glBindTexture(GL_TEXTURE_2D, r->cpu_tex);
-        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)(cx1 - cx0), (GLsizei)(cy1 - cy0), 0,
-                     GL_RGBA, GL_UNSIGNED_BYTE, rgba);
-        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-        glDisable(GL_BLEND);
-        glUseProgram(r->copy.id);
-        glActiveTexture(GL_TEXTURE0);
-        glViewport(0, 0, r->fb_w, r->fb_h);
-        float fw = (float)r->fb_w, fh = (float)r->fb_h;
-        glUniform4f(r->copy.u_rect, (float)cx0 / fw * 2.0f - 1.0f, (float)cy0 / fh * 2.0f - 1.0f,
-                    (float)cx1 / fw * 2.0f - 1.0f, (float)cy1 / fh * 2.0f - 1.0f);
-        glUniform4f(r->copy.u_tc, 0.0f, 0.0f, 1.0f, 1.0f);
-        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
-        glViewport(r->px, r->fb_h - r->py - r->ph, r->pw, r->ph);
-    }
+    glBindTexture(GL_TEXTURE_2D, r->fb_tex);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, (GLint)cx0, (GLint)cy0, (GLsizei)(cx1 - cx0),
+                    (GLsizei)(cy1 - cy0), GL_RGBA, GL_UNSIGNED_BYTE, rgba);
     glBindTexture(GL_TEXTURE_2D, 0);
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
     glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);

@@ -39,6 +39,7 @@ struct vw_renderer_options {
 
 /* "auto", "gpu", "cpu" → *out; false for another word. */
 bool vw_compose_parse(const char *s, enum vw_compose *out);
+const char *vw_compose_name(enum vw_compose c); /* "auto", "gpu", "cpu" */
 
 /* Needs a current GL 3.3+ core context. NULL on failure with the reason in errs (a shader
  * error names the shader file and line). */

@@ -1280,8 +1280,7 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
         panels += w->panel_on[i];
     cJSON_AddNumberToObject(o, "screens", panels);
     cJSON_AddNumberToObject(o, "outputs", w->output_count);
-    cJSON_AddStringToObject(o, "compose",
-                            vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU ? "cpu" : "gpu");
+    cJSON_AddStringToObject(o, "compose", vw_compose_name(vw_renderer_compose(w->renderer)));
     cJSON_AddStringToObject(o, "gl_renderer", vw_renderer_gl_name(w->renderer));
     if (w->last_switch_ms >= 0)
         cJSON_AddNumberToObject(o, "switch_ms", w->last_switch_ms);

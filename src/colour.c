@@ -1,0 +1,29 @@
+#include "colour.h"
+
+#include <libavutil/frame.h>
+
+int vw_colour_matrix(const AVFrame *f)
+{
+    switch (f->colorspace) {
+    case AVCOL_SPC_BT709:
+    case AVCOL_SPC_SMPTE170M:
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+    case AVCOL_SPC_FCC:
+    case AVCOL_SPC_SMPTE240M: return f->colorspace;
+    default: return f->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    }
+}
+
+void vw_colour_kr_kb(int matrix, double *kr, double *kb)
+{
+    switch (matrix) {
+    case AVCOL_SPC_BT709: *kr = 0.2126, *kb = 0.0722; break;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL: *kr = 0.2627, *kb = 0.0593; break;
+    case AVCOL_SPC_FCC: *kr = 0.30, *kb = 0.11; break;
+    case AVCOL_SPC_SMPTE240M: *kr = 0.212, *kb = 0.087; break;
+    default: *kr = 0.299, *kb = 0.114; break; /* BT.601 */
+    }
+}
