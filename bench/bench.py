@@ -261,6 +261,9 @@ def run_vwall(vwall, cfg, T, logdir, tag, extra_args=(), env_extra=None, shown_p
         "dropped": sum(max(0, x.get("frames_decoded", 0) - x.get("frames_shown", 0) - 1) for x in srcs),
         "status_frames_dropped": s.get("frames_dropped"),
         "frames_rendered": s.get("frames_rendered"),
+        # the render thread alone: composing and drawing, without decoding
+        "render_thread_cpu_per_s": (s["render_cpu_s"] / s["uptime_s"]
+                                    if s.get("render_cpu_s") is not None and s.get("uptime_s") else None),
         "frames_uploaded": s.get("frames_uploaded"),
         "frames_late": sum(x.get("frames_late", 0) for x in srcs),
         "render_fps": s.get("render_fps"),
@@ -537,7 +540,7 @@ def summarise(case, rows, T):
 
 CSV_COLS = ["case", "tool", "streams", "stream_res", "wall", "out_w", "out_h", "duration_s", "wall_s", "cpu_s",
             "cpu_per_s", "peak_rss_mb", "frames_expected", "frames_shown", "shown_pct", "dropped",
-            "latency_p50_ms", "latency_p99_ms", "render_fps", "frames_rendered", "frames_uploaded", "frames_late", "render_cpu_ms", "xvfb_cpu_per_s", "other_cpu_per_s", "cpu_vs_floor", "cpu_vs_mpv",
+            "latency_p50_ms", "latency_p99_ms", "render_fps", "frames_rendered", "frames_uploaded", "frames_late", "render_cpu_ms", "render_thread_cpu_per_s", "xvfb_cpu_per_s", "other_cpu_per_s", "cpu_vs_floor", "cpu_vs_mpv",
             "rss_vs_floor", "compose", "gl_renderer", "note", "error"]
 
 

@@ -89,6 +89,7 @@ struct vw_wall {
     int64_t started_us;
 
     /* stats */
+    double render_cpu_at_start; /* this thread's CPU seconds when the wall started */
     uint64_t frames_rendered;
     uint64_t frames_uploaded; /* textures updated: one per new frame of a source shown */
     uint64_t dropped_retired; /* frames dropped by sources since destroyed */
@@ -280,6 +281,15 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
 }
 
 /* ---- sources --------------------------------------------------------------------------- */
+
+/* CPU seconds the calling thread has used: the wall's (the render thread's) for status. */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* Frames a source decoded while a tile showed it but that were replaced before the renderer
  * took them: decoded − shown − decoded while hidden − `pending` (a newest frame not yet
@@ -857,6 +867,7 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->wake_fd = -1;
     w->last_switch_ms = -1;
     w->started_us = w->fps_since_us = vw_now_us();
+    w->render_cpu_at_start = thread_cpu_s();
     w->events = cJSON_CreateArray();
     w->events_on = true;
     if (!init_runtime(w, errs))
@@ -1264,6 +1275,9 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
     cJSON_AddNumberToObject(o, "uptime_s", round((double)(vw_now_us() - w->started_us) / 1e5) / 10);
     cJSON_AddNumberToObject(o, "render_fps", round(w->render_fps * 10) / 10);
     cJSON_AddNumberToObject(o, "frames_rendered", (double)w->frames_rendered);
+    /* the render thread alone (composition, uploads, GL); decoding runs in other threads */
+    cJSON_AddNumberToObject(o, "render_cpu_s",
+                            round((thread_cpu_s() - w->render_cpu_at_start) * 1000) / 1000);
     cJSON_AddNumberToObject(o, "frames_uploaded", (double)w->frames_uploaded);
     uint64_t dropped = w->dropped_retired;
     for (int i = 0; i < w->cfg->source_count; i++) {

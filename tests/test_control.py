@@ -261,6 +261,9 @@ def test_basics(wall):
     r = u.call("status")
     check(r["ok"] and r["scene"] == "main" and isinstance(r["frames_rendered"], (int, float))
           and r["clients"] >= 1, f"status: {r}")
+    # one thread's CPU clock: above zero (it drew) and never more than the time it has run
+    check(isinstance(r.get("render_cpu_s"), (int, float)) and 0 < r["render_cpu_s"] <= r["uptime_s"] + 0.1,
+          f"status.render_cpu_s within 0..uptime_s: {r.get('render_cpu_s')}, {r.get('uptime_s')}")
 
     r = u.call("help")
     names = [c["name"] for c in r.get("commands", [])]
