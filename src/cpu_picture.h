@@ -5,7 +5,7 @@
  * the CPU, in generic JIT-compiled code: at 9 x 720p on a 1920x1080 wall it cost more than
  * decoding the streams. libswscale does the same scaling and conversion with hand-written
  * SIMD code for a fraction of that (and for the commonest tile, a camera at exactly half
- * size, a loop of our own the compiler vectorises does it faster still), and the result is
+ * size, a loop of our own in AVX2 does it faster still), and the result is
  * written straight into the wall's framebuffer texture, so llvmpipe rasterises nothing for
  * the picture (docs/performance.md).
  *
@@ -28,6 +28,9 @@ void vw_cpu_picture_destroy(struct vw_cpu_picture *p); /* NULL ok */
 /* Keeps a copy of `f` (any software pixel format libswscale reads). false, keeping the
  * previous picture, for a hardware frame or when memory runs out. */
 bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const struct AVFrame *f);
+/* Whether the half-size path may use SIMD code (AVX2, where the CPU has it); on by default.
+ * Tests turn it off to check the plain C rows against the same reference. */
+void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on);
 int vw_cpu_picture_width(const struct vw_cpu_picture *p);
 int vw_cpu_picture_height(const struct vw_cpu_picture *p);
 
@@ -40,7 +43,7 @@ struct vw_cpu_crop {
 /* The picture's `crop` scaled to dw x dh pixels, RGBA, in rows of *stride bytes, bottom
  * row first (as a GL texture holds it), with the frame's matrix (BT.601/709/2020) and
  * range. Exactly half size from 8-bit 4:2:0 (yuv420p, yuvj420p, nv12): a 2x2 box filter
- * and a fixed-point matrix of our own, exact to a code. Anything else: libswscale,
+ * and a fixed-point matrix of our own, within a code of exact. Anything else: libswscale,
  * SWS_BILINEAR (its filter widens with the downscale, so a 4:1 downscale averages instead
  * of aliasing), up to 5 codes dark. Reused while neither the frame nor the request
  * changed. NULL without a frame or when memory runs out. */
