@@ -257,15 +257,39 @@ static enum AVPixelFormat unjpeg(enum AVPixelFormat f, bool *full)
     return f;
 }
 
-bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
+/* Whether libswscale (and so this module) reads f; its format with a yuvj* format replaced
+ * by its twin, and whether its samples are full range. */
+static bool readable(const AVFrame *f, enum AVPixelFormat *fmt, bool *full)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
     if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL) || !sws_isSupportedInput(f->format))
         return false;
-    bool full = f->color_range == AVCOL_RANGE_JPEG || (desc->flags & AV_PIX_FMT_FLAG_RGB);
-    enum AVPixelFormat fmt = unjpeg(f->format, &full);
+    *full = f->color_range == AVCOL_RANGE_JPEG || (desc->flags & AV_PIX_FMT_FLAG_RGB);
+    *fmt = unjpeg(f->format, full);
+    return true;
+}
+
+/* A new picture from f (before f is moved): its matrix and range. */
+static void new_picture(struct vw_cpu_picture *p, const AVFrame *f, bool full)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
+    p->full = full;
+    p->serial++;
+}
+
+bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
+{
+    enum AVPixelFormat fmt;
+    bool full;
+    if (!readable(f, &fmt, &full))
+        return false;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
     AVFrame *c = p->frame;
-    if (c->format != fmt || c->width != f->width || c->height != f->height) {
+    /* Buffers are reused while the size holds, but never those of a taken frame that others
+     * still refer to (a decoder's reference picture). */
+    if (c->format != fmt || c->width != f->width || c->height != f->height ||
+        !av_frame_is_writable(c)) {
         av_frame_unref(c);
         c->format = fmt;
         c->width = f->width;
@@ -288,9 +312,22 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
     }
     if ((desc->flags & AV_PIX_FMT_FLAG_PAL) && f->data[1] && c->data[1])
         memcpy(c->data[1], f->data[1], AVPALETTE_SIZE);
-    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
-    p->full = full;
-    p->serial++;
+    new_picture(p, f, full);
+    return true;
+}
+
+bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, AVFrame *f)
+{
+    if (!f->buf[0])
+        return vw_cpu_picture_set_frame(p, f); /* not reference-counted: nothing to take */
+    enum AVPixelFormat fmt;
+    bool full;
+    if (!readable(f, &fmt, &full))
+        return false;
+    new_picture(p, f, full);
+    av_frame_unref(p->frame);
+    av_frame_move_ref(p->frame, f);
+    p->frame->format = fmt; /* the yuv* twin of a yuvj* frame: the range is in p->full */
     return true;
 }
 

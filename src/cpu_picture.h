@@ -9,10 +9,11 @@
  * written straight into the wall's framebuffer texture, so llvmpipe rasterises nothing for
  * the picture (docs/performance.md).
  *
- * A vw_cpu_picture holds a copy of the last frame (the decoder's frame goes back to its
- * mailbox after the upload, as with GL textures) and the last scaled result, which is
- * reused while the frame and the size on screen stay the same. No allocation per frame:
- * buffers are sized when the frame or tile size changes. */
+ * A vw_cpu_picture holds the last frame (the decoder's own buffers, taken from its mailbox,
+ * or a copy) and the last scaled result, which is reused while the frame and the size on
+ * screen stay the same. No allocation per frame: buffers are sized when the frame or tile
+ * size changes, and a taken frame's buffers go back to the decoder's pool when the next
+ * frame replaces it. */
 #ifndef VW_CPU_PICTURE_H
 #define VW_CPU_PICTURE_H
 
@@ -28,6 +29,10 @@ void vw_cpu_picture_destroy(struct vw_cpu_picture *p); /* NULL ok */
 /* Keeps a copy of `f` (any software pixel format libswscale reads). false, keeping the
  * previous picture, for a hardware frame or when memory runs out. */
 bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const struct AVFrame *f);
+/* The same for a frame the caller is done with: keeps f's buffers instead of a copy (f is
+ * left blank), or copies a frame that is not reference-counted. The buffers are only read:
+ * a decoder may go on using them as a reference picture. */
+bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, struct AVFrame *f);
 /* Whether the half-size path may use SIMD code (AVX2, where the CPU has it); on by default.
  * Tests turn it off to check the plain C rows against the same reference. */
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on);

@@ -4,7 +4,8 @@
  *            swaps it with `middle` under the lock, then unrefs what it got back
  *            (a dropped frame, or the frame the renderer no longer shows).
  *   middle - shared, protected by lock: the newest frame, or an old one when !has_new.
- *   front  - renderer only: the frame last returned by take.
+ *   front  - renderer only: the frame last returned by take (blank once the renderer
+ *            moved it out).
  *
  * The lock is held only for pointer swaps and counters; unreferencing (which may free
  * buffers) happens outside it, on the decoder thread. */
@@ -87,7 +88,7 @@ void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t poste
     av_frame_unref(mb->back->frame);
 }
 
-const struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us)
+struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us)
 {
     bool got = false;
     pthread_mutex_lock(&mb->lock);
@@ -104,7 +105,8 @@ const struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_
         mb->front_valid = true;
     if (fresh)
         *fresh = got;
-    if (!mb->front_valid) {
+    /* a frame moved out by the caller is blank: format -1 */
+    if (!mb->front_valid || mb->front->frame->format < 0) {
         if (posted_at_us)
             *posted_at_us = 0;
         return NULL;

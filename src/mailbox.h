@@ -24,8 +24,10 @@ void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t poste
 /* Render thread. When a frame was posted since the last take, it becomes the current frame
  * and is returned with *fresh = true; otherwise the current frame (or NULL before the first
  * post) is returned with *fresh = false. The frame belongs to the mailbox and stays valid
- * until the next take or vw_mailbox_clear. *posted_at_us may be NULL. */
-const struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us);
+ * until the next take or vw_mailbox_clear, but the caller may move its references out
+ * (av_frame_move_ref): takes then return NULL until the next post. *posted_at_us may be
+ * NULL. */
+struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us);
 
 /* Either thread: frames posted, and frames dropped (replaced before being taken). */
 void vw_mailbox_counts(struct vw_mailbox *mb, uint64_t *posted, uint64_t *dropped);

@@ -557,40 +557,46 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
     return t->conv;
 }
 
-static void set_aspect(struct vw_texture *t, const AVFrame *f)
+/* Display aspect: width/height after the sample aspect ratio. */
+static double frame_aspect(const AVFrame *f)
 {
     AVRational sar = f->sample_aspect_ratio;
     double sa = sar.num > 0 && sar.den > 0 ? (double)sar.num / sar.den : 1.0;
-    t->aspect = (double)f->width * sa / f->height;
+    return (double)f->width * sa / f->height;
 }
 
-/* VW_COMPOSE_CPU: keeps a copy of the frame; draw_picture_cpu() scales it per tile. */
-static bool upload_cpu(struct vw_texture *t, const AVFrame *f)
+/* VW_COMPOSE_CPU: keeps the frame, its buffers when `take` (f itself) is given, else a
+ * copy; draw_picture_cpu() scales it per tile. */
+static bool upload_cpu(struct vw_texture *t, const AVFrame *f, AVFrame *take)
 {
     if (!t->cpu && !(t->cpu = vw_cpu_picture_create()))
         return false;
-    if (!vw_cpu_picture_set_frame(t->cpu, f)) {
-        if (t->warned_fmt != f->format) {
-            const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    int format = f->format;
+    double aspect = frame_aspect(f); /* before a take blanks f */
+    if (!(take ? vw_cpu_picture_take_frame(t->cpu, take) : vw_cpu_picture_set_frame(t->cpu, f))) {
+        if (t->warned_fmt != format) {
+            const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
             vw_warn("frame in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
                     desc && (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
                         ? "hardware frames must be downloaded"
                         : "libswscale cannot read it, or out of memory");
-            t->warned_fmt = f->format;
+            t->warned_fmt = format;
         }
         return false;
     }
-    set_aspect(t, f);
+    t->aspect = aspect;
     t->has_picture = true;
     return true;
 }
 
-bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
+/* Both uploads: GL textures copy the planes, the CPU composition keeps the frame (see
+ * upload_cpu for `take`). */
+static bool upload(struct vw_texture *t, const AVFrame *frame, AVFrame *take)
 {
     if (!t || !frame || frame->width <= 0 || frame->height <= 0)
         return false;
     if (t->r && t->r->compose == VW_COMPOSE_CPU)
-        return upload_cpu(t, frame);
+        return upload_cpu(t, frame, take);
     int max = t->r ? t->r->max_tex : 8192;
     if (frame->width > max || frame->height > max) {
         vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width, frame->height,
@@ -607,9 +613,19 @@ bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
     }
     if (!upload_native(t, f, fi))
         return false;
-    set_aspect(t, f);
+    t->aspect = frame_aspect(f);
     t->has_picture = true;
     return true;
+}
+
+bool vw_texture_upload(struct vw_texture *t, const AVFrame *frame)
+{
+    return upload(t, frame, NULL);
+}
+
+bool vw_texture_upload_take(struct vw_texture *t, AVFrame *frame)
+{
+    return upload(t, frame, frame);
 }
 
 /* ---- Drawing ------------------------------------------------------------------------- */

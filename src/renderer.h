@@ -53,6 +53,9 @@ void vw_texture_destroy(struct vw_texture *t); /* NULL ok */
 /* Uploads `frame` (not kept). Planes of supported formats go up as they are; another format
  * is converted once on the CPU with a logged warning. false if the frame can't be shown. */
 bool vw_texture_upload(struct vw_texture *t, const struct AVFrame *frame);
+/* The same for a frame the caller is done with. With --compose cpu the texture keeps the
+ * frame's buffers instead of a copy and leaves `frame` blank; GL textures copy as above. */
+bool vw_texture_upload_take(struct vw_texture *t, struct AVFrame *frame);
 bool vw_texture_has_picture(const struct vw_texture *t);
 /* Display aspect (width/height after sample aspect) of the last upload; 16/9 before any. */
 double vw_texture_aspect(const struct vw_texture *t);

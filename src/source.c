@@ -893,10 +893,10 @@ void vw_source_destroy(struct vw_source *s)
     pthread_attr_destroy(&attr);
 }
 
-const struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us)
+struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us)
 {
     bool got = false;
-    const AVFrame *f = vw_mailbox_take(s->mb, &got, decoded_at_us);
+    AVFrame *f = vw_mailbox_take(s->mb, &got, decoded_at_us);
     if (got) {
         pthread_mutex_lock(&s->lock);
         s->st.frames_shown++;

@@ -748,9 +748,10 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
         }
         bool fresh = false;
         int64_t decoded_at = 0;
-        const AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
+        AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
         if (f && fresh) {
-            if (vw_texture_upload(rt->tex, f)) {
+            /* the wall needs the frame no more: the texture may keep its buffers */
+            if (vw_texture_upload_take(rt->tex, f)) {
                 w->frames_uploaded++;
                 rt->serial++;
                 rt->has_picture = true;

@@ -64,6 +64,40 @@ static void test_basic(void)
     av_frame_free(&f);
 }
 
+/* The renderer may move the taken frame out (a texture keeping the decoder's buffers): the
+ * buffers live on with it, later takes give NULL until the next post, and the mailbox
+ * neither frees nor reuses what was moved. */
+static void test_move_out(void)
+{
+    struct vw_mailbox *mb = vw_mailbox_create();
+    AVFrame *f = av_frame_alloc(), *kept = av_frame_alloc();
+    bool fresh = false;
+    int64_t at = 0;
+
+    fill(f, 7);
+    vw_mailbox_post(mb, f, 7000);
+    AVFrame *got = vw_mailbox_take(mb, &fresh, &at);
+    CHECK(got && fresh && got->pts == 7);
+    av_frame_move_ref(kept, got);
+    CHECK(vw_mailbox_take(mb, &fresh, &at) == NULL && !fresh && at == 0);
+
+    /* the next post swaps the blank frame back to the decoder; ours stays intact */
+    fill(f, 8);
+    vw_mailbox_post(mb, f, 8000);
+    fill(f, 9);
+    vw_mailbox_post(mb, f, 9000); /* replaces 8, and unreferences it */
+    CHECK(kept->pts == 7 && kept->data[0][0] == 7 && kept->buf[0] != NULL);
+    got = vw_mailbox_take(mb, &fresh, &at);
+    CHECK(got && fresh && got->pts == 9 && at == 9000);
+    got = vw_mailbox_take(mb, &fresh, NULL);
+    CHECK(got && !fresh && got->pts == 9); /* not moved: still there */
+
+    vw_mailbox_destroy(mb);
+    CHECK(kept->data[0][0] == 7); /* outlives the mailbox (ASan: no use after free) */
+    av_frame_free(&kept);
+    av_frame_free(&f);
+}
+
 #define STRESS_N 200000
 
 struct stress {
@@ -142,6 +176,7 @@ static void test_stress(void)
 int main(void)
 {
     test_basic();
+    test_move_out();
     test_stress();
     return check_summary("test_mailbox");
 }

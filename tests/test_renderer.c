@@ -288,26 +288,50 @@ static void test_colours(void)
                  AVCOL_RANGE_MPEG);
 }
 
-/* Re-uploading into the same texture (same size, then another size) shows the new picture. */
+/* Re-uploading into the same texture (same size, then another size) shows the new picture,
+ * copied (vw_texture_upload) or handed over (vw_texture_upload_take, as the wall does). */
 static void test_reupload(void)
 {
     struct vw_texture *tex = vw_texture_create(R);
     CHECK(!vw_texture_has_picture(tex));
     CHECK_NEAR(vw_texture_aspect(tex), 16.0 / 9.0, 1e-9);
     struct vw_draw_tile tile = {.box = CANVAS, .fit = VW_FIT_STRETCH, .tex = tex};
-    const int sizes[][2] = {{64, 36}, {64, 36}, {48, 48}, {64, 36}};
-    const int colours[][3] = {{255, 0, 0}, {0, 0, 255}, {0, 255, 0}, {255, 255, 255}};
-    for (int i = 0; i < 4; i++) {
+    struct vw_draw_tile small = {.box = {0, 0, 40, 30}, .fit = VW_FIT_STRETCH, .tex = tex};
+    const int sizes[][2] = {{64, 36}, {64, 36}, {64, 36}, {48, 48}, {64, 36}};
+    const int colours[][3] = {
+        {255, 0, 0}, {0, 0, 255}, {0, 255, 0}, {255, 255, 255}, {255, 0, 255}};
+    bool cpu = vw_renderer_compose(R) == VW_COMPOSE_CPU;
+    AVFrame *decoder_ref = av_frame_alloc(); /* what a decoder keeps of a frame it gave out */
+    int blue_y = -1;                         /* frame 1's luma, as the decoder sees it */
+    for (int i = 0; i < 5; i++) {
         AVFrame *f = solid_frame(AV_PIX_FMT_YUV420P, sizes[i][0], sizes[i][1], colours[i][0],
                                  colours[i][1], colours[i][2], AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
-        f->sample_aspect_ratio = (AVRational){i == 2 ? 4 : 1, 1};
-        CHECK(vw_texture_upload(tex, f));
-        if (i == 2)
+        f->sample_aspect_ratio = (AVRational){i == 3 ? 4 : 1, 1};
+        bool take = i % 2 == 1;
+        if (take) {
+            av_frame_unref(decoder_ref);
+            CHECK(av_frame_ref(decoder_ref, f) == 0);
+            if (i == 1)
+                blue_y = f->data[0][0];
+            CHECK(vw_texture_upload_take(tex, f));
+            /* kept (the frame is left blank) with the CPU composition; copied into GL */
+            CHECK(cpu ? f->buf[0] == NULL && f->format < 0 : f->buf[0] != NULL);
+        } else {
+            CHECK(vw_texture_upload(tex, f));
+        }
+        if (i == 3)
             CHECK_NEAR(vw_texture_aspect(tex), 4.0, 1e-9); /* 48x48 with SAR 4:1 */
+        av_frame_free(&f); /* the caller's frame is gone: the texture must not need it */
         render(&tile, 1);
         CHECK_PX(100, 100, colours[i][0], colours[i][1], colours[i][2]);
-        av_frame_free(&f);
+        render(&small, 1); /* scaled again, from what the texture kept */
+        CHECK_PX(20, 15, colours[i][0], colours[i][1], colours[i][2]);
+        /* The copy after a take (i = 2, same size) must not write into the taken frame's
+         * buffers, which a decoder may still use as a reference picture. */
+        if (i == 2)
+            CHECK(decoder_ref->data[0][0] == blue_y && blue_y >= 0);
     }
+    av_frame_free(&decoder_ref);
     CHECK_NEAR(vw_texture_aspect(tex), 64.0 / 36.0, 1e-9);
     vw_texture_destroy(tex);
 }
