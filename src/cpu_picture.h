@@ -3,11 +3,10 @@
  * With a GPU, the renderer uploads the YUV planes and a fragment shader samples, scales and
  * converts them. With software GL (Mesa's llvmpipe) every fragment of that shader runs on
  * the CPU, in generic JIT-compiled code: at 9 x 720p on a 1920x1080 wall it cost more than
- * decoding the streams. libswscale does the same scaling and conversion with hand-written
- * SIMD code for a fraction of that (and for the commonest tile, a camera at exactly half
- * size, a loop of our own in AVX2 does it faster still), and the result is
- * written straight into the wall's framebuffer texture, so llvmpipe rasterises nothing for
- * the picture (docs/performance.md).
+ * decoding the streams. Here the picture is scaled and converted on the CPU instead, by
+ * SIMD code (src/scale420.c for the 8-bit 4:2:0 that cameras send, libswscale for any
+ * other format), and the result is written straight into the wall's framebuffer texture,
+ * so llvmpipe rasterises nothing for the picture (docs/performance.md).
  *
  * A vw_cpu_picture holds the last frame (the decoder's own buffers, taken from its mailbox,
  * or a copy) and the last scaled result, which is reused while the frame and the size on
@@ -33,7 +32,7 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const struct AVFrame *f)
  * left blank), or copies a frame that is not reference-counted. The buffers are only read:
  * a decoder may go on using them as a reference picture. */
 bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, struct AVFrame *f);
-/* Whether the half-size path may use SIMD code (AVX2, where the CPU has it); on by default.
+/* Whether src/scale420.c may use its AVX2 rows (where the CPU has AVX2); on by default.
  * Tests turn it off to check the plain C rows against the same reference. */
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on);
 int vw_cpu_picture_width(const struct vw_cpu_picture *p);
@@ -47,11 +46,12 @@ struct vw_cpu_crop {
 
 /* The picture's `crop` scaled to dw x dh pixels, RGBA, in rows of *stride bytes, bottom
  * row first (as a GL texture holds it), with the frame's matrix (BT.601/709/2020) and
- * range. Exactly half size from 8-bit 4:2:0 (yuv420p, yuvj420p, nv12): a 2x2 box filter
- * and a fixed-point matrix of our own, within a code of exact. Anything else: libswscale,
- * SWS_BILINEAR (its filter widens with the downscale, so a 4:1 downscale averages instead
- * of aliasing), up to 5 codes dark. Reused while neither the frame nor the request
- * changed. NULL without a frame or when memory runs out. */
+ * range. From 8-bit 4:2:0 (yuv420p, yuvj420p, nv12): src/scale420.c, a 2x2 box at exactly
+ * half size, else an area filter where the picture shrinks and bilinear where it grows,
+ * within a code of exact. Other formats: libswscale, SWS_BILINEAR (its filter widens with
+ * the downscale, so a 4:1 downscale averages instead of aliasing), up to 5 codes dark.
+ * Reused while neither the frame nor the request changed. NULL without a frame or when
+ * memory runs out. */
 const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
                                      int dh, int *stride);
 

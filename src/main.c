@@ -55,7 +55,8 @@ static void usage(FILE *to)
         "      --vsync            wait for the display's vertical blank\n"
         "      --shaders DIR      GLSL folder (default: the source tree's shaders/)\n"
         "      --compose MODE     who scales and converts the pictures: gpu (shaders), cpu\n"
-        "                         (libswscale), or auto (default: cpu on software GL, else gpu)\n"
+        "                         (SIMD code on the CPU), or auto (default: cpu on software\n"
+        "                         GL, else gpu)\n"
         "  -v, --verbose          debug logging\n"
         "  -h, --help             this text\n");
 }

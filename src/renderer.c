@@ -373,7 +373,7 @@ struct vw_texture {
     struct SwsContext *sws;
     AVFrame *conv;
     int warned_fmt; /* the format last warned about, or AV_PIX_FMT_NONE */
-    /* VW_COMPOSE_CPU: the frame kept for libswscale instead of the planes above. */
+    /* VW_COMPOSE_CPU: the frame kept for the CPU scalers instead of the planes above. */
     struct vw_cpu_picture *cpu;
 };
 
@@ -809,8 +809,9 @@ static void draw_slate(struct vw_renderer *r, const struct vw_draw_tile *t)
 
 static bool to_scissor(const struct vw_renderer *r, struct vw_box b, int s[4]);
 
-/* VW_COMPOSE_CPU: the picture scaled by libswscale to the quad's size in whole framebuffer
- * pixels, and written into the framebuffer's texture, clipped to the tile and the panel.
+/* VW_COMPOSE_CPU: the picture scaled on the CPU (src/cpu_picture.c) to the quad's size in
+ * whole framebuffer pixels, and written into the framebuffer's texture, clipped to the tile
+ * and the panel.
  * GL keeps the order: what was drawn before is under it, labels drawn after are over it. */
 static void draw_picture_cpu(struct vw_renderer *r, const struct vw_draw_tile *t,
                              const struct vw_placement *pl)

@@ -926,7 +926,7 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
         goto fail;
     vw_info("pictures scaled and converted by the %s",
             vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU
-                ? "CPU (libswscale; --compose gpu for shaders)"
+                ? "CPU (software GL; --compose gpu for shaders)"
                 : "GPU (shaders)");
     apply_scene(w, "start");
     /* The first redraw (every tile a slate; Mesa compiles its shader variants on first use)
