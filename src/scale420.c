@@ -274,6 +274,10 @@ struct vw_scale420 {
     int pitch, cpitch;
     int16_t *ly_rows, *cb_rows, *cr_rows;
     int16_t *ly_cols, *cb_cols, *cr_cols;
+    /* Same size (sw = dw, sh = dh): one row of each chroma plane grown down, x4, with a
+     * sample of padding at each end (see same_row_avx2) */
+    bool same;
+    int16_t *cb_row4, *cr_row4;
 };
 
 void vw_scale420_destroy(struct vw_scale420 *s)
@@ -290,6 +294,8 @@ void vw_scale420_destroy(struct vw_scale420 *s)
     free(s->ly_cols);
     free(s->cb_cols);
     free(s->cr_cols);
+    free(s->cb_row4);
+    free(s->cr_row4);
     free(s);
 }
 
@@ -321,6 +327,11 @@ struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh)
     ok = ok && (s->ly_rows = rows_alloc(s->pitch)) && (s->cb_rows = rows_alloc(s->cpitch)) &&
          (s->cr_rows = rows_alloc(s->cpitch)) && (s->ly_cols = rows_alloc(s->pitch)) &&
          (s->cb_cols = rows_alloc(s->cpitch)) && (s->cr_cols = rows_alloc(s->cpitch));
+    s->same = sw == dw && sh == dh;
+    if (ok && s->same) {
+        ok = (s->cb_row4 = calloc((size_t)s->cpitch + 32, sizeof(int16_t))) &&
+             (s->cr_row4 = calloc((size_t)s->cpitch + 32, sizeof(int16_t)));
+    }
     if (!ok) {
         vw_scale420_destroy(s);
         return NULL;
@@ -550,10 +561,117 @@ AVX2 static void block_avx2(struct vw_scale420 *s, const struct vw_yuv420 *src, 
 }
 #endif
 
+#if HAVE_AVX2_ROWS
+/* The same size: luma as it is, and chroma grown 2:1 each way, bilinear, as the taps would
+ * (bilinear with r = 1/2): output row 2k takes chroma rows k-1 and k weighted 1:3, row
+ * 2k+1 rows k and k+1 weighted 3:1, and columns the same, clamped at the edges. Sums of
+ * integers, exact: a row is grown down x4 (blend_*), then across x4 (same_row_avx2).
+ * Without the detour through columns this is ~4 times faster than the general path. */
+
+/* out[1 + j] = 3 near[j] + far[j] for j < n, and out[0], out[n + 1] their neighbours. */
+AVX2 static void blend_plane(const uint8_t *near, const uint8_t *far, int n, int16_t *out)
+{
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(near + j)));
+        __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(far + j)));
+        __m256i sum = _mm256_add_epi16(_mm256_add_epi16(_mm256_add_epi16(a, a), a), b);
+        _mm256_storeu_si256((__m256i *)(out + 1 + j), sum);
+    }
+    for (; j < n; j++)
+        out[1 + j] = (int16_t)(3 * near[j] + far[j]);
+    out[0] = out[1];
+    out[n + 1] = out[n];
+}
+
+/* The same for NV12's interleaved pairs, into separate Cb and Cr rows. */
+AVX2 static void blend_nv12(const uint8_t *near, const uint8_t *far, int n, int16_t *out_cb,
+                            int16_t *out_cr)
+{
+    const __m256i low = _mm256_set1_epi16(0xff);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(near + 2 * j));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(far + 2 * j));
+        __m256i au = _mm256_and_si256(a, low), bu = _mm256_and_si256(b, low);
+        __m256i av = _mm256_srli_epi16(a, 8), bv = _mm256_srli_epi16(b, 8);
+        _mm256_storeu_si256((__m256i *)(out_cb + 1 + j),
+                            _mm256_add_epi16(_mm256_add_epi16(_mm256_add_epi16(au, au), au), bu));
+        _mm256_storeu_si256((__m256i *)(out_cr + 1 + j),
+                            _mm256_add_epi16(_mm256_add_epi16(_mm256_add_epi16(av, av), av), bv));
+    }
+    for (; j < n; j++) {
+        out_cb[1 + j] = (int16_t)(3 * near[2 * j] + far[2 * j]);
+        out_cr[1 + j] = (int16_t)(3 * near[2 * j + 1] + far[2 * j + 1]);
+    }
+    out_cb[0] = out_cb[1];
+    out_cb[n + 1] = out_cb[n];
+    out_cr[0] = out_cr[1];
+    out_cr[n + 1] = out_cr[n];
+}
+
+/* 8 chroma samples grown across: pixels 2j (3 c[j] + c[j-1]) and 2j+1 (3 c[j] + c[j+1]),
+ * x16, in pixel order, scaled for to_rgba: (C - 128) * 256. */
+AVX2 static inline __m256i grow_across(const int16_t *c4, int j)
+{
+    __m128i c = _mm_loadu_si128((const __m128i *)(c4 + 1 + j));
+    __m128i l = _mm_loadu_si128((const __m128i *)(c4 + j));
+    __m128i r = _mm_loadu_si128((const __m128i *)(c4 + 2 + j));
+    __m128i c3 = _mm_add_epi16(_mm_add_epi16(c, c), c);
+    __m128i even = _mm_add_epi16(c3, l), odd = _mm_add_epi16(c3, r);
+    __m256i px = _mm256_set_m128i(_mm_unpackhi_epi16(even, odd), _mm_unpacklo_epi16(even, odd));
+    return _mm256_slli_epi16(_mm256_sub_epi16(px, _mm256_set1_epi16(128 * 16)), 4);
+}
+
+AVX2 static void same_row_avx2(const uint8_t *y, const int16_t *cb4, const int16_t *cr4,
+                               uint8_t *out, int w, const struct vw_yuv_matrix *m)
+{
+    const struct gains g = gains(m);
+    const __m256i yo = _mm256_set1_epi16((short)m->y_off);
+    int x = 0;
+    for (; x + 16 <= w; x += 16) {
+        __m256i l = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(y + x)));
+        __m256i p0, p1;
+        to_rgba(_mm256_slli_epi16(_mm256_sub_epi16(l, yo), 7), grow_across(cb4, x / 2),
+                grow_across(cr4, x / 2), &g, &p0, &p1);
+        _mm256_storeu_si256((__m256i *)(out + 4 * x), _mm256_permute2x128_si256(p0, p1, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + 4 * x + 32), _mm256_permute2x128_si256(p0, p1, 0x31));
+    }
+    for (; x < w; x++) {
+        int j = x / 2, side = x % 2 ? 2 + j : j;
+        put_rgba(out + 4 * x, y[x] * 64, (3 * cb4[1 + j] + cb4[side]) * 4,
+                 (3 * cr4[1 + j] + cr4[side]) * 4, m);
+    }
+}
+
+AVX2 static void same_avx2(struct vw_scale420 *s, const struct vw_yuv420 *src, uint8_t *dst,
+                           int stride, const struct vw_yuv_matrix *m)
+{
+    for (int y = 0; y < s->dh; y++) {
+        int k = y / 2, far = y % 2 ? (k + 1 < s->ch ? k + 1 : k) : (k > 0 ? k - 1 : 0);
+        if (src->cstep == 2) {
+            blend_nv12(src->cb + (ptrdiff_t)k * src->cb_stride,
+                       src->cb + (ptrdiff_t)far * src->cb_stride, s->cw, s->cb_row4, s->cr_row4);
+        } else {
+            blend_plane(src->cb + (ptrdiff_t)k * src->cb_stride,
+                        src->cb + (ptrdiff_t)far * src->cb_stride, s->cw, s->cb_row4);
+            blend_plane(src->cr + (ptrdiff_t)k * src->cr_stride,
+                        src->cr + (ptrdiff_t)far * src->cr_stride, s->cw, s->cr_row4);
+        }
+        same_row_avx2(src->y + (ptrdiff_t)y * src->y_stride, s->cb_row4, s->cr_row4,
+                      dst + (ptrdiff_t)(s->dh - 1 - y) * stride, s->dw, m);
+    }
+}
+#endif
+
 void vw_scale420_run(struct vw_scale420 *s, const struct vw_yuv420 *src, uint8_t *dst, int stride,
                      const struct vw_yuv_matrix *m, bool avx2)
 {
 #if HAVE_AVX2_ROWS
+    if (avx2 && s->same) {
+        same_avx2(s, src, dst, stride, m);
+        return;
+    }
     if (avx2) {
         for (int by = 0; by < s->dh; by += 16)
             block_avx2(s, src, by, s->dh - by < 16 ? s->dh - by : 16, dst, stride, m);

@@ -209,8 +209,11 @@ int main(void)
         {138, 42, 10, 4, 111, 37, 50, 30}, /* an odd crop: 101 x 33 */
         {64, 36, 0, 0, 64, 36, 160, 90},   /* grown by 2.5 */
         {640, 360, 0, 0, 640, 360, 21, 13},
-        {320, 180, 0, 0, 320, 180, 320, 90}, /* one axis only */
-        {22, 8, 2, 2, 21, 7, 3, 17},         /* shrunk across, grown down */
+        {320, 180, 0, 0, 320, 180, 320, 90},     /* one axis only */
+        {22, 8, 2, 2, 21, 7, 3, 17},             /* shrunk across, grown down */
+        {1280, 720, 0, 0, 1280, 720, 1280, 720}, /* the same size: chroma grown 2:1 */
+        {138, 42, 10, 4, 111, 37, 101, 33},      /* the same size, odd */
+        {22, 8, 0, 0, 22, 8, 22, 8},
     };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
