@@ -62,9 +62,22 @@ struct vw_cpu_picture *vw_cpu_picture_create(void)
     return p;
 }
 
+/* Empties a slot: nothing scaled in it, nothing set up. */
+static void clear_slot(struct scaled *s)
+{
+    sws_freeContext(s->sws);
+    s->sws = NULL;
+    vw_scale420_destroy(s->plan);
+    s->plan = NULL;
+    s->made = false;
+    s->serial = 0;
+}
+
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on)
 {
     p->avx2 = on && vw_scale420_have_avx2();
+    for (int i = 0; i < SLOTS; i++) /* set up for the other rows */
+        clear_slot(&p->slot[i]);
 }
 
 void vw_cpu_picture_destroy(struct vw_cpu_picture *p)
@@ -203,12 +216,7 @@ static struct scaled *find_slot(struct vw_cpu_picture *p, const int key[5], stru
         if (s->used < oldest->used)
             oldest = s;
     }
-    sws_freeContext(oldest->sws);
-    oldest->sws = NULL;
-    vw_scale420_destroy(oldest->plan);
-    oldest->plan = NULL;
-    oldest->made = false;
-    oldest->serial = 0;
+    clear_slot(oldest);
     return oldest;
 }
 
@@ -233,14 +241,16 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
         *stride = s->stride;
         return s->rgba; /* this frame at this size already */
     }
-    /* yuvj420p arrives as its twin yuv420p (set_frame) */
+    /* yuvj420p arrives as its twin yuv420p (set_frame). Our scaler does 8-bit 4:2:0 at half
+     * size always and at other sizes with AVX2; libswscale the rest (src/scale420.h). */
     bool is420 = f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_NV12;
     bool half = is420 && sw == 2 * dw && sh == 2 * dh;
+    bool ours = half || (is420 && p->avx2);
     if (!s->made) {
-        if (is420 && !half && !(s->plan = vw_scale420_create(sw, sh, dw, dh)))
+        if (ours && !half && !(s->plan = vw_scale420_create(sw, sh, dw, dh)))
             return NULL;
-        if (!is420 && !(s->sws = sws_getContext(sw, sh, f->format, dw, dh, AV_PIX_FMT_RGBA,
-                                                SWS_BILINEAR, NULL, NULL, NULL)))
+        if (!ours && !(s->sws = sws_getContext(sw, sh, f->format, dw, dh, AV_PIX_FMT_RGBA,
+                                               SWS_BILINEAR, NULL, NULL, NULL)))
             return NULL;
         s->made = true;
         memcpy(s->key, key, sizeof key);
@@ -279,7 +289,7 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
         src[i] = f->data[i] + (ptrdiff_t)sy * f->linesize[i] + (ptrdiff_t)sx * step;
         src_stride[i] = f->linesize[i];
     }
-    if (is420) {
+    if (ours) {
         bool nv12 = f->format == AV_PIX_FMT_NV12;
         struct vw_yuv420 v = {
             .y = src[0],
@@ -295,7 +305,7 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
         if (half)
             vw_scale420_half(&v, dw, dh, s->rgba, row, &p->yuv, p->avx2);
         else
-            vw_scale420_run(s->plan, &v, s->rgba, row, &p->yuv, p->avx2);
+            vw_scale420_run(s->plan, &v, s->rgba, row, &p->yuv);
         s->serial = p->serial;
         *stride = row;
         return s->rgba;

@@ -33,7 +33,8 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const struct AVFrame *f)
  * a decoder may go on using them as a reference picture. */
 bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, struct AVFrame *f);
 /* Whether src/scale420.c may use its AVX2 rows (where the CPU has AVX2); on by default.
- * Tests turn it off to check the plain C rows against the same reference. */
+ * Off, a half-size picture takes its plain C rows and any other size libswscale, as on a
+ * CPU without AVX2: tests turn it off to check that. */
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on);
 int vw_cpu_picture_width(const struct vw_cpu_picture *p);
 int vw_cpu_picture_height(const struct vw_cpu_picture *p);
@@ -47,8 +48,8 @@ struct vw_cpu_crop {
 /* The picture's `crop` scaled to dw x dh pixels, RGBA, in rows of *stride bytes, bottom
  * row first (as a GL texture holds it), with the frame's matrix (BT.601/709/2020) and
  * range. From 8-bit 4:2:0 (yuv420p, yuvj420p, nv12): src/scale420.c, a 2x2 box at exactly
- * half size, else an area filter where the picture shrinks and bilinear where it grows,
- * within a code of exact. Other formats: libswscale, SWS_BILINEAR (its filter widens with
+ * half size, else (with AVX2) an area filter where the picture shrinks and bilinear where it
+ * grows, within a code of exact. Anything else: libswscale, SWS_BILINEAR (its filter widens with
  * the downscale, so a 4:1 downscale averages instead of aliasing), up to 5 codes dark.
  * Reused while neither the frame nor the request changed. NULL without a frame or when
  * memory runs out. */

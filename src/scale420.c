@@ -306,7 +306,7 @@ static int16_t *rows_alloc(int pitch)
 
 struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh)
 {
-    if (sw < 1 || sh < 1 || dw < 1 || dh < 1)
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1 || !vw_scale420_have_avx2())
         return NULL;
     struct vw_scale420 *s = calloc(1, sizeof *s);
     if (!s)
@@ -343,46 +343,9 @@ struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh)
     return s;
 }
 
-/* The vertical pass, one plane, one output row: out[x] for x < width, in Q6. `step`: bytes
- * between samples (2 for one of NV12's interleaved chroma planes). */
-static void vpass_c(const uint8_t *src, int stride, int step, const struct taps *t, int o,
-                    int width, int16_t *out)
-{
-    const uint8_t *row = src + (ptrdiff_t)t->first[o] * stride;
-    const int16_t *w = t->w14 + (size_t)o * t->n;
-    for (int x = 0; x < width; x++) {
-        int sum = 128;
-        for (int k = 0; k < t->count[o]; k++)
-            sum += w[k] * row[(ptrdiff_t)k * stride + x * step];
-        out[x] = (int16_t)(sum >> 8);
-    }
-}
-
-/* One output row in plain C: the vertical pass into the first of the scratch rows, then
- * along the row. */
-static void row_c(struct vw_scale420 *s, const struct vw_yuv420 *src, int oy, uint8_t *out,
-                  const struct vw_yuv_matrix *m)
-{
-    vpass_c(src->y, src->y_stride, 1, &s->ly, oy, s->sw, s->ly_rows);
-    vpass_c(src->cb, src->cb_stride, src->cstep, &s->cy, oy, s->cw, s->cb_rows);
-    vpass_c(src->cr, src->cr_stride, src->cstep, &s->cy, oy, s->cw, s->cr_rows);
-    for (int x = 0; x < s->dw; x++) {
-        const int16_t *wl = s->lx.w14 + (size_t)x * s->lx.n, *wc = s->cx.w14 + (size_t)x * s->cx.n;
-        const int16_t *l = s->ly_rows + s->lx.first[x];
-        const int16_t *u = s->cb_rows + s->cx.first[x], *v = s->cr_rows + s->cx.first[x];
-        int y6 = 8192, u6 = 8192, v6 = 8192;
-        for (int k = 0; k < s->lx.count[x]; k++)
-            y6 += wl[k] * l[k];
-        for (int k = 0; k < s->cx.count[x]; k++) {
-            u6 += wc[k] * u[k];
-            v6 += wc[k] * v[k];
-        }
-        put_rgba(out + 4 * x, y6 >> 14, u6 >> 14, v6 >> 14, m);
-    }
-}
-
 #if HAVE_AVX2_ROWS
-/* vpass_c, 16 samples at a time: (sample << 7) * w14 / 2^15 is the sample's share in Q6. */
+/* The vertical pass, one plane, one output row: out[x] for x < width, in Q6, 16 samples at
+ * a time: (sample << 7) * w14 / 2^15 is the sample's share in Q6. */
 AVX2 static void vpass_avx2(const uint8_t *src, int stride, const struct taps *t, int o, int width,
                             int16_t *out)
 {
@@ -665,20 +628,16 @@ AVX2 static void same_avx2(struct vw_scale420 *s, const struct vw_yuv420 *src, u
 #endif
 
 void vw_scale420_run(struct vw_scale420 *s, const struct vw_yuv420 *src, uint8_t *dst, int stride,
-                     const struct vw_yuv_matrix *m, bool avx2)
+                     const struct vw_yuv_matrix *m)
 {
 #if HAVE_AVX2_ROWS
-    if (avx2 && s->same) {
+    if (s->same) {
         same_avx2(s, src, dst, stride, m);
         return;
     }
-    if (avx2) {
-        for (int by = 0; by < s->dh; by += 16)
-            block_avx2(s, src, by, s->dh - by < 16 ? s->dh - by : 16, dst, stride, m);
-        return;
-    }
+    for (int by = 0; by < s->dh; by += 16)
+        block_avx2(s, src, by, s->dh - by < 16 ? s->dh - by : 16, dst, stride, m);
+#else
+    (void)s, (void)src, (void)dst, (void)stride, (void)m; /* never made: see create */
 #endif
-    (void)avx2;
-    for (int y = 0; y < s->dh; y++)
-        row_c(s, src, y, dst + (ptrdiff_t)(s->dh - 1 - y) * stride, m);
 }

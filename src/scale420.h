@@ -10,8 +10,10 @@
  *     area it covers, so no aliasing however small) along an axis that shrinks, bilinear
  *     along one that grows; first down the columns for each output row, then along rows.
  * Both convert with the frame's matrix (BT.601/709/2020, limited or full range) in fixed
- * point, within a code of the same computed in doubles. With AVX2 (x86-64 CPUs since
- * 2013-15) 16 pixels at a time; elsewhere plain C. */
+ * point, within a code of the same computed in doubles, 16 pixels at a time with AVX2
+ * (x86-64 CPUs since 2013-15). Without AVX2 the half size has plain C rows (about as fast
+ * as libswscale) and any other size is left to libswscale, which is faster there than
+ * plain C could be. */
 #ifndef VW_SCALE420_H
 #define VW_SCALE420_H
 
@@ -46,14 +48,15 @@ void vw_scale420_half(const struct vw_yuv420 *src, int dw, int dh, uint8_t *dst,
                       const struct vw_yuv_matrix *m, bool avx2);
 
 /* A plan for one source crop size and output size: the filter taps of each axis and the
- * rows it works in. Made once per size, reused for every frame. */
+ * rows it works in. Made once per size, reused for every frame. NULL without AVX2 (see
+ * above) or memory. */
 struct vw_scale420;
-struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh); /* NULL: no memory */
-void vw_scale420_destroy(struct vw_scale420 *s);                        /* NULL ok */
+struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh);
+void vw_scale420_destroy(struct vw_scale420 *s); /* NULL ok */
 
 /* src (s's source size) at s's output size, RGBA into dst as vw_scale420_half writes it;
  * rows are written up to 8 pixels past dw, within the 64-byte padding of `stride`. */
 void vw_scale420_run(struct vw_scale420 *s, const struct vw_yuv420 *src, uint8_t *dst, int stride,
-                     const struct vw_yuv_matrix *m, bool avx2);
+                     const struct vw_yuv_matrix *m);
 
 #endif
