@@ -187,8 +187,8 @@ struct taps {
     int n;        /* the most taps of any output sample */
     int *first;   /* [outputs] */
     int *count;   /* [outputs] taps of each, at most n */
-    int16_t *w14; /* [outputs * n] weights x 16384, summing to 16384 (C rows) */
-    int16_t *w15; /* [outputs * n] weights x 32768, at most 32767 (AVX2 rows) */
+    int16_t *w14; /* [outputs * n] weights x 16384, summing to 16384 (vertical pass) */
+    int16_t *w15; /* [outputs * n] weights x 32768, at most 32767 (horizontal taps) */
 };
 
 static void free_taps(struct taps *t)

@@ -1,8 +1,8 @@
-/* cpu_picture's half-size path (a 2x2 box filter and a fixed-point matrix, in AVX2 where the
- * CPU has it and in plain C) against the same conversion done in doubles, on every pixel of
- * frames of random samples: each 8-bit 4:2:0 layout, matrix and range, whole and cropped,
- * and widths that leave a tail after the 16-pixel blocks. No GL: the renderer's tests check
- * the pictures on a wall. */
+/* cpu_picture's own scalers for 8-bit 4:2:0 (src/scale420.c) against the same filter and
+ * conversion done in doubles, on every pixel of frames of random samples: the half-size
+ * path in AVX2 and in plain C, and any other size (AVX2), for each layout, matrix and
+ * range, whole and cropped, with widths that leave a tail after the 16-pixel blocks, and
+ * extreme samples. No GL: the renderer's tests check the pictures on a wall. */
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
 #include <stdint.h>
