@@ -57,6 +57,9 @@ static void usage(FILE *to)
         "      --compose MODE     who scales and converts the pictures: gpu (shaders), cpu\n"
         "                         (SIMD code on the CPU), or auto (default: cpu on software\n"
         "                         GL, else gpu)\n"
+        "      --present MODE     how a window gets the finished wall: gl (a GL copy and\n"
+        "                         swap), or auto (default: the window's surface on x11\n"
+        "                         with --compose cpu, else gl)\n"
         "  -v, --verbose          debug logging\n"
         "  -h, --help             this text\n");
 }
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
         O_VSYNC,
         O_SHADERS,
         O_COMPOSE,
+        O_PRESENT,
         O_NOCONNECT
     };
     static const struct option longopts[] = {
@@ -182,6 +186,7 @@ int main(int argc, char **argv)
         {"vsync", no_argument, NULL, O_VSYNC},
         {"shaders", required_argument, NULL, O_SHADERS},
         {"compose", required_argument, NULL, O_COMPOSE},
+        {"present", required_argument, NULL, O_PRESENT},
         {"no-connect", no_argument, NULL, O_NOCONNECT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -220,6 +225,13 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vwall: --compose %s: expected auto, gpu or cpu\n", optarg);
                 return 2;
             }
+            break;
+        case O_PRESENT:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "gl") != 0) {
+                fprintf(stderr, "vwall: --present %s: expected auto or gl\n", optarg);
+                return 2;
+            }
+            opt.present_gl = strcmp(optarg, "gl") == 0;
             break;
         case O_NOCONNECT: opt.no_connect = true; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;

@@ -60,6 +60,11 @@ struct output {
     SDL_Window *win;                  /* NULL offscreen */
     struct vw_target *target;         /* offscreen only */
     int panel_x, panel_y, cols, rows; /* the block of panels it shows */
+    /* A window shown through its SDL window surface instead of a GL swap (see
+     * present_surface); false once that failed, for good. */
+    bool surface;
+    uint32_t *staging; /* the composition read back, rows bottom first */
+    size_t staging_size;
 };
 
 struct vw_wall {
@@ -762,6 +767,57 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
     }
 }
 
+/* With software GL a window costs llvmpipe a full-window copy quad and a swap on every
+ * redraw. On x11 the finished composition can instead go straight to the window's SDL
+ * surface (an XImage, shared memory when the server has it): read back with glReadPixels,
+ * rows flipped and R/B swapped for the X visual, put with SDL_UpdateWindowSurface. false
+ * when this output can't (another surface format, no surface): the GL copy then. */
+static bool present_surface(struct output *o, int fw, int fh)
+{
+    if (!o->surface)
+        return false;
+    SDL_Surface *s = SDL_GetWindowSurface(o->win);
+    bool bgrx = s && (s->format->format == SDL_PIXELFORMAT_RGB888 ||
+                      s->format->format == SDL_PIXELFORMAT_ARGB8888);
+    if (!s || !bgrx || s->w != fw || s->h != fh) {
+        if (!s || !bgrx) {
+            vw_info("output: window surface %s; presenting through GL",
+                    s ? SDL_GetPixelFormatName(s->format->format) : SDL_GetError());
+            o->surface = false;
+        }
+        return false; /* a size between a resize and its event: GL this once */
+    }
+    size_t need = (size_t)fw * (size_t)fh;
+    if (o->staging_size < need) {
+        free(o->staging);
+        o->staging_size = 0;
+        if (!(o->staging = malloc(need * 4)))
+            return false;
+        o->staging_size = need;
+    }
+    glPixelStorei(GL_PACK_ALIGNMENT, 4);
+    glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+    glReadPixels(0, 0, fw, fh, GL_RGBA, GL_UNSIGNED_BYTE, o->staging);
+    if (SDL_MUSTLOCK(s) && SDL_LockSurface(s) != 0)
+        return false;
+    for (int y = 0; y < fh; y++) {
+        const uint32_t *in = o->staging + (size_t)(fh - 1 - y) * (size_t)fw;
+        uint32_t *out = (uint32_t *)((uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch);
+        for (int x = 0; x < fw; x++) { /* R,G,B,A bytes to B,G,R,X */
+            uint32_t v = in[x];
+            out[x] = (v & 0xff00ff00u) | (v & 0xffu) << 16 | (v >> 16 & 0xffu);
+        }
+    }
+    if (SDL_MUSTLOCK(s))
+        SDL_UnlockSurface(s);
+    if (SDL_UpdateWindowSurface(o->win) != 0) {
+        vw_info("output: window surface update failed (%s); presenting through GL", SDL_GetError());
+        o->surface = false;
+        return false;
+    }
+    return true;
+}
+
 static void render(struct vw_wall *w)
 {
     int64_t now = vw_now_us();
@@ -796,8 +852,10 @@ static void render(struct vw_wall *w)
         else
             draw_output(w, o, fw, fh, w->changed, n_changed, false);
         if (o->win) {
-            vw_target_blit_to_window(w->renderer, o->target);
-            SDL_GL_SwapWindow(o->win);
+            if (!present_surface(o, fw, fh)) {
+                vw_target_blit_to_window(w->renderer, o->target);
+                SDL_GL_SwapWindow(o->win);
+            }
         } else {
             glFinish(); /* what a swap would wait for: the frame really drawn */
         }
@@ -928,6 +986,17 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
             vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU
                 ? "CPU (software GL; --compose gpu for shaders)"
                 : "GPU (shaders)");
+    /* Software GL on x11: windows through their surfaces (present_surface). SDL would
+     * otherwise back a window surface with a texture of its own GL renderer. */
+    const char *driver = SDL_GetCurrentVideoDriver();
+    bool surfaces = !opt->present_gl && vw_renderer_compose(w->renderer) == VW_COMPOSE_CPU &&
+                    driver && strcmp(driver, "x11") == 0;
+    if (surfaces)
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    for (int i = 0; i < w->output_count; i++)
+        w->outputs[i].surface = surfaces && w->outputs[i].win;
+    if (surfaces && w->output_count > 0 && w->outputs[0].win)
+        vw_info("windows presented through their x11 surfaces (--present gl for a GL swap)");
     apply_scene(w, "start");
     /* The first redraw (every tile a slate; Mesa compiles its shader variants on first use)
      * takes 100-150 ms on llvmpipe when it competes with the decoders starting up: their
@@ -966,9 +1035,11 @@ void vw_wall_destroy(struct vw_wall *w)
         SDL_GL_MakeCurrent(NULL, NULL);
         SDL_GL_DeleteContext(w->gl);
     }
-    for (int i = 0; i < w->output_count; i++)
+    for (int i = 0; i < w->output_count; i++) {
         if (w->outputs[i].win && w->outputs[i].win != w->gl_window)
             SDL_DestroyWindow(w->outputs[i].win);
+        free(w->outputs[i].staging);
+    }
     if (w->gl_window)
         SDL_DestroyWindow(w->gl_window);
     if (SDL_WasInit(SDL_INIT_VIDEO))

@@ -35,6 +35,7 @@ struct vw_wall_options {
     bool no_connect;        /* layout preview: open no source, every tile shows its slate */
     bool vsync;
     enum vw_compose compose; /* who scales the pictures (default auto) */
+    bool present_gl;         /* windows always through a GL copy and swap (--present gl) */
 };
 
 /* Takes ownership of cfg. NULL with reasons in errs (no display, GL too old, shaders). */

@@ -231,7 +231,9 @@ def test_shipped_layouts():
 
 def test_window_on_x11():
     """A real X server (Xvfb, 640x360): vwall --output fullscreen fills the screen with the
-    2×2 wall scaled 2×; --screens 0,3 leaves panels 1 and 2 dark. Grabbed with x11grab."""
+    2×2 wall scaled 2×; --screens 0,3 leaves panels 1 and 2 dark. Grabbed with x11grab.
+    With --compose cpu the window gets the wall through its x11 surface (--present auto), and
+    once more through the GL copy and swap (--present gl)."""
     import shutil
     import time
     if not shutil.which("Xvfb"):
@@ -249,11 +251,15 @@ def test_window_on_x11():
     try:
         time.sleep(1.0)
         env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11")
-        for screens, dark in [(None, []), ("0,3", [1, 2])]:
+        runs = [(None, [], "auto"), ("0,3", [1, 2], "auto")]
+        if COMPOSE == "cpu":
+            runs.append((None, [], "gl"))
+        for screens, dark, present in runs:
             args = [*VW, "-c", cfg, "--output", "fullscreen", "--control", "none", "--duration", "6",
-                    "--stats", os.path.join(d, "stats.json")]
+                    "--stats", os.path.join(d, "stats.json"), "--present", present]
             if screens:
                 args += ["--screens", screens]
+            screens = f"{screens} --present {present}"
             v = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             time.sleep(3.5)
             shot = os.path.join(d, f"x11-{screens}.png")
@@ -261,6 +267,9 @@ def test_window_on_x11():
                             display, "-frames:v", "1", shot], env=env, check=False, timeout=30)
             _, err = v.communicate(timeout=60)
             check(v.returncode == 0, f"window {screens}: vwall exits 0 ({err[-300:]})")
+            surfaces = "presented through their x11 surfaces" in err
+            check(surfaces == (COMPOSE == "cpu" and present == "auto"),
+                  f"window {screens}: presented through the x11 surface: {surfaces}")
             if not os.path.exists(shot):
                 check(False, f"window {screens}: x11grab took a picture")
                 continue
