@@ -126,9 +126,12 @@ static bool readable(const AVFrame *f, enum AVPixelFormat *fmt, bool *full)
 static void new_picture(struct vw_cpu_picture *p, const AVFrame *f, bool full)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
-    p->matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
+    int matrix = (desc->flags & AV_PIX_FMT_FLAG_RGB) ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
+    /* the gains once per stream, not per frame (p->matrix starts as 0, which no frame has) */
+    if (matrix != p->matrix || full != p->full)
+        p->yuv = vw_yuv_matrix(matrix, full);
+    p->matrix = matrix;
     p->full = full;
-    p->yuv = vw_yuv_matrix(p->matrix, full);
     p->serial++;
 }
 
@@ -299,8 +302,6 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
             .cb_stride = src_stride[1],
             .cr_stride = nv12 ? src_stride[1] : src_stride[2],
             .cstep = nv12 ? 2 : 1,
-            .w = sw,
-            .h = sh,
         };
         if (half)
             vw_scale420_half(&v, dw, dh, s->rgba, row, &p->yuv, p->avx2);

@@ -1074,7 +1074,7 @@ int vw_target_height(const struct vw_target *t)
     return t->h;
 }
 
-void vw_target_read(struct vw_target *t, uint8_t *rgba)
+void vw_target_read_bottom_up(struct vw_target *t, uint8_t *rgba)
 {
     GLint prev = 0;
     glGetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &prev);
@@ -1083,6 +1083,11 @@ void vw_target_read(struct vw_target *t, uint8_t *rgba)
     glPixelStorei(GL_PACK_ROW_LENGTH, 0);
     glReadPixels(0, 0, t->w, t->h, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
     glBindFramebuffer(GL_READ_FRAMEBUFFER, (GLuint)prev);
+}
+
+void vw_target_read(struct vw_target *t, uint8_t *rgba)
+{
+    vw_target_read_bottom_up(t, rgba);
     size_t row = (size_t)t->w * 4;
     uint8_t *tmp = malloc(row);
     if (tmp) {

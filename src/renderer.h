@@ -118,6 +118,8 @@ int vw_target_width(const struct vw_target *t);
 int vw_target_height(const struct vw_target *t);
 /* Reads the target into `rgba` (w·h·4 bytes, top row first). */
 void vw_target_read(struct vw_target *t, uint8_t *rgba);
+/* The same as GL holds it, bottom row first: no pass to flip the rows. */
+void vw_target_read_bottom_up(struct vw_target *t, uint8_t *rgba);
 
 /* Sanitizer builds only (a no-op otherwise): SDL unloads Mesa's libraries at exit, after
  * which LeakSanitizer reports Mesa's long-lived allocations as leaks from "<unknown

@@ -184,24 +184,24 @@ void vw_scale420_half(const struct vw_yuv420 *src, int dw, int dh, uint8_t *dst,
  * chroma plane (half the crop's size, each sample covering two luma samples). */
 
 struct taps {
-    int n;        /* the most taps of any output sample */
-    int *first;   /* [outputs] */
-    int *count;   /* [outputs] taps of each, at most n */
-    int16_t *w14; /* [outputs * n] weights x 16384, summing to 16384 (vertical pass) */
-    int16_t *w15; /* [outputs * n] weights x 32768, at most 32767 (horizontal taps) */
+    int n;      /* the most taps of any output sample */
+    int *first; /* [outputs] */
+    int *count; /* [outputs] taps of each, at most n */
+    int16_t *w; /* [outputs * n] weights in fixed point (see make_taps) */
 };
 
 static void free_taps(struct taps *t)
 {
     free(t->first);
     free(t->count);
-    free(t->w14);
-    free(t->w15);
+    free(t->w);
 }
 
 /* Taps from n_src samples spanning `extent` (n_src, or less for a chroma plane under an odd
- * crop) to n_dst, for n_pad >= n_dst outputs: those past n_dst repeat the last. */
-static bool make_taps(struct taps *t, int n_src, double extent, int n_dst, int n_pad)
+ * crop) to n_dst, for n_pad >= n_dst outputs: those past n_dst repeat the last. Weights are
+ * times `one` and sum to it: 2^14 for the vertical pass, 2^15 for the horizontal taps
+ * (where a weight of 1.0 is held as 32767, the most an int16_t holds). */
+static bool make_taps(struct taps *t, int n_src, double extent, int n_dst, int n_pad, int one)
 {
     double r = extent / n_dst;
     int n = r > 1 ? (int)ceil(r) + 1 : 2;
@@ -209,11 +209,12 @@ static bool make_taps(struct taps *t, int n_src, double extent, int n_dst, int n
     t->n = n;
     t->first = malloc(sizeof *t->first * (size_t)n_pad);
     t->count = malloc(sizeof *t->count * (size_t)n_pad);
-    t->w14 = calloc((size_t)n_pad * (size_t)n, sizeof *t->w14);
-    t->w15 = calloc((size_t)n_pad * (size_t)n, sizeof *t->w15);
+    t->w = calloc((size_t)n_pad * (size_t)n, sizeof *t->w);
     double *w = calloc((size_t)n, sizeof *w);
-    if (!t->first || !t->count || !t->w14 || !t->w15 || !w) {
+    int *q = calloc((size_t)n, sizeof *q); /* one output's weights, before the int16_t cap */
+    if (!t->first || !t->count || !t->w || !w || !q) {
         free(w);
+        free(q);
         return false;
     }
     for (int o = 0; o < n_pad; o++) {
@@ -244,23 +245,25 @@ static bool make_taps(struct taps *t, int n_src, double extent, int n_dst, int n
         /* to fixed point, the rounding error on the biggest weight; zeros at the ends
          * dropped */
         int sum = 0, big = 0, lo = 0, hi = n;
-        int16_t *w14 = t->w14 + (size_t)o * n, *w15 = t->w15 + (size_t)o * n;
-        while (lo < n - 1 && lround(w[lo] * 16384) == 0)
+        int16_t *wq = t->w + (size_t)o * n;
+        while (lo < n - 1 && lround(w[lo] * one) == 0)
             lo++;
-        while (hi > lo + 1 && lround(w[hi - 1] * 16384) == 0)
+        while (hi > lo + 1 && lround(w[hi - 1] * one) == 0)
             hi--;
         for (int k = lo; k < hi; k++) {
-            w14[k - lo] = (int16_t)lround(w[k] * 16384);
-            w15[k - lo] = (int16_t)fmin(32767, lround(w[k] * 32768));
-            sum += w14[k - lo];
+            q[k - lo] = (int)lround(w[k] * one);
+            sum += q[k - lo];
             if (w[k] > w[big + lo])
                 big = k - lo;
         }
-        w14[big] = (int16_t)(w14[big] + 16384 - sum);
+        q[big] += one - sum;
+        for (int k = 0; k < hi - lo; k++)
+            wq[k] = (int16_t)(q[k] > 32767 ? 32767 : q[k]);
         t->first[o] = first + lo;
         t->count[o] = hi - lo;
     }
     free(w);
+    free(q);
     return true;
 }
 
@@ -321,9 +324,10 @@ struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh)
     /* rows padded to whole 16-sample blocks for the transpose */
     s->pitch = (sw + 15) / 16 * 16;
     s->cpitch = (s->cw + 15) / 16 * 16;
-    bool ok = make_taps(&s->lx, sw, sw, dw, s->dw8) && make_taps(&s->ly, sh, sh, dh, dh) &&
-              make_taps(&s->cx, s->cw, sw / 2.0, dw, s->dw8) &&
-              make_taps(&s->cy, s->ch, sh / 2.0, dh, dh);
+    bool ok = make_taps(&s->lx, sw, sw, dw, s->dw8, 1 << 15) &&
+              make_taps(&s->ly, sh, sh, dh, dh, 1 << 14) &&
+              make_taps(&s->cx, s->cw, sw / 2.0, dw, s->dw8, 1 << 15) &&
+              make_taps(&s->cy, s->ch, sh / 2.0, dh, dh, 1 << 14);
     ok = ok && (s->ly_rows = rows_alloc(s->pitch)) && (s->cb_rows = rows_alloc(s->cpitch)) &&
          (s->cr_rows = rows_alloc(s->cpitch)) && (s->ly_cols = rows_alloc(s->pitch)) &&
          (s->cb_cols = rows_alloc(s->cpitch)) && (s->cr_cols = rows_alloc(s->cpitch));
@@ -345,12 +349,12 @@ struct vw_scale420 *vw_scale420_create(int sw, int sh, int dw, int dh)
 
 #if HAVE_AVX2_ROWS
 /* The vertical pass, one plane, one output row: out[x] for x < width, in Q6, 16 samples at
- * a time: (sample << 7) * w14 / 2^15 is the sample's share in Q6. */
+ * a time: (sample << 7) * w / 2^15, w in 2^-14, is the sample's share in Q6. */
 AVX2 static void vpass_avx2(const uint8_t *src, int stride, const struct taps *t, int o, int width,
                             int16_t *out)
 {
     const uint8_t *row = src + (ptrdiff_t)t->first[o] * stride;
-    const int16_t *w = t->w14 + (size_t)o * t->n;
+    const int16_t *w = t->w + (size_t)o * t->n;
     int x = 0;
     for (; x + 16 <= width; x += 16) {
         __m256i acc = _mm256_setzero_si256();
@@ -375,7 +379,7 @@ AVX2 static void vpass_nv12_avx2(const uint8_t *src, int stride, const struct ta
                                  int width, int16_t *out_cb, int16_t *out_cr)
 {
     const uint8_t *row = src + (ptrdiff_t)t->first[o] * stride;
-    const int16_t *w = t->w14 + (size_t)o * t->n;
+    const int16_t *w = t->w + (size_t)o * t->n;
     const __m256i low = _mm256_set1_epi16(0xff);
     int x = 0;
     for (; x + 16 <= width; x += 16) {
@@ -441,7 +445,7 @@ AVX2 static void transpose16(const int16_t *in, int pitch, int16_t *out)
 /* The weighted sum of columns first..first+count-1, each 16 rows: Q6 in, Q6 out. */
 AVX2 static inline __m256i hsum(const int16_t *cols, const struct taps *t, int o)
 {
-    const int16_t *w = t->w15 + (size_t)o * t->n;
+    const int16_t *w = t->w + (size_t)o * t->n;
     const int16_t *col = cols + (size_t)t->first[o] * 16;
     __m256i acc = _mm256_setzero_si256();
     for (int k = 0; k < t->count[o]; k++)

@@ -31,12 +31,12 @@ struct vw_yuv_matrix {
 /* The gains of a matrix (AVCOL_SPC_*; see vw_colour_kr_kb) and range. */
 struct vw_yuv_matrix vw_yuv_matrix(int matrix, bool full);
 
-/* A crop of an 8-bit 4:2:0 picture: each plane at the crop's first sample (even x and y). */
+/* A crop of an 8-bit 4:2:0 picture: each plane at the crop's first sample (even x and y);
+ * its size is the scaler's (vw_scale420_half's dw, dh doubled, or the plan's). */
 struct vw_yuv420 {
     const uint8_t *y, *cb, *cr; /* NV12: cr = cb + 1 */
     int y_stride, cb_stride, cr_stride;
     int cstep; /* bytes from one chroma sample to the next: 1, or 2 for NV12 */
-    int w, h;  /* the crop in luma samples */
 };
 
 /* Whether this CPU runs the AVX2 rows. */

@@ -772,10 +772,11 @@ static void take_frames(struct vw_wall *w, int64_t *fresh_at, int *n_fresh)
  * surface (an XImage, shared memory when the server has it): read back with glReadPixels,
  * rows flipped and R/B swapped for the X visual, put with SDL_UpdateWindowSurface. false
  * when this output can't (another surface format, no surface): the GL copy then. */
-static bool present_surface(struct output *o, int fw, int fh)
+static bool present_surface(struct output *o)
 {
     if (!o->surface)
         return false;
+    int fw = vw_target_width(o->target), fh = vw_target_height(o->target);
     SDL_Surface *s = SDL_GetWindowSurface(o->win);
     bool bgrx = s && (s->format->format == SDL_PIXELFORMAT_RGB888 ||
                       s->format->format == SDL_PIXELFORMAT_ARGB8888);
@@ -795,9 +796,7 @@ static bool present_surface(struct output *o, int fw, int fh)
             return false;
         o->staging_size = need;
     }
-    glPixelStorei(GL_PACK_ALIGNMENT, 4);
-    glPixelStorei(GL_PACK_ROW_LENGTH, 0);
-    glReadPixels(0, 0, fw, fh, GL_RGBA, GL_UNSIGNED_BYTE, o->staging);
+    vw_target_read_bottom_up(o->target, (uint8_t *)o->staging);
     if (SDL_MUSTLOCK(s) && SDL_LockSurface(s) != 0)
         return false;
     for (int y = 0; y < fh; y++) {
@@ -852,7 +851,7 @@ static void render(struct vw_wall *w)
         else
             draw_output(w, o, fw, fh, w->changed, n_changed, false);
         if (o->win) {
-            if (!present_surface(o, fw, fh)) {
+            if (!present_surface(o)) {
                 vw_target_blit_to_window(w->renderer, o->target);
                 SDL_GL_SwapWindow(o->win);
             }
