@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FPS = 30
 CLIP_SECONDS = 10
-CODEC_THREADS = 2  # src/source.c: MAX_CODEC_THREADS, thread_count = min(cpus, 2)
+CODEC_THREADS = 2  # src/feeds/source.c: MAX_CODEC_THREADS, thread_count = min(cpus, 2)
 OUT_W, OUT_H = 1920, 1080
 
 # Clip recipe version: bump when the encoding below changes, so cached clips are remade.

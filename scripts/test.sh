@@ -12,7 +12,7 @@ quick=0
 scripts/install-deps.sh
 
 echo "== format (clang-format, .clang-format)"
-clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h
+clang-format --dry-run --Werror $(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
 
 echo "== build (RelWithDebInfo, -Werror)"
 scripts/build.sh build

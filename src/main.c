@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "control.h"
-#include "errors.h"
-#include "log.h"
-#include "timeutil.h"
-#include "wall.h"
+#include "model/config.h"
+#include "control/control.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "wall/wall.h"
 
 #ifndef VWALL_SOURCE_DIR
 #define VWALL_SOURCE_DIR "."

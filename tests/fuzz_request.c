@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "config.h"
-#include "log.h"
-#include "wall.h"
+#include "control/commands.h"
+#include "model/config.h"
+#include "base/log.h"
+#include "wall/wall.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

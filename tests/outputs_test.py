@@ -26,7 +26,7 @@ from vwtest import Image, check, finish
 
 def near(got, want, tol=3):
     """vwall runs as a user would (--compose auto): on these machines' llvmpipe the pictures
-    come from src/scale420.c, within a code or two like the shaders (tests/render_test.py)."""
+    come from src/render/scale420.c, within a code or two like the shaders (tests/render_test.py)."""
     return vwtest.near(got, want, tol)
 
 

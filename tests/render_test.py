@@ -17,7 +17,7 @@ from vwtest import Image, check, finish
 
 COMPOSE = os.environ.get("VWALL_TEST_COMPOSE", "gpu")
 # The shaders are exact to a code or two, and so is --compose cpu for these clips (all 8-bit
-# 4:2:0: src/scale420.c). Other formats go through libswscale on the CPU, up to 5 codes dark;
+# 4:2:0: src/render/scale420.c). Other formats go through libswscale on the CPU, up to 5 codes dark;
 # none of the clips here is one.
 TOL = 3
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "commands.h"
+#include "control/commands.h"
 
 /* Parses `line`; returns the error code, "" when valid, "empty" for a blank line. */
 static const char *parse(const char *line)

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "errors.h"
+#include "model/config.h"
+#include "base/errors.h"
 
 static int passed, failed;
 

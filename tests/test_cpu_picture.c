@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "colour.h"
-#include "cpu_picture.h"
-#include "scale420.h"
+#include "render/colour.h"
+#include "render/cpu_picture.h"
+#include "render/scale420.h"
 
 static uint32_t seed = 12345;
 

@@ -1,6 +1,6 @@
 /* Geometry: rect (panel units) → virtual canvas (bezels included) → physical panel pixels. */
 #include "check.h"
-#include "geometry.h"
+#include "model/geometry.h"
 
 /* The district wall: 6×3 panels of 1920×1080 with 24-pixel bezels. */
 static const struct vw_geom district = {

@@ -8,7 +8,7 @@
 #include <libavutil/frame.h>
 
 #include "check.h"
-#include "mailbox.h"
+#include "feeds/mailbox.h"
 
 static void fill(AVFrame *f, int64_t seq)
 {

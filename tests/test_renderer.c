@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "geometry.h"
-#include "label.h"
-#include "png.h"
-#include "renderer.h"
+#include "model/geometry.h"
+#include "render/label.h"
+#include "render/png.h"
+#include "render/renderer.h"
 
 #ifndef VWALL_TEST_CLIPS_DIR
 #define VWALL_TEST_CLIPS_DIR "tests/clips"

@@ -1,6 +1,6 @@
 /* Scene stack: base scene plus incident scenes with priority and ttl. */
 #include "check.h"
-#include "scene.h"
+#include "state/scene.h"
 
 int main(void)
 {

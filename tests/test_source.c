@@ -21,8 +21,8 @@
 #include <libavutil/pixfmt.h>
 
 #include "check.h"
-#include "source.h"
-#include "timeutil.h"
+#include "feeds/source.h"
+#include "base/timeutil.h"
 
 /* Under ThreadSanitizer: FFmpeg's libraries are not instrumented, so the reference counts
  * they synchronise frame buffers with (atomics inside libavutil) are invisible to TSan, and

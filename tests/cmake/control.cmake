@@ -13,9 +13,9 @@ set_tests_properties(test_commands PROPERTIES LABELS "unit;control" TIMEOUT 30
 pkg_check_modules(VWCTL_CJSON REQUIRED IMPORTED_TARGET libcjson)
 set(VWCTL_FUZZ_SOURCES
   ${CMAKE_SOURCE_DIR}/tests/fuzz_request.c
-  ${CMAKE_SOURCE_DIR}/src/commands.c
-  ${CMAKE_SOURCE_DIR}/src/log.c
-  ${CMAKE_SOURCE_DIR}/src/errors.c)
+  ${CMAKE_SOURCE_DIR}/src/control/commands.c
+  ${CMAKE_SOURCE_DIR}/src/base/log.c
+  ${CMAKE_SOURCE_DIR}/src/base/errors.c)
 
 add_executable(fuzz_request_regress ${VWCTL_FUZZ_SOURCES})
 target_compile_definitions(fuzz_request_regress PRIVATE VW_FUZZ_MAIN)

@@ -11,7 +11,7 @@
  *
  * The messages are sorted by line before they reach the caller, so they read in
  * file order. */
-#include "config.h"
+#include "model/config.h"
 
 #include <errno.h>
 #include <libconfig.h>

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "model/config.h"
 
 struct vw_geom {
     int W, H;       /* one panel, pixels */

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* dl_iterate_phdr */
-#include "renderer.h"
+#include "render/renderer.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "colour.h"
-#include "cpu_picture.h"
-#include "label.h"
-#include "log.h"
+#include "render/colour.h"
+#include "render/cpu_picture.h"
+#include "render/label.h"
+#include "base/log.h"
 
 #define LABEL_MAX_IDLE_FRAMES 120
 #define SHADER_MAX_BYTES (1 << 20)

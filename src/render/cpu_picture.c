@@ -1,4 +1,4 @@
-#include "cpu_picture.h"
+#include "render/cpu_picture.h"
 
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "colour.h"
-#include "scale420.h"
+#include "render/colour.h"
+#include "render/scale420.h"
 
 /* One size the picture is shown at: how to scale to it (a plan of our own for 8-bit 4:2:0,
  * a libswscale context for any other format) and the last result. Two of them, so that a

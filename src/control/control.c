@@ -8,7 +8,7 @@
  * starves the render loop or the others. Idle clients hold no buffers. */
 #define _GNU_SOURCE /* accept4, struct ucred */
 
-#include "control.h"
+#include "control/control.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -27,11 +27,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "config.h"
-#include "log.h"
-#include "timeutil.h"
-#include "wall.h"
+#include "control/commands.h"
+#include "model/config.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "wall/wall.h"
 
 #define MAX_CLIENTS 1000
 #define MAX_PENDING_OUTPUT (1024 * 1024)

@@ -1,4 +1,4 @@
-#include "png.h"
+#include "render/png.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>

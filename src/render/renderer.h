@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "errors.h"
-#include "geometry.h"
+#include "model/config.h"
+#include "base/errors.h"
+#include "model/geometry.h"
 
 struct AVFrame;
 struct vw_renderer;

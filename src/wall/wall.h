@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "errors.h"
-#include "renderer.h"
+#include "model/config.h"
+#include "base/errors.h"
+#include "render/renderer.h"
 
 struct cJSON;
 struct vw_wall;
@@ -76,6 +76,9 @@ enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const ch
  * Sources whose id and url are unchanged keep decoding without a gap. */
 bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs);
 
+/* Renders the whole wall (all panels, bezels removed) as RGBA rows, top row first, and
+ * returns them (caller frees) with their size; NULL with the reason in errs. */
+uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_errors *errs);
 /* Renders the whole wall (all panels, bezels removed) to a PNG at `path`. */
 bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs);
 /* True when every tile of the scene showing has shown a frame (for --screenshot). */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "model/config.h"
 
 struct AVFrame;
 struct vw_source;

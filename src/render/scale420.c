@@ -1,11 +1,11 @@
-#include "scale420.h"
+#include "render/scale420.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "colour.h"
+#include "render/colour.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>

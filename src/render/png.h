@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 /* `rgba`: w·h·4 bytes, top row first. false with the reason in errs. */
 bool vw_png_write(const char *path, const uint8_t *rgba, int w, int h, struct vw_errors *errs);

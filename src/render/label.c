@@ -1,4 +1,4 @@
-#include "label.h"
+#include "render/label.h"
 
 #include <SDL.h>
 #include <SDL_ttf.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define MAX_ENTRIES 512    /* beyond this the least recently used entry goes first */
 #define MAX_TEXT_BYTES 512 /* longer text is cut at a character boundary */

@@ -5,7 +5,7 @@
  * lingering) → source state changes become events → when a render is due, take each
  * source's newest frame (uploading only new ones, once per source however many tiles show
  * it) and draw every panel of every output. */
-#include "wall.h"
+#include "wall/wall.h"
 
 #include <SDL.h>
 #include <cjson/cJSON.h>
@@ -18,13 +18,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "geometry.h"
-#include "log.h"
-#include "png.h"
-#include "renderer.h"
-#include "scene.h"
-#include "source.h"
-#include "timeutil.h"
+#include "model/geometry.h"
+#include "base/log.h"
+#include "render/png.h"
+#include "render/renderer.h"
+#include "state/scene.h"
+#include "feeds/source.h"
+#include "base/timeutil.h"
 
 #ifndef VWALL_SHADER_DIR
 #define VWALL_SHADER_DIR "shaders"
@@ -1229,18 +1229,18 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
 
 /* ---- screenshot ------------------------------------------------------------------------ */
 
-bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs)
+uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_errors *errs)
 {
     int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
     SDL_GL_MakeCurrent(w->gl_window, w->gl);
     struct vw_target *t = vw_target_create(w->renderer, pw, ph, errs);
     if (!t)
-        return false;
+        return NULL;
     uint8_t *rgba = malloc((size_t)pw * (size_t)ph * 4);
     if (!rgba) {
         vw_target_destroy(t);
         vw_errors_add(errs, "screenshot: out of memory for %dx%d", pw, ph);
-        return false;
+        return NULL;
     }
     int n_fresh;
     take_frames(w, w->fresh_at, &n_fresh);
@@ -1261,6 +1261,17 @@ bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *e
     w->panel_on = saved;
     free(all_on);
     vw_target_destroy(t);
+    *width = pw;
+    *height = ph;
+    return rgba;
+}
+
+bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs)
+{
+    int pw, ph;
+    uint8_t *rgba = vw_wall_snapshot(w, &pw, &ph, errs);
+    if (!rgba)
+        return false;
     bool ok = vw_png_write(path, rgba, pw, ph, errs);
     free(rgba);
     if (ok)

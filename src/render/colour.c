@@ -1,4 +1,4 @@
-#include "colour.h"
+#include "render/colour.h"
 
 #include <libavutil/frame.h>
 

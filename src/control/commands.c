@@ -1,4 +1,4 @@
-#include "commands.h"
+#include "control/commands.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "errors.h"
-#include "log.h"
-#include "wall.h"
+#include "model/config.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "wall/wall.h"
 
 /* ---- the table's types ---------------------------------------------------------------- */
 

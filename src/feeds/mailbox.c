@@ -9,7 +9,7 @@
  *
  * The lock is held only for pointer swaps and counters; unreferencing (which may free
  * buffers) happens outside it, on the decoder thread. */
-#include "mailbox.h"
+#include "feeds/mailbox.h"
 
 #include <pthread.h>
 #include <stdlib.h>

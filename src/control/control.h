@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 struct vw_wall;
 struct vw_control;

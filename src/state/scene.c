@@ -1,4 +1,4 @@
-#include "scene.h"
+#include "state/scene.h"
 
 #include <stdlib.h>
 #include <string.h>

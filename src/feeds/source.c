@@ -10,7 +10,7 @@
  * Reconnect attempts do not go back to "connecting" (that is the first attempt only): a
  * dead camera stays "offline" or "stalled" instead of flapping every backoff period. */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
-#include "source.h"
+#include "feeds/source.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,9 +29,9 @@
 #include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 
-#include "log.h"
-#include "mailbox.h"
-#include "timeutil.h"
+#include "base/log.h"
+#include "feeds/mailbox.h"
+#include "base/timeutil.h"
 
 #define OPEN_TIMEOUT_US 5000000 /* avformat_open_input, avformat_find_stream_info */
 #define CLOSE_TIMEOUT_US 500000 /* avformat_close_input (an RTSP TEARDOWN) */

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 enum vw_fit { VW_FIT_FIT, VW_FIT_FILL, VW_FIT_STRETCH };
 
