@@ -15,6 +15,7 @@
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "feeds/source.h"
 #include "wall/wall.h"
 
 #ifndef VWALL_SOURCE_DIR
@@ -103,7 +104,7 @@ static void write_stats(struct vw_wall *w, const char *path)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "status", vw_wall_status_json(w));
-    cJSON_AddItemToObject(o, "sources", vw_wall_sources_json(w));
+    cJSON_AddItemToObject(o, "sources", vw_wall_sources_json(w, NULL, NULL));
     char *text = cJSON_Print(o);
     FILE *f = fopen(path, "w");
     if (f) {
@@ -124,7 +125,7 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
     int64_t complete_at = 0;
     while (vw_now_s() < until && !stop_requested) {
         vw_wall_tick(w);
-        if (vw_wall_all_tiles_have_pictures(w)) {
+        if (vw_wall_all_tiles_settled(w)) {
             /* Let the newest frames land once more so every tile is current. */
             if (!complete_at)
                 complete_at = vw_now_us();
@@ -133,10 +134,24 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
         }
         SDL_Delay(5);
     }
-    if (timeout > 0 && !vw_wall_all_tiles_have_pictures(w))
-        vw_warn(
-            "screenshot: %.0f s passed and some tiles still have no picture; writing what shows",
-            timeout);
+    if (timeout > 0 && !vw_wall_all_tiles_have_pictures(w)) {
+        /* Say which cameras are missing, and whether waiting longer could have helped. */
+        struct vw_source_query q = {.states = 1u << VW_SOURCE_OFFLINE, .limit = 20};
+        cJSON *off = vw_wall_sources_json(w, &q, NULL), *s;
+        cJSON_ArrayForEach(s, off)
+        {
+            const cJSON *err = cJSON_GetObjectItemCaseSensitive(s, "error");
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "shown")))
+                vw_warn("screenshot: camera '%s' is offline (%s); its tile shows its slate",
+                        cJSON_GetObjectItemCaseSensitive(s, "id")->valuestring,
+                        cJSON_IsString(err) ? err->valuestring : "no error text");
+        }
+        cJSON_Delete(off);
+        if (!vw_wall_all_tiles_settled(w))
+            vw_warn("screenshot: %.0f s passed and some tiles still have no picture; writing "
+                    "what shows",
+                    timeout);
+    }
     struct vw_errors errs;
     vw_errors_init(&errs);
     bool ok = vw_wall_screenshot(w, path, &errs);
@@ -298,9 +313,44 @@ int main(int argc, char **argv)
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
 
+    /* The control sockets open before the wall starts any camera: a second vwall on a busy
+     * socket stops here, having touched nothing. */
+    char default_ep[4096];
+    const char *const *eps = controls;
+    int neps = ncontrol;
+    bool explicit_eps = ncontrol > 0 || cfg->control.listen_count > 0;
+    if (ncontrol == 0 && cfg->control.listen_count > 0) {
+        eps = (const char *const *)cfg->control.listen;
+        neps = cfg->control.listen_count;
+    } else if (ncontrol == 0) {
+        const char *rt = getenv("XDG_RUNTIME_DIR");
+        if (rt && *rt)
+            snprintf(default_ep, sizeof default_ep, "unix:%s/vwall.sock", rt);
+        else
+            snprintf(default_ep, sizeof default_ep, "unix:/tmp/vwall-%u.sock", (unsigned)getuid());
+        controls[0] = default_ep;
+        neps = 1;
+    }
+    struct vw_control *ctl = NULL;
+    if (!no_control && !screenshot) {
+        ctl = vw_control_create(cfg, eps, neps, &errs);
+        if (!ctl) {
+            print_errors(&errs);
+            if (explicit_eps) {
+                vw_config_destroy(cfg);
+                vw_errors_finish(&errs);
+                return 1;
+            }
+            vw_warn("running without a control socket");
+            vw_errors_finish(&errs);
+            vw_errors_init(&errs);
+        }
+    }
+
     struct vw_wall *w = vw_wall_create(cfg, &opt, &errs);
     if (!w) {
         print_errors(&errs);
+        vw_control_destroy(ctl);
         vw_errors_finish(&errs);
         return 1;
     }
@@ -312,40 +362,8 @@ int main(int argc, char **argv)
         vw_errors_finish(&errs);
         return rc;
     }
-
-    /* Control endpoints: --control, else the wall file's, else the per-user default. */
-    const struct vw_config *c = vw_wall_config(w);
-    char default_ep[4096];
-    const char *const *eps = controls;
-    int neps = ncontrol;
-    bool explicit_eps = ncontrol > 0 || c->control.listen_count > 0;
-    if (ncontrol == 0 && c->control.listen_count > 0) {
-        eps = (const char *const *)c->control.listen;
-        neps = c->control.listen_count;
-    } else if (ncontrol == 0) {
-        const char *rt = getenv("XDG_RUNTIME_DIR");
-        if (rt && *rt)
-            snprintf(default_ep, sizeof default_ep, "unix:%s/vwall.sock", rt);
-        else
-            snprintf(default_ep, sizeof default_ep, "unix:/tmp/vwall-%u.sock", (unsigned)getuid());
-        controls[0] = default_ep;
-        neps = 1;
-    }
-    struct vw_control *ctl = NULL;
-    if (!no_control) {
-        ctl = vw_control_create(w, eps, neps, &errs);
-        if (!ctl) {
-            print_errors(&errs);
-            if (explicit_eps) {
-                vw_wall_destroy(w);
-                vw_errors_finish(&errs);
-                return 1;
-            }
-            vw_warn("running without a control socket");
-            vw_errors_finish(&errs);
-            vw_errors_init(&errs);
-        }
-    }
+    if (ctl)
+        vw_control_attach(ctl, w);
 
     vw_wall_set_events(w, ctl != NULL); /* nobody to send them to: build none */
     double end = duration > 0 ? vw_now_s() + duration : 0;

@@ -71,57 +71,125 @@ const struct vw_config *vw_wall_config(const struct vw_wall *w)
 {
     return &stub_cfg;
 }
-int vw_wall_current_scene(const struct vw_wall *w)
+static int current(void)
 {
     return stub_pushed >= 0 ? stub_pushed : stub_base;
 }
-int vw_wall_base_scene(const struct vw_wall *w)
+const char *vw_wall_showing(const struct vw_wall *w)
 {
-    return stub_base;
+    return stub_scenes[current()].id;
+}
+const char *vw_wall_base(const struct vw_wall *w)
+{
+    return stub_scenes[stub_base].id;
+}
+uint64_t vw_wall_revision(const struct vw_wall *w)
+{
+    return 7;
 }
 
-bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by)
+static bool stub_fail(struct vw_wall_error *e, const char *code)
 {
-    int s = vw_config_find_scene(&stub_cfg, scene_id);
-    if (s >= 0)
-        stub_base = s;
-    return s >= 0;
+    e->code = code;
+    snprintf(e->message, sizeof e->message, "stub: %s", code);
+    return false;
 }
 
-bool vw_wall_push(struct vw_wall *w, const char *scene_id, int priority, double ttl, const char *by)
+bool vw_wall_switch(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e)
 {
-    int s = vw_config_find_scene(&stub_cfg, scene_id);
-    if (s >= 0)
-        stub_pushed = s;
-    return s >= 0;
+    int s = vw_config_find_scene(&stub_cfg, scene);
+    if (s < 0)
+        return stub_fail(e, "unknown_scene");
+    stub_base = s;
+    return true;
 }
 
-bool vw_wall_pop(struct vw_wall *w, const char *scene_id, const char *by)
+bool vw_wall_push(struct vw_wall *w, const char *scene, int priority, double ttl_s, const char *by,
+                  struct vw_wall_error *e)
 {
-    int s = vw_config_find_scene(&stub_cfg, scene_id);
-    if (s < 0 || s != stub_pushed)
-        return false;
+    int s = vw_config_find_scene(&stub_cfg, scene);
+    if (s < 0)
+        return stub_fail(e, "unknown_scene");
+    stub_pushed = s;
+    return true;
+}
+
+bool vw_wall_pop(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e)
+{
+    int s = vw_config_find_scene(&stub_cfg, scene);
+    if (s < 0)
+        return stub_fail(e, "unknown_scene");
+    if (s != stub_pushed)
+        return stub_fail(e, "not_pushed");
     stub_pushed = -1;
     return true;
 }
 
-enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const char *tile_id,
-                                     const char *source_id, const char *by)
+bool vw_wall_clear(struct vw_wall *w, const char *by, struct vw_wall_error *e)
 {
-    const struct vw_scene_cfg *sc = &stub_scenes[vw_wall_current_scene(w)];
-    bool found = false;
-    if (tile_id) {
+    stub_pushed = -1;
+    return true;
+}
+
+static bool stub_tile(struct vw_tile_ref t, struct vw_wall_error *e)
+{
+    const struct vw_scene_cfg *sc = &stub_scenes[current()];
+    if (t.all)
+        return true;
+    if (t.id) {
         for (int i = 0; i < sc->tile_count; i++)
-            found |= sc->tiles[i].id && strcmp(sc->tiles[i].id, tile_id) == 0;
-    } else {
-        if (tile_index < 0)
-            abort(); /* commands.c answers negative indices itself */
-        found = tile_index < sc->tile_count;
+            if (sc->tiles[i].id && strcmp(sc->tiles[i].id, t.id) == 0)
+                return true;
+        return stub_fail(e, "bad_tile");
     }
-    if (!found)
-        return VW_ASSIGN_BAD_TILE;
-    return vw_config_find_source(&stub_cfg, source_id) < 0 ? VW_ASSIGN_UNKNOWN_SOURCE
-                                                           : VW_ASSIGN_OK;
+    return t.index >= 0 && t.index < sc->tile_count ? true : stub_fail(e, "bad_tile");
+}
+
+bool vw_wall_assign(struct vw_wall *w, struct vw_tile_ref tile, const char *source, const char *url,
+                    const char *name, const char *by, struct vw_wall_error *e)
+{
+    if (!stub_tile(tile, e))
+        return false;
+    if (!source == !url)
+        abort(); /* commands.c checks that exactly one is given */
+    if (source && vw_config_find_source(&stub_cfg, source) < 0)
+        return stub_fail(e, "unknown_source");
+    return true;
+}
+
+bool vw_wall_swap(struct vw_wall *w, struct vw_tile_ref a, struct vw_tile_ref b, const char *by,
+                  struct vw_wall_error *e)
+{
+    return stub_tile(a, e) && stub_tile(b, e);
+}
+
+bool vw_wall_reset(struct vw_wall *w, struct vw_tile_ref tile, const char *by,
+                   struct vw_wall_error *e)
+{
+    return stub_tile(tile, e) ? stub_fail(e, "not_assigned") : false;
+}
+
+bool vw_wall_save(struct vw_wall *w, const char *scene, const char *name, const char *by,
+                  struct vw_wall_error *e)
+{
+    return vw_config_find_scene(&stub_cfg, scene) >= 0 ? stub_fail(e, "scene_exists") : true;
+}
+
+bool vw_wall_delete(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e)
+{
+    return stub_fail(e, "not_saved");
+}
+
+bool vw_wall_reconnect(struct vw_wall *w, const char *source, const char *by,
+                       struct vw_wall_error *e)
+{
+    return vw_config_find_source(&stub_cfg, source) < 0 ? stub_fail(e, "unknown_source") : true;
+}
+
+bool vw_wall_reload_start(struct vw_wall *w, vw_reload_done_fn done, void *ud,
+                          struct vw_wall_error *e)
+{
+    abort(); /* the fuzzer's context has no defer: commands.c must reload synchronously */
 }
 
 bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
@@ -149,7 +217,7 @@ cJSON *vw_wall_scenes_json(const struct vw_wall *w)
     return a;
 }
 
-cJSON *vw_wall_sources_json(const struct vw_wall *w)
+cJSON *vw_wall_sources_json(const struct vw_wall *w, const struct vw_source_query *q, int *total)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < stub_cfg.source_count; i++) {
@@ -158,13 +226,20 @@ cJSON *vw_wall_sources_json(const struct vw_wall *w)
         cJSON_AddStringToObject(o, "state", "live");
         cJSON_AddItemToArray(a, o);
     }
+    if (total)
+        *total = stub_cfg.source_count;
     return a;
+}
+
+cJSON *vw_wall_tiles_json(const struct vw_wall *w)
+{
+    return cJSON_CreateArray();
 }
 
 cJSON *vw_wall_status_json(const struct vw_wall *w)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "scene", stub_scenes[vw_wall_current_scene(w)].id);
+    cJSON_AddStringToObject(o, "scene", stub_scenes[current()].id);
     cJSON_AddNumberToObject(o, "frames_rendered", 1);
     return o;
 }
@@ -172,9 +247,10 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
 /* ---- the target ------------------------------------------------------------------------ */
 
 static const char *const known_errors[] = {
-    "parse_error",  "bad_request",   "unknown_command",   "bad_args", "too_large",
-    "unauthorized", "unknown_scene", "not_pushed",        "bad_tile", "unknown_source",
-    "config_error", "disabled",      "screenshot_failed",
+    "parse_error",  "bad_request",   "unknown_command",   "bad_args",  "too_large",
+    "unauthorized", "unknown_scene", "not_pushed",        "bad_tile",  "unknown_source",
+    "config_error", "disabled",      "screenshot_failed", "forbidden", "not_assigned",
+    "scene_exists", "not_saved",
 };
 
 static bool known_error(const char *code)

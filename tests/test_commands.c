@@ -102,8 +102,25 @@ static void test_parse(void)
     const char *refused = "{\"id\":\"x\",\"cmd\":\"nope\"}";
     CHECK(!vw_commands_parse(refused, strlen(refused), &r) &&
           strcmp(r.error, "unknown_command") == 0);
-    CHECK(r.id && cJSON_IsString(r.id) && strcmp(r.id->valuestring, "x") == 0);
+    CHECK(r.id && cJSON_IsRaw(r.id) && strcmp(r.id->valuestring, "\"x\"") == 0);
     vw_request_finish(&r);
+    /* ...exactly as sent: numbers a double would alter, nested values, escaped keys. */
+    const char *ids[] = {"12345678901234567890", "1e999", "-0.10", "{\"a\":[1,{\"b\":\"}\"}]}",
+                         "\"\\u00e9\\\"\""};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "{\"cmd\":\"ping\", \"id\" : %s }", ids[i]);
+        CHECK(vw_commands_parse(line, strlen(line), &r));
+        CHECK(r.id && cJSON_IsRaw(r.id) && strcmp(r.id->valuestring, ids[i]) == 0);
+        vw_request_finish(&r);
+    }
+    const char *escaped_key = "{\"\\u0069d\":42,\"cmd\":\"ping\"}";
+    CHECK(vw_commands_parse(escaped_key, strlen(escaped_key), &r));
+    CHECK(r.id && cJSON_IsRaw(r.id) && strcmp(r.id->valuestring, "42") == 0);
+    vw_request_finish(&r);
+    /* A string may not hold U+0000: cJSON would cut it there ("tok\u0000junk" = "tok"). */
+    CHECK_STR(parse("{\"cmd\":\"auth\",\"token\":\"tok\\u0000junk\"}"), "bad_request");
+    CHECK_STR(parse("{\"cmd\":\"auth\",\"token\":\"tok\\\\u0000\"}"), ""); /* "\\u0000" text */
     /* Not NUL-terminated, embedded NUL. */
     char buf[] = "{\"cmd\":\"ping\"}XXXX";
     CHECK(vw_commands_parse(buf, 14, &r));

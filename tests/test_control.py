@@ -140,7 +140,8 @@ class Wall:
                 "--control", f"tcp:127.0.0.1:{port or self.port}", "--output", "offscreen"]
 
     def start(self):
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+        env = dict(os.environ, SDL_VIDEODRIVER="offscreen",
+                   XDG_STATE_HOME=os.path.join(self.dir, "state"))
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
@@ -460,11 +461,12 @@ def test_stalled_clients(wall):
     half.send_raw(b'{"id":"half","cmd":"pi')
     reader_gone = threading.Event()
     sent = [0]
+    paused = [False]
 
     def never_read():
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.connect(wall.sock)
-        c.settimeout(1)
+        c.settimeout(2)
         req = b'{"cmd":"help"}\n' * 64
         deadline = time.monotonic() + 40
         try:
@@ -473,17 +475,9 @@ def test_stalled_clients(wall):
                     c.sendall(req)
                     sent[0] += len(req)
                 except socket.timeout:
-                    # Our own send buffer is full: the wall stopped reading us or dropped us.
-                    try:
-                        c.setblocking(False)
-                        if c.recv(1, socket.MSG_PEEK) == b"":
-                            break
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        break
-                    finally:
-                        c.settimeout(1)
+                    # Our own send buffer is full: the wall stopped reading us.
+                    paused[0] = True
+                    break
         except OSError:
             pass
         reader_gone.set()
@@ -503,8 +497,11 @@ def test_stalled_clients(wall):
         samples.append(r["frames_rendered"])
         time.sleep(0.05)
     th.join(45)
-    check(reader_gone.is_set(), f"a client that never reads is dropped (it sent {sent[0]} bytes)")
-    check("does not read its replies" in wall.log_text(), "the drop is logged")
+    # Its replies are never dropped: once it has over 1 MiB unread, the wall answers and
+    # reads none of its requests until it reads (they wait in the socket buffers).
+    check(paused[0], f"a client that never reads is no longer read from (it sent {sent[0]} bytes)")
+    check(sent[0] < 16 * 1024 * 1024, f"what it got in stays bounded ({sent[0]} bytes sent)")
+    check("dropping" not in wall.log_text(), "nobody was dropped for unread replies")
     check(worst < 1.0, f"other clients stay responsive meanwhile (slowest status {worst:.3f} s)")
     time.sleep(0.5)
     f1 = frames(u)
@@ -514,6 +511,24 @@ def test_stalled_clients(wall):
     half.send_raw(b'ng"}\n')
     check(half.reply() == {"id": "half", "ok": True}, "the half-line client finishes its request")
     check(silent.call("ping").get("ok") is True, "the silent client is still served")
+
+    # Events are another matter: a subscriber that leaves over 1 MiB of them unread is
+    # dropped, and says why in the log.
+    sub = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sub.connect(wall.sock)
+    sub.sendall(b'{"id":1,"cmd":"subscribe","events":["scene.changed"]}\n')
+    time.sleep(0.2)
+    burst = b"".join(b'{"cmd":"scene.switch","scene":"%s"}\n' % (b"main" if i % 2 else b"alt")
+                     for i in range(200))
+    for _ in range(60):  # 12,000 switches: ~2 MiB of scene.changed events
+        u.send_raw(burst)
+        for _ in range(200):
+            u.reply()
+        if "does not read its events" in wall.log_text():
+            break
+    check("does not read its events" in wall.log_text(), "a subscriber that never reads is dropped")
+    sub.close()
+    check(u.call("ping").get("ok") is True, "the wall still answers after the burst")
     for c in (u, silent, half):
         c.close()
 

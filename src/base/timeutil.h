@@ -1,4 +1,6 @@
-/* timeutil: the one clock every module uses (monotonic, microseconds). */
+/* timeutil: the clocks. Monotonic microseconds for everything measured inside one process;
+ * realtime milliseconds since the epoch for moments that are stored or shared (an incident's
+ * expiry survives a restart and means the same on every node). */
 #ifndef VW_TIMEUTIL_H
 #define VW_TIMEUTIL_H
 
@@ -15,6 +17,13 @@ static inline int64_t vw_now_us(void)
 static inline double vw_now_s(void)
 {
     return (double)vw_now_us() / 1e6;
+}
+
+static inline int64_t vw_realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 #endif

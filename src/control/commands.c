@@ -26,6 +26,7 @@ enum arg_type {
     ARG_TILE,     /* integral number (index) or non-empty string (tile id) */
     ARG_NAMES,    /* array of 0..VW_COMMANDS_MAX_SUBSCRIPTIONS non-empty strings */
     ARG_FILENAME, /* a plain file name ending in .png: no '/', no "..", no leading '.' */
+    ARG_STATES,   /* a source state name, or an array of 1..8 of them */
 };
 
 static const char *const arg_type_names[] = {
@@ -36,6 +37,7 @@ static const char *const arg_type_names[] = {
     [ARG_TILE] = "tile",
     [ARG_NAMES] = "names",
     [ARG_FILENAME] = "filename",
+    [ARG_STATES] = "state or [states]",
 };
 
 struct arg_spec {
@@ -45,13 +47,15 @@ struct arg_spec {
     double min, max; /* ARG_INT, ARG_NUMBER */
 };
 
-#define MAX_ARGS 4
+#define MAX_ARGS 6
 
 /* One running command: what a handler sees and fills. */
 struct call {
     struct vw_command_ctx *ctx;
     struct vw_session *session;
     const cJSON *req; /* the request object; arguments are validated already */
+    const cJSON *id;  /* the request's id as sent, or NULL */
+    bool deferred;    /* the handler answers later through ctx->deferred_reply */
     cJSON *out;       /* fields of the reply beyond id/ok (error or success) */
     const char *error;
     char message[256];
@@ -62,6 +66,7 @@ struct vw_command {
     bool (*handler)(struct call *c);
     struct arg_spec args[MAX_ARGS + 1];
     bool changes_state; /* audited */
+    enum vw_role role;  /* the least a seat needs to run it */
     const char *summary;
 };
 
@@ -165,8 +170,8 @@ static const char *bad_filename(const char *s)
     if (s[0] == '.')
         return "must not start with '.'";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7F)
-            return "must not contain control characters";
+        if (*p < 0x20 || *p == 0x7F || (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+            return "must not contain control characters (C0, DEL or C1)";
     if (n <= 4 || strcmp(s + n - 4, ".png") != 0)
         return "must end in \".png\"";
     return NULL;
@@ -236,6 +241,24 @@ static bool check_arg(const struct arg_spec *spec, const cJSON *v, char *msg, si
         }
         return true;
     }
+    case ARG_STATES: {
+        const cJSON *e;
+        int n = 0;
+        if (cJSON_IsString(v))
+            return true;
+        if (cJSON_IsArray(v)) {
+            cJSON_ArrayForEach(e, v)
+            {
+                if (!cJSON_IsString(e) || ++n > 8)
+                    break;
+            }
+            if (!e && n > 0)
+                return true;
+        }
+        set_message(msg, cap, "\"%s\" must be a state name or an array of 1 to 8 of them",
+                    spec->name);
+        return false;
+    }
     case ARG_FILENAME: {
         if (!cJSON_IsString(v)) {
             set_message(msg, cap, "\"%s\" must be a string", spec->name);
@@ -266,25 +289,34 @@ static double num_arg(const cJSON *req, const char *name, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-static void add_scene_id(cJSON *out, const char *key, const struct vw_config *cfg, int idx)
+/* Who asked, for events, the state and the audit: the seat's name, else the peer. */
+static const char *who(const struct call *c)
 {
-    if (cfg && idx >= 0 && idx < cfg->scene_count)
-        cJSON_AddStringToObject(out, key, cfg->scenes[idx].id);
-    else
-        cJSON_AddNullToObject(out, key);
+    return c->session->seat[0] ? c->session->seat : c->session->peer;
 }
 
-static void add_current(struct call *c)
+static void add_scenes_now(struct call *c)
 {
-    const struct vw_config *cfg = vw_wall_config(c->ctx->wall);
-    add_scene_id(c->out, "current", cfg, vw_wall_current_scene(c->ctx->wall));
+    struct vw_wall *w = c->ctx->wall;
+    cJSON_AddStringToObject(c->out, "current", vw_wall_showing(w));
+    cJSON_AddStringToObject(c->out, "base", vw_wall_base(w));
+    cJSON_AddNumberToObject(c->out, "revision", (double)vw_wall_revision(w));
 }
 
-static const char *configured_token(const struct vw_wall *w)
+/* A failed wall call as the command's error. */
+static bool wall_failed(struct call *c, const struct vw_wall_error *e)
 {
-    const struct vw_config *cfg = vw_wall_config(w);
-    const char *t = cfg ? cfg->control.token : NULL;
-    return t && t[0] ? t : NULL;
+    return fail(c, e->code ? e->code : "internal_error", "%s", e->message);
+}
+
+/* ---- seats ----------------------------------------------------------------------------- */
+
+static const char *const role_names[] = {
+    [VW_ROLE_VIEW] = "view", [VW_ROLE_OPERATE] = "operate", [VW_ROLE_ADMIN] = "admin"};
+
+static bool tokens_configured(const struct vw_config *cfg)
+{
+    return cfg && ((cfg->control.token && cfg->control.token[0]) || cfg->control.seat_count > 0);
 }
 
 /* Compares in time that depends only on the lengths. */
@@ -299,17 +331,42 @@ static bool same_secret(const char *a, const char *b)
 
 static bool cmd_auth(struct call *c)
 {
-    const char *want = configured_token(c->ctx->wall);
-    if (!want || c->session->trusted) {
-        c->session->authed = true;
-        return true;
+    struct vw_session *s = c->session;
+    const struct vw_config *cfg = vw_wall_config(c->ctx->wall);
+    const char *token = str_arg(c->req, "token");
+    if (!tokens_configured(cfg) || s->trusted) {
+        s->authed = true;
+        s->role = VW_ROLE_ADMIN;
+    } else {
+        /* every seat is compared, so the time does not tell which one matched */
+        int seat = -1;
+        bool admin =
+            cfg->control.token && cfg->control.token[0] && same_secret(token, cfg->control.token);
+        for (int i = 0; i < cfg->control.seat_count; i++)
+            if (same_secret(token, cfg->control.seats[i].token) && seat < 0)
+                seat = i;
+        if (seat < 0 && !admin) {
+            s->authed = false;
+            s->seat[0] = '\0';
+            s->role = VW_ROLE_VIEW;
+            vw_warn("control: client=%s sent a wrong token", s->peer);
+            return fail(c, "unauthorized", "wrong token");
+        }
+        s->authed = true;
+        if (seat >= 0) {
+            clip(s->seat, sizeof s->seat, cfg->control.seats[seat].name);
+            s->role = cfg->control.seats[seat].role;
+        } else {
+            clip(s->seat, sizeof s->seat, "admin");
+            s->role = VW_ROLE_ADMIN;
+        }
+        vw_info("control: client=%s is seat '%s' (%s)", s->peer, s->seat, role_names[s->role]);
     }
-    if (!same_secret(str_arg(c->req, "token"), want)) {
-        c->session->authed = false;
-        vw_warn("control: client=%s sent a wrong token", c->session->peer);
-        return fail(c, "unauthorized", "wrong token");
-    }
-    c->session->authed = true;
+    if (s->seat[0])
+        cJSON_AddStringToObject(c->out, "seat", s->seat);
+    else
+        cJSON_AddNullToObject(c->out, "seat");
+    cJSON_AddStringToObject(c->out, "role", role_names[s->role]);
     return true;
 }
 
@@ -321,101 +378,181 @@ static bool cmd_ping(struct call *c)
     return true;
 }
 
+/* ---- scenes ---------------------------------------------------------------------------- */
+
 static bool cmd_scene_list(struct call *c)
 {
-    struct vw_wall *w = c->ctx->wall;
-    const struct vw_config *cfg = vw_wall_config(w);
-    cJSON *scenes = vw_wall_scenes_json(w);
+    cJSON *scenes = vw_wall_scenes_json(c->ctx->wall);
     cJSON_AddItemToObject(c->out, "scenes", scenes ? scenes : cJSON_CreateArray());
-    add_current(c);
-    add_scene_id(c->out, "base", cfg, vw_wall_base_scene(w));
+    add_scenes_now(c);
     return true;
-}
-
-static bool known_scene(struct call *c, const char *id)
-{
-    if (vw_config_find_scene(vw_wall_config(c->ctx->wall), id) >= 0)
-        return true;
-    char shown[96];
-    clip(shown, sizeof shown, id);
-    return fail(c, "unknown_scene", "no scene '%s' in the wall file", shown);
 }
 
 static bool cmd_scene_switch(struct call *c)
 {
-    const char *id = str_arg(c->req, "scene");
-    if (!known_scene(c, id))
-        return false;
-    if (!vw_wall_switch(c->ctx->wall, id, c->session->peer))
-        return fail(c, "unknown_scene", "the wall has no scene with that id");
-    add_current(c);
+    struct vw_wall_error e;
+    if (!vw_wall_switch(c->ctx->wall, str_arg(c->req, "scene"), who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
     return true;
 }
 
 static bool cmd_scene_push(struct call *c)
 {
-    const char *id = str_arg(c->req, "scene");
+    struct vw_wall_error e;
     double ttl = num_arg(c->req, "ttl", 0);
     int priority = (int)num_arg(c->req, "priority", 0);
-    if (!known_scene(c, id))
-        return false;
-    if (!vw_wall_push(c->ctx->wall, id, priority, ttl, c->session->peer))
-        return fail(c, "unknown_scene", "the wall has no scene with that id");
-    add_current(c);
+    if (!vw_wall_push(c->ctx->wall, str_arg(c->req, "scene"), priority, ttl, who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
     return true;
 }
 
 static bool cmd_scene_pop(struct call *c)
 {
-    const char *id = str_arg(c->req, "scene");
-    if (!known_scene(c, id))
-        return false;
-    if (!vw_wall_pop(c->ctx->wall, id, c->session->peer)) {
-        char shown[96];
-        clip(shown, sizeof shown, id);
-        return fail(c, "not_pushed", "scene '%s' is not on the incident stack", shown);
-    }
-    add_current(c);
+    struct vw_wall_error e;
+    if (!vw_wall_pop(c->ctx->wall, str_arg(c->req, "scene"), who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
+    return true;
+}
+
+static bool cmd_scene_clear(struct call *c)
+{
+    struct vw_wall_error e;
+    if (!vw_wall_clear(c->ctx->wall, who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
+    return true;
+}
+
+static bool cmd_scene_save(struct call *c)
+{
+    struct vw_wall_error e;
+    if (!vw_wall_save(c->ctx->wall, str_arg(c->req, "scene"), str_arg(c->req, "name"), who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
+    return true;
+}
+
+static bool cmd_scene_delete(struct call *c)
+{
+    struct vw_wall_error e;
+    if (!vw_wall_delete(c->ctx->wall, str_arg(c->req, "scene"), who(c), &e))
+        return wall_failed(c, &e);
+    add_scenes_now(c);
+    return true;
+}
+
+/* ---- tiles ----------------------------------------------------------------------------- */
+
+/* The tile argument `name` (validated as ARG_TILE: index or id; "all" where allowed). */
+static struct vw_tile_ref tile_arg(const struct call *c, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->req, name);
+    if (cJSON_IsString(v))
+        return (struct vw_tile_ref){.index = -1, .id = v->valuestring};
+    return (struct vw_tile_ref){.index = (int)v->valuedouble};
+}
+
+static bool cmd_tile_list(struct call *c)
+{
+    cJSON *tiles = vw_wall_tiles_json(c->ctx->wall);
+    cJSON_AddItemToObject(c->out, "tiles", tiles ? tiles : cJSON_CreateArray());
+    add_scenes_now(c);
     return true;
 }
 
 static bool cmd_tile_assign(struct call *c)
 {
-    const cJSON *tile = cJSON_GetObjectItemCaseSensitive(c->req, "tile");
-    const char *source = str_arg(c->req, "source");
-    int index = -1;
-    const char *tile_id = NULL;
-    if (cJSON_IsString(tile)) {
-        tile_id = tile->valuestring;
-    } else {
-        double v = tile->valuedouble;
-        if (v < 0)
-            return fail(c, "bad_tile", "tile index %.0f is negative", v);
-        index = (int)v;
-    }
-    switch (vw_wall_assign(c->ctx->wall, index, tile_id, source, c->session->peer)) {
-    case VW_ASSIGN_OK: return true;
-    case VW_ASSIGN_BAD_TILE: {
-        if (tile_id) {
-            char shown[96];
-            clip(shown, sizeof shown, tile_id);
-            return fail(c, "bad_tile", "the scene showing has no tile '%s'", shown);
-        }
-        return fail(c, "bad_tile", "the scene showing has no tile %d", index);
-    }
-    case VW_ASSIGN_UNKNOWN_SOURCE: {
-        char shown[96];
-        clip(shown, sizeof shown, source);
-        return fail(c, "unknown_source", "no source '%s' in the wall file", shown);
-    }
-    }
-    return fail(c, "internal_error", "unexpected result from the wall");
+    const char *source = str_arg(c->req, "source"), *url = str_arg(c->req, "url");
+    if (!source == !url)
+        return fail(c, "bad_args", "tile.assign needs \"source\" (an id) or \"url\", not %s",
+                    source ? "both" : "neither");
+    if (url && !strstr(url, "://"))
+        return fail(c, "bad_args", "\"url\" must be a URL such as rtsp://host/stream");
+    struct vw_wall_error e;
+    if (!vw_wall_assign(c->ctx->wall, tile_arg(c, "tile"), source, url, str_arg(c->req, "name"),
+                        who(c), &e))
+        return wall_failed(c, &e);
+    cJSON_AddNumberToObject(c->out, "revision", (double)vw_wall_revision(c->ctx->wall));
+    return true;
+}
+
+static bool cmd_tile_swap(struct call *c)
+{
+    struct vw_wall_error e;
+    if (!vw_wall_swap(c->ctx->wall, tile_arg(c, "a"), tile_arg(c, "b"), who(c), &e))
+        return wall_failed(c, &e);
+    cJSON_AddNumberToObject(c->out, "revision", (double)vw_wall_revision(c->ctx->wall));
+    return true;
+}
+
+static bool cmd_tile_reset(struct call *c)
+{
+    struct vw_tile_ref t = tile_arg(c, "tile");
+    if (t.id && strcmp(t.id, "all") == 0)
+        t = (struct vw_tile_ref){.all = true};
+    struct vw_wall_error e;
+    if (!vw_wall_reset(c->ctx->wall, t, who(c), &e))
+        return wall_failed(c, &e);
+    cJSON_AddNumberToObject(c->out, "revision", (double)vw_wall_revision(c->ctx->wall));
+    return true;
+}
+
+/* ---- sources --------------------------------------------------------------------------- */
+
+static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
+
+/* The bit of a state name, or 0 when it is none. */
+static unsigned state_bit(const char *name)
+{
+    for (unsigned i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+        if (strcmp(name, state_names[i]) == 0)
+            return 1u << i;
+    return 0;
 }
 
 static bool cmd_source_list(struct call *c)
 {
-    cJSON *sources = vw_wall_sources_json(c->ctx->wall);
+    struct vw_source_query q = {
+        .query = str_arg(c->req, "query"),
+        .group = str_arg(c->req, "group"),
+        .offset = (int)num_arg(c->req, "offset", 0),
+        .limit = (int)num_arg(c->req, "limit", -1),
+    };
+    const cJSON *states = cJSON_GetObjectItemCaseSensitive(c->req, "state");
+    if (cJSON_IsString(states)) {
+        q.states = state_bit(states->valuestring);
+        if (!q.states)
+            return fail(c, "bad_args",
+                        "\"state\" must be one of idle, connecting, live, "
+                        "stalled, offline (or a list of them)");
+    } else if (states) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, states)
+        {
+            unsigned bit = state_bit(e->valuestring);
+            if (!bit)
+                return fail(c, "bad_args",
+                            "\"state\" must hold idle, connecting, live, stalled "
+                            "or offline");
+            q.states |= bit;
+        }
+    }
+    int total = 0;
+    cJSON *sources = vw_wall_sources_json(c->ctx->wall, &q, &total);
     cJSON_AddItemToObject(c->out, "sources", sources ? sources : cJSON_CreateArray());
+    cJSON_AddNumberToObject(c->out, "total", total);
+    cJSON_AddNumberToObject(c->out, "offset", q.offset);
+    return true;
+}
+
+static bool cmd_source_reconnect(struct call *c)
+{
+    struct vw_wall_error e;
+    if (!vw_wall_reconnect(c->ctx->wall, str_arg(c->req, "source"), who(c), &e))
+        return wall_failed(c, &e);
     return true;
 }
 
@@ -437,28 +574,86 @@ static bool cmd_status(struct call *c)
         cJSON_AddItemToObject(c->out, "status", st);
     }
     cJSON_AddNumberToObject(c->out, "clients", c->ctx->clients);
+    if (c->session->seat[0])
+        cJSON_AddStringToObject(c->out, "seat", c->session->seat);
+    cJSON_AddStringToObject(c->out, "role", role_names[c->session->role]);
     return true;
+}
+
+/* ---- reload ---------------------------------------------------------------------------- */
+
+/* A reload's reply, once the worker thread has read the file (or at once, without one). */
+static cJSON *reload_reply(const cJSON *id, bool ok, const struct vw_errors *errs)
+{
+    if (ok) {
+        cJSON *reply = cJSON_CreateObject();
+        if (id)
+            cJSON_AddItemToObject(reply, "id", cJSON_Duplicate(id, true));
+        cJSON_AddTrueToObject(reply, "ok");
+        return reply;
+    }
+    char first[200], msg[256];
+    clip(first, sizeof first, errs->count ? errs->msgs[0] : "unknown error");
+    snprintf(msg, sizeof msg, "the wall file has %d error%s; the wall keeps the old one: %s",
+             errs->count, errs->count == 1 ? "" : "s", first);
+    cJSON *reply = vw_commands_error_reply(id, "config_error", msg);
+    cJSON *list = cJSON_AddArrayToObject(reply, "errors");
+    for (int i = 0; i < errs->count; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(errs->msgs[i]));
+    return reply;
+}
+
+struct pending_reload {
+    struct vw_command_ctx ctx; /* the server's defer hooks */
+    void *ticket;
+    cJSON *id;
+    char by[128];
+};
+
+static void reload_done(void *ud, bool ok, const struct vw_errors *errs)
+{
+    struct pending_reload *p = ud;
+    vw_info("audit: client=%s cmd=config.reload result=%s", p->by, ok ? "ok" : "config_error");
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reload_reply(p->id, ok, errs));
+    cJSON_Delete(p->id);
+    free(p);
 }
 
 static bool cmd_config_reload(struct call *c)
 {
-    struct vw_errors errs;
-    vw_errors_init(&errs);
-    bool ok = vw_wall_reload(c->ctx->wall, &errs);
-    if (ok) {
-        c->ctx->reloaded = true;
+    struct vw_command_ctx *ctx = c->ctx;
+    if (!ctx->defer) { /* nobody to answer later: read the file on this thread */
+        struct vw_errors errs;
+        vw_errors_init(&errs);
+        bool ok = vw_wall_reload(ctx->wall, &errs);
+        if (!ok) {
+            cJSON *list = cJSON_AddArrayToObject(c->out, "errors");
+            for (int i = 0; i < errs.count; i++)
+                cJSON_AddItemToArray(list, cJSON_CreateString(errs.msgs[i]));
+            char first[200];
+            clip(first, sizeof first, errs.count ? errs.msgs[0] : "unknown error");
+            fail(c, "config_error", "the wall file has %d error%s; the wall keeps the old one: %s",
+                 errs.count, errs.count == 1 ? "" : "s", first);
+        }
         vw_errors_finish(&errs);
-        return true;
+        ctx->reloaded = ok;
+        return ok;
     }
-    cJSON *list = cJSON_AddArrayToObject(c->out, "errors");
-    for (int i = 0; i < errs.count; i++)
-        cJSON_AddItemToArray(list, cJSON_CreateString(errs.msgs[i]));
-    char first[200];
-    clip(first, sizeof first, errs.count ? errs.msgs[0] : "unknown error");
-    fail(c, "config_error", "the wall file has %d error%s; the wall keeps the old one: %s",
-         errs.count, errs.count == 1 ? "" : "s", first);
-    vw_errors_finish(&errs);
-    return false;
+    struct pending_reload *p = calloc(1, sizeof *p);
+    if (!p)
+        return fail(c, "internal_error", "out of memory");
+    p->ctx = *ctx;
+    p->id = c->id ? cJSON_Duplicate(c->id, true) : NULL;
+    clip(p->by, sizeof p->by, who(c));
+    struct vw_wall_error e;
+    if (!vw_wall_reload_start(ctx->wall, reload_done, p, &e)) {
+        cJSON_Delete(p->id);
+        free(p);
+        return wall_failed(c, &e);
+    }
+    p->ticket = ctx->defer(ctx->defer_ud); /* reload_done runs in a later tick, not before */
+    c->deferred = true;
+    return true;
 }
 
 static bool cmd_screenshot(struct call *c)
@@ -592,53 +787,118 @@ static bool cmd_unsubscribe(struct call *c)
         n, t, false, lo, hi     \
     }
 
+#define VIEW VW_ROLE_VIEW
+#define OPERATE VW_ROLE_OPERATE
+#define ADMIN VW_ROLE_ADMIN
+
 static const struct vw_command commands[] = {
     {"auth",
      cmd_auth,
      {REQ("token", ARG_STRING)},
      false,
-     "authenticate a TCP connection with control.token"},
+     VIEW,
+     "authenticate with control.token or a seat's token"},
     {"config.reload",
      cmd_config_reload,
      {{0}},
      true,
+     ADMIN,
      "reload the wall file; with errors the wall keeps the old one"},
-    {"help", cmd_help, {{0}}, false, "list the commands and their arguments"},
-    {"ping", cmd_ping, {{0}}, false, "check that the wall answers"},
-    {"scene.list", cmd_scene_list, {{0}}, false, "the scenes in file order and the one showing"},
+    {"help", cmd_help, {{0}}, false, VIEW, "list the commands and their arguments"},
+    {"ping", cmd_ping, {{0}}, false, VIEW, "check that the wall answers"},
+    {"scene.clear", cmd_scene_clear, {{0}}, true, OPERATE, "pop every incident scene"},
+    {"scene.delete",
+     cmd_scene_delete,
+     {REQ("scene", ARG_ID)},
+     true,
+     OPERATE,
+     "delete a saved scene"},
+    {"scene.list",
+     cmd_scene_list,
+     {{0}},
+     false,
+     VIEW,
+     "the scenes (wall file, then saved) with the one showing, the base and the stack"},
     {"scene.pop",
      cmd_scene_pop,
      {REQ("scene", ARG_ID)},
      true,
+     OPERATE,
      "take an incident scene off the stack"},
     {"scene.push",
      cmd_scene_push,
      {REQ("scene", ARG_ID), OPT_RANGE("ttl", ARG_NUMBER, 0, 1e9),
       OPT_RANGE("priority", ARG_INT, -1000000, 1000000)},
      true,
+     OPERATE,
      "push an incident scene (ttl seconds, 0: until popped; higher priority shows)"},
-    {"scene.switch", cmd_scene_switch, {REQ("scene", ARG_ID)}, true, "make a scene the base scene"},
+    {"scene.save",
+     cmd_scene_save,
+     {REQ("scene", ARG_ID), OPT("name", ARG_STRING)},
+     true,
+     OPERATE,
+     "save the wall as it shows now (tiles and picks) as a scene"},
+    {"scene.switch",
+     cmd_scene_switch,
+     {REQ("scene", ARG_ID)},
+     true,
+     OPERATE,
+     "make a scene the base scene"},
     {"screenshot",
      cmd_screenshot,
      {REQ("file", ARG_FILENAME)},
      true,
+     OPERATE,
      "write the whole wall as a PNG into control.screenshot_dir"},
-    {"source.list", cmd_source_list, {{0}}, false, "the sources and their state"},
-    {"status", cmd_status, {{0}}, false, "the wall's state, frames rendered, clients"},
+    {"source.list",
+     cmd_source_list,
+     {OPT("query", ARG_STRING), OPT("state", ARG_STATES), OPT("group", ARG_STRING),
+      OPT_RANGE("offset", ARG_INT, 0, 1e9), OPT_RANGE("limit", ARG_INT, 0, 1e9)},
+     false,
+     VIEW,
+     "the sources and their state (search, filter, page)"},
+    {"source.reconnect",
+     cmd_source_reconnect,
+     {REQ("source", ARG_ID)},
+     true,
+     OPERATE,
+     "restart a source's feed now"},
+    {"status", cmd_status, {{0}}, false, VIEW, "the wall's state, frames rendered, clients"},
     {"subscribe",
      cmd_subscribe,
      {OPT("events", ARG_NAMES)},
      false,
+     VIEW,
      "receive events (names or \"*\"; none given: all)"},
     {"tile.assign",
      cmd_tile_assign,
-     {REQ("tile", ARG_TILE), REQ("source", ARG_ID)},
+     {REQ("tile", ARG_TILE), OPT("source", ARG_ID), OPT("url", ARG_ID), OPT("name", ARG_STRING)},
      true,
-     "show a source in a tile of the scene showing until it is left"},
+     OPERATE,
+     "show a source (or an ad-hoc camera by url) in a tile of the scene showing"},
+    {"tile.list",
+     cmd_tile_list,
+     {{0}},
+     false,
+     VIEW,
+     "the tiles of the scene showing and what each shows"},
+    {"tile.reset",
+     cmd_tile_reset,
+     {REQ("tile", ARG_TILE)},
+     true,
+     OPERATE,
+     "a tile (or \"all\") back to its configured source"},
+    {"tile.swap",
+     cmd_tile_swap,
+     {REQ("a", ARG_TILE), REQ("b", ARG_TILE)},
+     true,
+     OPERATE,
+     "swap what two tiles of the scene showing show"},
     {"unsubscribe",
      cmd_unsubscribe,
      {OPT("events", ARG_NAMES)},
      false,
+     VIEW,
      "stop receiving events (names or \"*\"; none given: all)"},
 };
 #define COMMAND_COUNT ((int)(sizeof commands / sizeof commands[0]))
@@ -681,6 +941,7 @@ static bool cmd_help(struct call *c)
             cJSON_AddItemToArray(args, ao);
         }
         cJSON_AddBoolToObject(o, "changes_state", cmd->changes_state);
+        cJSON_AddStringToObject(o, "role", role_names[cmd->role]);
         cJSON_AddItemToArray(list, o);
     }
     return true;
@@ -754,6 +1015,100 @@ static bool validate_args(struct vw_request *r)
     return true;
 }
 
+/* Where an escaped U+0000 (\u0000) is in a JSON text, or -1. cJSON would end the string
+ * there and compare what comes after as if it were not sent (a token "secret\u0000junk"
+ * would pass for "secret"). Backslashes stand only inside strings in valid JSON, and each
+ * escape is two characters, so skipping escapes pairwise finds every real one. */
+static long escaped_nul(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+            return (long)i;
+        i++; /* the escaped character */
+    }
+    return -1;
+}
+
+/* The end of the JSON value that starts at s[i] (valid JSON: parsed already). */
+static size_t value_end(const char *s, size_t n, size_t i)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (; i < n; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"') {
+                in_str = false;
+                if (depth == 0)
+                    return i + 1;
+            }
+            continue;
+        }
+        if (ch == '"')
+            in_str = true;
+        else if (ch == '{' || ch == '[')
+            depth++;
+        else if (ch == '}' || ch == ']') {
+            if (depth == 0)
+                return i; /* the end of the enclosing object */
+            if (--depth == 0)
+                return i + 1;
+        } else if (depth == 0 && (ch == ',' || is_space(ch)))
+            return i;
+    }
+    return n;
+}
+
+/* The text of the top-level member "id" of the object in s, exactly as sent, so that a reply
+ * echoes it unchanged (cJSON keeps numbers as doubles: 12345678901234567890 and 1e999 would
+ * come back altered). NULL when there is none. */
+static cJSON *raw_id(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] != '{')
+        i++;
+    i++;
+    while (i < n) {
+        while (i < n && (is_space(s[i]) || s[i] == ','))
+            i++;
+        if (i >= n || s[i] != '"')
+            return NULL;
+        size_t k0 = i;
+        i = value_end(s, n, i); /* the key */
+        size_t k1 = i;
+        while (i < n && (is_space(s[i]) || s[i] == ':'))
+            i++;
+        size_t v0 = i, v1 = value_end(s, n, i);
+        i = v1;
+        char key[16];
+        bool is_id = false;
+        if (k1 - k0 == 4 && memcmp(s + k0, "\"id\"", 4) == 0) {
+            is_id = true;
+        } else if (k1 - k0 < sizeof key && memchr(s + k0, '\\', k1 - k0)) {
+            memcpy(key, s + k0, k1 - k0); /* an escaped key: decode it to compare */
+            key[k1 - k0] = '\0';
+            cJSON *k = cJSON_Parse(key);
+            is_id = cJSON_IsString(k) && strcmp(k->valuestring, "id") == 0;
+            cJSON_Delete(k);
+        }
+        if (is_id) {
+            char *text = malloc(v1 - v0 + 1);
+            if (!text)
+                return NULL;
+            memcpy(text, s + v0, v1 - v0);
+            text[v1 - v0] = '\0';
+            cJSON *raw = cJSON_CreateRaw(text);
+            free(text);
+            return raw;
+        }
+    }
+    return NULL;
+}
+
 bool vw_commands_parse(const char *line, size_t len, struct vw_request *out)
 {
     memset(out, 0, sizeof *out);
@@ -775,6 +1130,7 @@ bool vw_commands_parse(const char *line, size_t len, struct vw_request *out)
     size_t bad_at;
     if (!valid_utf8((const unsigned char *)line, len, &bad_at))
         return parse_fail(out, "parse_error", "invalid UTF-8 at byte %zu", bad_at);
+    long esc = escaped_nul(line, len);
 
     /* cJSON wants a NUL-terminated copy. */
     char *text = malloc(len + 1);
@@ -813,6 +1169,14 @@ bool vw_commands_parse(const char *line, size_t len, struct vw_request *out)
     }
     if (ids > 1)
         return parse_fail(out, "bad_request", "\"id\" given twice");
+    if (out->id) {
+        out->id_raw = raw_id(line, len);
+        if (out->id_raw)
+            out->id = out->id_raw;
+    }
+    if (esc >= 0)
+        return parse_fail(out, "bad_request", "strings may not hold U+0000 (\\u0000 at byte %ld)",
+                          esc);
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "cmd");
     if (!cmd)
         return parse_fail(out, "bad_request", "a request needs \"cmd\" (try {\"cmd\":\"help\"})");
@@ -833,6 +1197,7 @@ bool vw_commands_parse(const char *line, size_t len, struct vw_request *out)
 void vw_request_finish(struct vw_request *r)
 {
     cJSON_Delete(r->root);
+    cJSON_Delete(r->id_raw);
     memset(r, 0, sizeof *r);
 }
 
@@ -843,6 +1208,7 @@ void vw_session_init(struct vw_session *s, const char *peer, bool trusted)
     memset(s, 0, sizeof *s);
     clip(s->peer, sizeof s->peer, peer ? peer : "?");
     s->trusted = trusted;
+    s->role = trusted ? VW_ROLE_ADMIN : VW_ROLE_VIEW;
 }
 
 void vw_session_finish(struct vw_session *s)
@@ -903,7 +1269,11 @@ static void audit(const struct vw_session *s, const struct vw_request *r, const 
         }
         cJSON_Delete(copy);
     }
-    vw_info("audit: client=%s cmd=%s args=%s result=%s", s->peer, r->cmd->name, args, result);
+    if (s->seat[0])
+        vw_info("audit: client=%s (%s) cmd=%s args=%s result=%s", s->seat, s->peer, r->cmd->name,
+                args, result);
+    else
+        vw_info("audit: client=%s cmd=%s args=%s result=%s", s->peer, r->cmd->name, args, result);
 }
 
 struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_session *s,
@@ -920,9 +1290,11 @@ struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_sess
         reply = vw_commands_error_reply(r.id, r.error, r.message);
         goto done;
     }
-    /* A TCP client owes the token before anything but "auth". */
-    bool needs_auth = !s->trusted && !s->authed && configured_token(ctx->wall) &&
-                      !(r.cmd_name && strcmp(r.cmd_name, "auth") == 0);
+    /* A TCP client owes a token before anything but "auth" when tokens or seats are set. */
+    const struct vw_config *cfg = vw_wall_config(ctx->wall);
+    bool locked = tokens_configured(cfg);
+    bool needs_auth =
+        !s->trusted && !s->authed && locked && !(r.cmd_name && strcmp(r.cmd_name, "auth") == 0);
     if (needs_auth) {
         if (r.cmd && r.cmd->changes_state)
             audit(s, &r, "unauthorized");
@@ -937,14 +1309,31 @@ struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_sess
         goto done;
     }
 
-    struct call c = {.ctx = ctx, .session = s, .req = r.root, .out = cJSON_CreateObject()};
+    enum vw_role role = s->trusted || !locked ? VW_ROLE_ADMIN : s->role;
+    if (r.cmd->role > role) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s needs the %s role; %s%s%s has %s", r.cmd->name,
+                 role_names[r.cmd->role], s->seat[0] ? "seat '" : "this client",
+                 s->seat[0] ? s->seat : "", s->seat[0] ? "'" : "", role_names[role]);
+        if (r.cmd->changes_state)
+            audit(s, &r, "forbidden");
+        reply = vw_commands_error_reply(r.id, "forbidden", msg);
+        goto done;
+    }
+
+    struct call c = {
+        .ctx = ctx, .session = s, .req = r.root, .id = r.id, .out = cJSON_CreateObject()};
     if (!c.out) {
         reply = NULL;
         goto done;
     }
     bool ok = r.cmd->handler(&c);
     if (r.cmd->changes_state)
-        audit(s, &r, ok ? "ok" : c.error);
+        audit(s, &r, c.deferred ? "started" : ok ? "ok" : c.error);
+    if (c.deferred) {
+        cJSON_Delete(c.out);
+        goto done;
+    }
     if (ok) {
         reply = cJSON_CreateObject();
         if (reply) {

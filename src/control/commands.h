@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/config.h"
+
 struct cJSON;
 struct vw_wall;
 struct vw_command;
@@ -26,10 +28,13 @@ struct vw_command;
 /* One connection as the commands see it. The control server owns it (one per client) and
  * initialises it with vw_session_init; the subscribe/auth commands change it. */
 struct vw_session {
-    char peer[112];  /* "unix:pid=<pid>,uid=<uid>" or "tcp:127.0.0.1:54321": audit + `by` */
-    bool trusted;    /* Unix clients: trusted by the socket's file mode, never asked a token */
-    bool authed;     /* sent the right token (TCP clients when control.token is set) */
-    bool all_events; /* subscribed to "*" */
+    char peer[112];    /* "unix:pid=<pid>,uid=<uid>" or "tcp:127.0.0.1:54321": audit + `by` */
+    bool trusted;      /* Unix clients: trusted by the socket's file mode, never asked a token */
+    bool authed;       /* sent a right token (TCP clients when tokens or seats are set) */
+    char seat[64];     /* the seat's name once authed with a seat's token ("admin" for
+                          control.token), else "": the `by` of events and the audit's client */
+    enum vw_role role; /* what an authed session may do */
+    bool all_events;   /* subscribed to "*" */
     char *events[VW_COMMANDS_MAX_SUBSCRIPTIONS]; /* owned copies of subscribed names */
     int event_count;
 };
@@ -44,13 +49,21 @@ struct vw_command_ctx {
     struct vw_wall *wall;
     int clients;   /* connected clients, for "status" */
     bool reloaded; /* set when a config.reload succeeded (the server re-applies socket modes) */
+    /* Replies that come later (config.reload reads the file on a worker thread). defer()
+     * returns a ticket for the request being handled; deferred_reply(ticket, reply) sends the
+     * reply (owned) to that client, in order: the server answers none of the client's later
+     * requests before it. NULL defer: such commands run to the end at once. */
+    void *(*defer)(void *ud);
+    void (*deferred_reply)(void *ud, void *ticket, struct cJSON *reply);
+    void *defer_ud;
 };
 
 /* A parsed request. `root` is owned; the other pointers point into it or into the
  * (static) command table. */
 struct vw_request {
     struct cJSON *root;           /* the parsed value, NULL on a parse error */
-    const struct cJSON *id;       /* the request's "id", or NULL */
+    const struct cJSON *id;       /* the request's "id" exactly as sent (a raw item), or NULL */
+    struct cJSON *id_raw;         /* owned: what id points to */
     const struct vw_command *cmd; /* the command, NULL when unknown/absent */
     const char *cmd_name;         /* the "cmd" string as sent, or NULL */
     bool empty;                   /* blank line: no reply is due */
@@ -73,9 +86,9 @@ bool vw_commands_changes_state(const char *name);
 /* The table's names in order (for help and tests); NULL past the end. */
 const char *vw_commands_name(int i);
 
-/* Handles one request line from session `s`: parses, checks authorisation, runs the
- * handler, writes the audit line. Returns the reply (caller owns it), or NULL for a blank
- * line. Main thread only. */
+/* Handles one request line from session `s`: parses, checks authorisation and the seat's
+ * role, runs the handler, writes the audit line. Returns the reply (caller owns it), or NULL
+ * for a blank line or a reply deferred through ctx->defer. Main thread only. */
 struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_session *s,
                                       const char *line, size_t len);
 

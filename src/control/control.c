@@ -2,10 +2,13 @@
  * main thread by vw_control_poll; the requests themselves go to commands.c.
  *
  * Caps (as Redis does it): a request line holds at most VW_COMMANDS_MAX_LINE bytes (over:
- * "too_large", then the connection closes); a client's unread replies and events may take
- * at most MAX_PENDING_OUTPUT bytes (over: the client is dropped); one client is read at
- * most READ_BUDGET bytes and LINES_PER_TURN requests per turn so a flood from one never
- * starves the render loop or the others. Idle clients hold no buffers. */
+ * "too_large", then the connection closes). Output: a reply is always delivered whole,
+ * however large (a source.list of 20,000 cameras); while a client has more than
+ * MAX_PENDING_OUTPUT bytes unread, none of its further requests is answered or read (they
+ * wait in the socket); a client is dropped only when the events it leaves unread pass
+ * MAX_PENDING_OUTPUT. One client is read at most READ_BUDGET bytes and LINES_PER_TURN
+ * requests per turn so a flood from one never starves the render loop or the others. Idle
+ * clients hold no buffers. */
 #define _GNU_SOURCE /* accept4, struct ucred */
 
 #include "control/control.h"
@@ -36,7 +39,7 @@
 #define MAX_CLIENTS 1000
 #define MAX_PENDING_OUTPUT (1024 * 1024)
 #define READ_BUDGET (256 * 1024)
-#define IN_LIMIT (VW_COMMANDS_MAX_LINE + 1) /* the longest line plus its newline */
+#define IN_LIMIT (VW_COMMANDS_MAX_LINE + 2) /* the longest line plus "\r\n" */
 #define IN_FIRST 4096
 #define LINGER_US (2 * 1000000)
 #define LINGER_MAX_DISCARD (1024 * 1024)
@@ -71,10 +74,23 @@ struct client {
     size_t in_len, in_cap;
     char *out; /* replies and events not yet sent; NULL when empty */
     size_t out_off, out_len, out_cap;
+    /* What the unsent output is: runs of replies and of events, each ending at a count of
+     * bytes ever queued (sent counts the bytes ever sent). */
+    struct run {
+        uint64_t end;
+        bool event;
+    } * runs;
+    int run_count, run_cap;
+    uint64_t queued, sent;
+    uint64_t serial; /* names the client for a deferred reply */
+    int waiting;     /* deferred replies owed to it: its later requests wait */
 };
 
 struct vw_control {
     struct vw_wall *wall;
+    const struct vw_config *start_cfg; /* until a wall is attached: for the socket modes */
+    uint64_t next_serial;
+    struct client *current; /* the client whose request is being handled */
     struct listener *listeners;
     int listener_count;
     struct client **clients;
@@ -102,6 +118,7 @@ static void client_free(struct client *cl)
     vw_session_finish(&cl->session);
     free(cl->in);
     free(cl->out);
+    free(cl->runs);
     free(cl);
 }
 
@@ -110,13 +127,28 @@ static size_t pending(const struct client *cl)
     return cl->out_len - cl->out_off;
 }
 
-/* Queues `n` bytes; drops the client when its unread output would pass the cap. */
-static void client_queue(struct client *cl, const char *data, size_t n)
+/* Bytes of events queued and not yet sent. */
+static uint64_t unread_events(const struct client *cl)
+{
+    uint64_t n = 0, start = cl->sent;
+    for (int i = 0; i < cl->run_count; i++) {
+        const struct run *r = &cl->runs[i];
+        if (r->event && r->end > start)
+            n += r->end - start;
+        if (r->end > start)
+            start = r->end;
+    }
+    return n;
+}
+
+/* Queues `n` bytes, a reply or an event. A reply always goes; an event drops the client when
+ * the events it leaves unread would pass the cap. */
+static void client_queue(struct client *cl, const char *data, size_t n, bool event)
 {
     if (cl->state == CLIENT_DEAD)
         return;
-    if (pending(cl) + n > MAX_PENDING_OUTPUT) {
-        client_drop(cl, "it does not read its replies (1 MiB unread)");
+    if (event && unread_events(cl) + n > MAX_PENDING_OUTPUT) {
+        client_drop(cl, "it does not read its events (1 MiB unread)");
         return;
     }
     if (cl->out_off > 0 && cl->out_len + n > cl->out_cap) {
@@ -138,6 +170,29 @@ static void client_queue(struct client *cl, const char *data, size_t n)
     }
     memcpy(cl->out + cl->out_len, data, n);
     cl->out_len += n;
+    cl->queued += n;
+    if (cl->run_count > 0 && cl->runs[cl->run_count - 1].event == event) {
+        cl->runs[cl->run_count - 1].end = cl->queued;
+        return;
+    }
+    if (cl->run_count == cl->run_cap) {
+        int cap = cl->run_cap ? cl->run_cap * 2 : 4;
+        struct run *p = realloc(cl->runs, sizeof *p * (size_t)cap);
+        if (!p) {
+            client_drop(cl, "out of memory");
+            return;
+        }
+        cl->runs = p;
+        cl->run_cap = cap;
+    }
+    cl->runs[cl->run_count++] = (struct run){.end = cl->queued, .event = event};
+}
+
+/* Whether the client's requests wait: a deferred reply is owed to it, or it has more than
+ * the cap unread. */
+static bool paused(const struct client *cl)
+{
+    return cl->waiting > 0 || pending(cl) > MAX_PENDING_OUTPUT;
 }
 
 /* Queues `msg` as one line; takes ownership of msg. */
@@ -155,7 +210,7 @@ static void client_send_json(struct client *cl, cJSON *msg)
     }
     size_t n = strlen(text);
     text[n] = '\n'; /* the terminating NUL becomes the newline; length n + 1 */
-    client_queue(cl, text, n + 1);
+    client_queue(cl, text, n + 1, false);
     free(text);
 }
 
@@ -165,6 +220,15 @@ static void client_flush(struct client *cl)
         ssize_t n = send(cl->fd, cl->out + cl->out_off, pending(cl), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             cl->out_off += (size_t)n;
+            cl->sent += (uint64_t)n;
+            int done = 0;
+            while (done < cl->run_count && cl->runs[done].end <= cl->sent)
+                done++;
+            if (done) {
+                memmove(cl->runs, cl->runs + done,
+                        sizeof *cl->runs * (size_t)(cl->run_count - done));
+                cl->run_count -= done;
+            }
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -184,10 +248,41 @@ static void client_flush(struct client *cl)
 
 static void reapply_socket_modes(struct vw_control *c);
 
+/* A ticket for the reply to the request being handled: the client's serial. */
+static void *defer_reply(void *ud)
+{
+    struct vw_control *c = ud;
+    c->current->waiting++;
+    return (void *)(uintptr_t)c->current->serial;
+}
+
+static void deferred_reply(void *ud, void *ticket, cJSON *reply)
+{
+    struct vw_control *c = ud;
+    uint64_t serial = (uint64_t)(uintptr_t)ticket;
+    for (int i = 0; i < c->client_count; i++) {
+        struct client *cl = c->clients[i];
+        if (cl->serial != serial)
+            continue;
+        cl->waiting--;
+        client_send_json(cl, reply);
+        cl->backlog = cl->in_len > 0 && memchr(cl->in, '\n', cl->in_len); /* resume */
+        reapply_socket_modes(c); /* a reload is what defers; its group may have changed */
+        return;
+    }
+    cJSON_Delete(reply); /* the client left */
+}
+
 static void handle_line(struct vw_control *c, struct client *cl, const char *line, size_t len)
 {
-    struct vw_command_ctx ctx = {.wall = c->wall, .clients = vw_control_client_count(c)};
+    struct vw_command_ctx ctx = {.wall = c->wall,
+                                 .clients = vw_control_client_count(c),
+                                 .defer = defer_reply,
+                                 .deferred_reply = deferred_reply,
+                                 .defer_ud = c};
+    c->current = cl;
     cJSON *reply = vw_commands_handle_line(&ctx, &cl->session, line, len);
+    c->current = NULL;
     if (reply)
         client_send_json(cl, reply);
     if (ctx.reloaded)
@@ -213,7 +308,7 @@ static void process_input(struct vw_control *c, struct client *cl, int *lines)
         char *nl = memchr(cl->in + start, '\n', cl->in_len - start);
         if (!nl)
             break;
-        if (*lines <= 0) {
+        if (*lines <= 0 || paused(cl)) {
             cl->backlog = true;
             break;
         }
@@ -334,12 +429,14 @@ static bool may_receive(const struct vw_control *c, const struct client *cl)
     if (cl->session.trusted || cl->session.authed)
         return true;
     const struct vw_config *cfg = vw_wall_config(c->wall);
-    return !(cfg && cfg->control.token && cfg->control.token[0]);
+    return !(cfg && ((cfg->control.token && cfg->control.token[0]) || cfg->control.seat_count > 0));
 }
 
 static void send_events(struct vw_control *c)
 {
     cJSON *ev;
+    if (!c->wall)
+        return;
     while ((ev = vw_wall_take_event(c->wall))) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(ev, "event");
         const char *event = cJSON_IsString(name) ? name->valuestring : NULL;
@@ -356,7 +453,7 @@ static void send_events(struct vw_control *c)
                 n = strlen(text);
                 text[n++] = '\n';
             }
-            client_queue(cl, text, n);
+            client_queue(cl, text, n, true);
         }
         free(text);
         cJSON_Delete(ev);
@@ -405,6 +502,7 @@ static bool add_client(struct vw_control *c, int fd, bool is_unix)
     if (!cl)
         return false;
     cl->fd = fd;
+    cl->serial = ++c->next_serial;
     char peer[sizeof cl->session.peer];
     describe_peer(fd, is_unix, peer, sizeof peer);
     vw_session_init(&cl->session, peer, is_unix);
@@ -455,7 +553,7 @@ static void accept_clients(struct vw_control *c, struct listener *l)
 static bool apply_socket_mode(struct vw_control *c, const struct listener *l,
                               struct vw_errors *errs)
 {
-    const struct vw_config *cfg = c->wall ? vw_wall_config(c->wall) : NULL;
+    const struct vw_config *cfg = c->wall ? vw_wall_config(c->wall) : c->start_cfg;
     const char *group = cfg ? cfg->control.socket_group : NULL;
     mode_t mode = 0600;
     if (group && group[0]) {
@@ -690,13 +788,13 @@ static bool open_endpoint(struct vw_control *c, const char *endpoint, struct vw_
 
 /* ---- public --------------------------------------------------------------------------- */
 
-struct vw_control *vw_control_create(struct vw_wall *w, const char *const *endpoints, int n,
-                                     struct vw_errors *errs)
+struct vw_control *vw_control_create(const struct vw_config *cfg, const char *const *endpoints,
+                                     int n, struct vw_errors *errs)
 {
     struct vw_control *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->wall = w;
+    c->start_cfg = cfg;
     c->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     c->listeners = calloc(n > 0 ? (size_t)n : 1, sizeof *c->listeners);
     if (!c->listeners) {
@@ -731,6 +829,12 @@ void vw_control_destroy(struct vw_control *c)
     free(c);
 }
 
+void vw_control_attach(struct vw_control *c, struct vw_wall *w)
+{
+    c->wall = w;
+    c->start_cfg = NULL;
+}
+
 int vw_control_client_count(const struct vw_control *c)
 {
     int n = 0;
@@ -753,7 +857,8 @@ static void reap(struct vw_control *c)
         }
         if (cl->state == CLIENT_CLOSING && now >= cl->linger_end)
             cl->state = CLIENT_DEAD;
-        if (cl->state == CLIENT_OPEN && cl->eof && !cl->backlog && pending(cl) == 0)
+        if (cl->state == CLIENT_OPEN && cl->eof && !cl->backlog && pending(cl) == 0 &&
+            cl->waiting == 0)
             cl->state = CLIENT_DEAD;
         if (cl->state == CLIENT_DEAD) {
             vw_debug("control: client=%s closed", cl->session.peer);
@@ -800,13 +905,13 @@ void vw_control_poll(struct vw_control *c, int timeout_ms, int wake_fd)
     for (int i = 0; i < nc; i++) {
         struct client *cl = c->clients[i];
         short ev = 0;
-        if (cl->state == CLIENT_OPEN && !cl->eof)
+        if (cl->state == CLIENT_OPEN && !cl->eof && !paused(cl))
             ev |= POLLIN;
         if (cl->state == CLIENT_CLOSING && cl->shut)
             ev |= POLLIN;
         if (pending(cl) > 0)
             ev |= POLLOUT;
-        if (cl->state == CLIENT_OPEN && cl->backlog)
+        if (cl->state == CLIENT_OPEN && cl->backlog && !paused(cl))
             timeout_ms = 0;
         if (cl->state == CLIENT_CLOSING) {
             int left_ms = (int)((cl->linger_end - now) / 1000) + 1;
@@ -826,7 +931,8 @@ void vw_control_poll(struct vw_control *c, int timeout_ms, int wake_fd)
     for (int i = 0; i < nc; i++) {
         struct client *cl = c->clients[i];
         short re = pc[i].revents;
-        if ((re & (POLLIN | POLLHUP | POLLERR)) || (cl->state == CLIENT_OPEN && cl->backlog))
+        if ((re & (POLLIN | POLLHUP | POLLERR)) ||
+            (cl->state == CLIENT_OPEN && cl->backlog && !paused(cl)))
             client_read(c, cl);
         if (re & POLLOUT)
             client_flush(cl);

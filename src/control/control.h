@@ -11,10 +11,16 @@
 struct vw_wall;
 struct vw_control;
 
-/* Listens on each endpoint ("unix:PATH", "tcp:HOST:PORT", "tcp:PORT"). Main thread only.
- * NULL with reasons in errs when an endpoint can't be opened. */
-struct vw_control *vw_control_create(struct vw_wall *w, const char *const *endpoints, int n,
-                                     struct vw_errors *errs);
+struct vw_config;
+
+/* Listens on each endpoint ("unix:PATH", "tcp:HOST:PORT", "tcp:PORT"), with the socket
+ * modes of `cfg` (control.socket_group). Main thread only. NULL with reasons in errs when an
+ * endpoint can't be opened (one in use by another wall, say): main.c opens the sockets
+ * before any camera. Clients are served once a wall is attached. */
+struct vw_control *vw_control_create(const struct vw_config *cfg, const char *const *endpoints,
+                                     int n, struct vw_errors *errs);
+/* The wall the commands act on (from now on). */
+void vw_control_attach(struct vw_control *c, struct vw_wall *w);
 void vw_control_destroy(struct vw_control *c); /* NULL ok; closes clients, unlinks sockets */
 
 /* Waits up to timeout_ms for client activity or for `wake_fd` (-1: none) to become

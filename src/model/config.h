@@ -32,6 +32,7 @@ struct vw_source_cfg {
     double substream_ratio;  /* use the substream when the main stream has at least this many
                                 times the tile's pixels (default: the wall's, itself 4) */
     char *transport;         /* rtsp: "tcp" (default) or "udp" */
+    char *group;             /* browsing group ("乡镇/王口镇"), or NULL */
     int line;                /* line of the source's group in the wall file */
 };
 
@@ -60,12 +61,24 @@ struct vw_display_cfg {
     int columns, rows;    /* panels across and down on it */
 };
 
+enum vw_role { VW_ROLE_VIEW, VW_ROLE_OPERATE, VW_ROLE_ADMIN };
+
+/* One operator seat: a name for the audit and events, a token, and what it may do. */
+struct vw_seat_cfg {
+    char *name;
+    char *token;
+    enum vw_role role;
+    int line;
+};
+
 struct vw_control_cfg {
     char **listen; /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
     int listen_count;
     char *token;          /* required of TCP clients when set, else NULL */
     char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
     char *socket_group;   /* group for the Unix socket, or NULL */
+    struct vw_seat_cfg *seats;
+    int seat_count;
 };
 
 struct vw_config {
@@ -93,6 +106,8 @@ struct vw_config {
     int default_scene; /* the one marked default, else 0 */
 
     struct vw_control_cfg control;
+    char *state_dir; /* wall.state_dir, resolved; NULL: the default */
+    char hash[17];   /* FNV-1a 64 of every file read, hex */
 };
 
 /* Reads and validates `path`. On success returns the model (caller owns it; free with

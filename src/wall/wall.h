@@ -1,33 +1,30 @@
-/* wall: the running wall — the wall file's model, the scene now showing, the sources that
- * decode, the outputs and the renderer. Main thread only (it owns the GL context).
+/* wall: the running wall — the wall file's model, what shows (state/store.h), the sources that
+ * decode, the outputs (wall/outputs.h) and the renderer. Main thread only (it owns the GL
+ * context).
  *
  * main.c runs the loop:
  *     while (vw_wall_tick(w)) { ...serve the control socket until vw_wall_wait_ms(w)... }
- * Control commands call the functions below; what changes is reported back as events
- * (vw_wall_take_event), which the control server sends to subscribed clients. */
+ * Control commands call the functions below. A command changes the state and marks the wall
+ * dirty; it never draws: whatever many commands changed is drawn once, in the next frame. What
+ * changes is reported back as events (vw_wall_take_event), which the control server sends to
+ * subscribed clients. */
 #ifndef VW_WALL_H
 #define VW_WALL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "model/config.h"
 #include "base/errors.h"
+#include "model/config.h"
 #include "render/renderer.h"
+#include "wall/outputs.h"
 
 struct cJSON;
 struct vw_wall;
 
-enum vw_output_mode {
-    VW_OUTPUT_CONFIG,     /* what the wall file says (default "window") */
-    VW_OUTPUT_WINDOW,     /* one resizable window, wall scaled to fit */
-    VW_OUTPUT_FULLSCREEN, /* one borderless window over the whole desktop */
-    VW_OUTPUT_DISPLAYS,   /* one fullscreen window per display, panels mapped in the wall file */
-    VW_OUTPUT_OFFSCREEN,  /* no window shown (SDL offscreen driver): screenshots, tests, benches */
-};
-
 struct vw_wall_options {
-    const char *scene;   /* starting scene id, NULL: default */
+    const char *scene;   /* starting scene id, NULL: default (or what the state file restores) */
     const char *screens; /* "0-8,12": panels to render, NULL: all */
     enum vw_output_mode output;
     const char *shader_dir; /* NULL: built-in default */
@@ -36,20 +33,29 @@ struct vw_wall_options {
     bool vsync;
     enum vw_compose compose; /* who scales the pictures (default auto) */
     bool present_gl;         /* windows always through a GL copy and swap (--present gl) */
+    const char *state_file;  /* the scene state's file; NULL: the default for the wall file
+                                (vw_wall_default_state_file); "" : none */
 };
 
 /* Takes ownership of cfg. NULL with reasons in errs (no display, GL too old, shaders). */
 struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_options *opt,
                                struct vw_errors *errs);
-void vw_wall_destroy(struct vw_wall *w); /* NULL ok */
+void vw_wall_destroy(struct vw_wall *w); /* NULL ok; the state file is written first */
 
-/* One turn of the loop: SDL events, scene expiry, new frames, redraw when something changed.
- * false when the user closed the wall (window closed, Esc/q in a window). */
+/* Where the state of the wall file `cfg` is kept when nothing else is said: in
+ * cfg->state_dir, else $STATE_DIRECTORY (systemd's StateDirectory=), else
+ * $XDG_STATE_HOME/vwall, else ~/.local/state/vwall, else /var/lib/vwall; the file is named
+ * after the wall file (district.cfg: district.state.json). Writes into buf. */
+void vw_wall_default_state_file(const struct vw_config *cfg, char *buf, size_t cap);
+
+/* One turn of the loop: SDL events, scene expiry, finished reloads, new frames, redraw when
+ * something changed and a frame is due. false when the user closed the wall (window closed,
+ * Esc/q in a window). */
 bool vw_wall_tick(struct vw_wall *w);
 /* How long the caller may sleep before the next tick (ms, >= 0). */
 int vw_wall_wait_ms(const struct vw_wall *w);
-/* A file descriptor that becomes readable when a source posts a frame or changes state;
- * poll it together with the control sockets. */
+/* A file descriptor that becomes readable when a source posts a frame or changes state, or a
+ * reload finished parsing; poll it together with the control sockets. */
 int vw_wall_wake_fd(const struct vw_wall *w);
 
 /* Whether events are built for vw_wall_take_event (default on). Off: none is built, and
@@ -58,22 +64,54 @@ int vw_wall_wake_fd(const struct vw_wall *w);
 void vw_wall_set_events(struct vw_wall *w, bool on);
 
 const struct vw_config *vw_wall_config(const struct vw_wall *w);
-int vw_wall_current_scene(const struct vw_wall *w); /* index into config scenes */
-int vw_wall_base_scene(const struct vw_wall *w);
+uint64_t vw_wall_revision(const struct vw_wall *w);
+const char *vw_wall_showing(const struct vw_wall *w); /* id of the scene showing */
+const char *vw_wall_base(const struct vw_wall *w);    /* id of the base scene */
+/* Whether a scene with this id exists (in the wall file or saved). */
+bool vw_wall_has_scene(const struct vw_wall *w, const char *id);
 
-/* `by` names who asked (client peer, "alarm-server", …); it goes into the event. */
-bool vw_wall_switch(struct vw_wall *w, const char *scene_id, const char *by); /* false: unknown */
-bool vw_wall_push(struct vw_wall *w, const char *scene_id, int priority, double ttl,
-                  const char *by);
-bool vw_wall_pop(struct vw_wall *w, const char *scene_id, const char *by); /* false: not pushed */
+/* The result of a command: `code` NULL on success, else an error code of the control
+ * protocol with a sentence for a person. */
+struct vw_wall_error {
+    const char *code;
+    char message[256];
+};
 
-enum vw_assign_result { VW_ASSIGN_OK, VW_ASSIGN_BAD_TILE, VW_ASSIGN_UNKNOWN_SOURCE };
-/* Tile by index (tile_id NULL) or by id, of the scene showing, until that scene is left. */
-enum vw_assign_result vw_wall_assign(struct vw_wall *w, int tile_index, const char *tile_id,
-                                     const char *source_id, const char *by);
+/* A tile of the scene showing: by index (id NULL), by id, or every tile (all). */
+struct vw_tile_ref {
+    int index;
+    const char *id;
+    bool all;
+};
 
-/* Reloads the wall file. With errors the wall keeps the old one and errs lists them all.
- * Sources whose id and url are unchanged keep decoding without a gap. */
+/* The state-changing commands. `by` names who asked (a seat, a client peer); it goes into
+ * the event and the state. Each returns true, or false with *e filled. */
+bool vw_wall_switch(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e);
+bool vw_wall_push(struct vw_wall *w, const char *scene, int priority, double ttl_s, const char *by,
+                  struct vw_wall_error *e);
+bool vw_wall_pop(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e);
+bool vw_wall_clear(struct vw_wall *w, const char *by, struct vw_wall_error *e);
+/* A source of the wall file, or an ad-hoc camera by url (source NULL; name optional). */
+bool vw_wall_assign(struct vw_wall *w, struct vw_tile_ref tile, const char *source, const char *url,
+                    const char *name, const char *by, struct vw_wall_error *e);
+bool vw_wall_swap(struct vw_wall *w, struct vw_tile_ref a, struct vw_tile_ref b, const char *by,
+                  struct vw_wall_error *e);
+bool vw_wall_reset(struct vw_wall *w, struct vw_tile_ref tile, const char *by,
+                   struct vw_wall_error *e);
+bool vw_wall_save(struct vw_wall *w, const char *scene, const char *name, const char *by,
+                  struct vw_wall_error *e);
+bool vw_wall_delete(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e);
+/* Restarts a source's feed now (make-before-break); one not decoding starts when shown. */
+bool vw_wall_reconnect(struct vw_wall *w, const char *source, const char *by,
+                       struct vw_wall_error *e);
+
+/* Starts reloading the wall file: it is read and checked on a worker thread, and swapped in
+ * between two frames by a later tick. `done` is called from that tick with the errors (none:
+ * applied); `ud` is passed back. false with *e filled when a reload is already running. */
+typedef void (*vw_reload_done_fn)(void *ud, bool ok, const struct vw_errors *errs);
+bool vw_wall_reload_start(struct vw_wall *w, vw_reload_done_fn done, void *ud,
+                          struct vw_wall_error *e);
+/* Reloads at once on this thread (tests, tools): true, or false with every error in errs. */
 bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs);
 
 /* Renders the whole wall (all panels, bezels removed) as RGBA rows, top row first, and
@@ -83,10 +121,26 @@ uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_
 bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs);
 /* True when every tile of the scene showing has shown a frame (for --screenshot). */
 bool vw_wall_all_tiles_have_pictures(struct vw_wall *w);
+/* True when every tile has a picture or its source is offline (nothing more to wait for);
+ * the ids of offline sources are logged by the caller from vw_wall_sources_json. */
+bool vw_wall_all_tiles_settled(struct vw_wall *w);
+
+/* Which sources source.list returns. */
+struct vw_source_query {
+    const char *query; /* case-insensitive substring of id, name or group; NULL: any */
+    unsigned states;   /* bit (1 << enum vw_source_state) per state wanted; 0: any */
+    const char *group; /* group prefix; NULL: any */
+    bool adhoc_only;   /* only ad-hoc cameras */
+    int offset, limit; /* paging; limit < 0: all */
+};
 
 /* JSON snapshots for the control socket (caller owns the result). */
-struct cJSON *vw_wall_scenes_json(const struct vw_wall *w);  /* [{"id","name"},…] */
-struct cJSON *vw_wall_sources_json(const struct vw_wall *w); /* [{"id","name","state",…},…] */
+struct cJSON *vw_wall_scenes_json(const struct vw_wall *w);
+/* The sources matching q (NULL: all), in wall-file order (ad-hoc last); *total counts the
+ * matches before paging. */
+struct cJSON *vw_wall_sources_json(const struct vw_wall *w, const struct vw_source_query *q,
+                                   int *total);
+struct cJSON *vw_wall_tiles_json(const struct vw_wall *w);  /* the tiles of the scene showing */
 struct cJSON *vw_wall_status_json(const struct vw_wall *w); /* {"scene","base_scene","stack",…} */
 
 /* Next pending event ({"event": "scene.changed", …}), caller owns it; NULL when none. */

@@ -1,5 +1,5 @@
-# Modules without GL or threads: geometry, the scene stack, the CPU picture scaler.
-foreach(t geometry scene cpu_picture)
+# Modules without GL: geometry, the wall state and its store, the CPU picture scaler.
+foreach(t geometry state cpu_picture)
   add_executable(test_${t} ${CMAKE_SOURCE_DIR}/tests/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE vwall_core)
   add_test(NAME ${t} COMMAND test_${t})
