@@ -440,12 +440,12 @@ static void test_wall_errors(void)
                   "  label_size = 2;\n"
                   "};\n"
                   "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "2: wall.screen.width: expected an integer in 16..16384, got 8",
-                  "2: wall.screen.height: expected an integer in 16..16384, got 20000",
-                  "3: wall.grid.columns: expected an integer in 1..64, got 0",
-                  "3: wall.grid.rows: expected an integer in 1..64, got 65",
-                  "4: wall.bezel.x: expected an integer in 0..16384, got -1",
-                  "5: wall.label_size: expected an integer in 4..1024, got 2");
+                  "2: wall.screen.width = 8 is out of range (16 to 16384 px)",
+                  "2: wall.screen.height = 20000 is out of range (16 to 16384 px)",
+                  "3: wall.grid.columns = 0 is out of range (1 to 64)",
+                  "3: wall.grid.rows = 65 is out of range (1 to 64)",
+                  "4: wall.bezel.x = -1 is out of range (0 to 16384 px)",
+                  "5: wall.label_size = 2 is out of range (4 to 1024 px)");
     EXPECT_ERRORS("panels.cfg",
                   "wall = { screen = { width = 640; height = 360; };\n"
                   "  grid = { columns = 10; rows = 7; }; };\n"
@@ -512,8 +512,8 @@ static void test_source_errors(void)
         "6: sources[2].id: expected a non-empty string, got \"\"",
         "6: sources[2].url: expected a non-empty string, got \"\"",
         "7: missing key 'url' in sources[3]",
-        "8: sources[4].stall_timeout: expected a number > 0, got 0",
-        "8: sources[4].linger: expected a number >= 0, got -1",
+        "8: sources[4].stall_timeout = 0 is out of range (0.5 to 3600 s)",
+        "8: sources[4].linger = -1 is out of range (0 to 86400 s)",
         "8: sources[4].transport: expected one of \"tcp\", \"udp\", got \"http\"",
         "9: sources[5].hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\"",
         "9: sources[5].loop: expected true or false", "9: unknown key 'colour' in sources[5]",
@@ -539,7 +539,7 @@ static void test_scene_errors(void)
         "8: scenes[3].default: more than one default scene (the first is 'one' at line 4)",
         "9: missing key 'tiles' in scenes[4]",
         "10: scenes[5].tiles: expected a list ( { ... }, ... )",
-        "10: scenes[5].grid[0]: expected an integer in 1..64, got 0");
+        "10: scenes[5].grid[0] = 0 is out of range (1 to 64)");
 }
 
 static void test_tile_errors(void)
@@ -588,7 +588,7 @@ static void test_tile_errors(void)
              "  { source = \"a\"; cell = [1.0, 0.0]; }\n" SCENE_CLOSE,
         "4: scenes[0].tiles[0].cell: cell [3, 0] with span [2, 1] lies outside the scene's 4x4 grid",
         "5: scenes[0].tiles[1].cell: cell [0, 4] with span [1, 1] lies outside the scene's 4x4 grid",
-        "6: scenes[0].tiles[2].span[0]: expected an integer in 1..64, got 0",
+        "6: scenes[0].tiles[2].span[0] = 0 is out of range (1 to 64)",
         "7: scenes[0].tiles[3].cell: expected 2 integers [column, row]");
     /* A broken wall grid is reported once, not again for every tile. */
     EXPECT_ERRORS(
@@ -596,7 +596,7 @@ static void test_tile_errors(void)
         "wall = { screen = { width = 640; height = 360; }; grid = { columns = 0; rows = 2; }; };\n"
         "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" SCENE_OPEN
         "  { source = \"a\"; rect = [5, 5, 1, 1]; }\n" SCENE_CLOSE,
-        "1: wall.grid.columns: expected an integer in 1..64, got 0");
+        "1: wall.grid.columns = 0 is out of range (1 to 64)");
 }
 
 static void test_control_errors(void)
@@ -645,7 +645,7 @@ static void test_many_errors(void)
         "5: scenes[1].id: duplicate scene id 'overview' (first at line 2)",
         "5: scenes[1].default: more than one default scene (the first is 'overview' at line 2)",
         "8: wall.screen.height: expected an integer", "10: unknown key 'colour' in wall",
-        "15: sources[2].linger: expected a number >= 0, got -3",
+        "15: sources[2].linger = -3 is out of range (0 to 86400 s)",
         "15: sources[2].id: duplicate source id 'lobby' (first at line 14)");
 }
 
