@@ -52,13 +52,13 @@ static char *resolve_path(const char *dir, const char *rel);
 /* A file the loader read: files[0] is the wall file, then the @include'd files in the order
  * they were found, then the catalogs. */
 struct file {
-    char *path;   /* as shown in messages: the wall file as given, others resolved against its
-                     folder */
-    char *alias;  /* includes: "/proc/self/fd/N", the name libconfig reads it by; else NULL */
-    char *text;   /* the contents without a BOM (includes rewritten), NUL-terminated; or NULL */
+    char *path;  /* as shown in messages: the wall file as given, others resolved against its
+                    folder */
+    char *alias; /* includes: "/proc/self/fd/N", the name libconfig reads it by; else NULL */
+    char *text;  /* the contents without a BOM (includes rewritten), NUL-terminated; or NULL */
     size_t len;
-    int fd;       /* includes: the memfd behind alias, else -1 */
-    int *lines;   /* offset of each line's start, built when a message needs it */
+    int fd;     /* includes: the memfd behind alias, else -1 */
+    int *lines; /* offset of each line's start, built when a message needs it */
     int nlines;
 };
 
@@ -113,6 +113,13 @@ static char *xstrdup(const char *s)
         return NULL;
     size_t n = strlen(s) + 1;
     return memcpy(xmalloc(n), s, n);
+}
+
+/* A file named in the wall file, resolved against its folder, as messages show it:
+ * "cams.cfg" rather than "./cams.cfg". The same file as resolve_path names. */
+static char *shown_path(const char *dir, const char *rel)
+{
+    return strcmp(dir, ".") ? resolve_path(dir, rel) : xstrdup(rel);
 }
 
 /* strerror is not thread-safe; the loader may run on a worker thread. */
@@ -269,8 +276,7 @@ static bool read_checked(struct loader *L, int idx, const char *from)
     for (;;) {
         if (len + 1 == cap) {
             if (cap > MAX_FILE_BYTES) {
-                fail_in(L, idx, 0, "cannot open: larger than %u MiB%s", MAX_FILE_BYTES >> 20,
-                        from);
+                fail_in(L, idx, 0, "cannot open: larger than %u MiB%s", MAX_FILE_BYTES >> 20, from);
                 free(buf);
                 close(fd);
                 return false;
@@ -383,7 +389,7 @@ static void expand_includes(struct loader *L, int idx, int depth)
                     else if (!*rel)
                         fail_in(L, idx, line, "@include \"\": expected a file name");
                     else
-                        c = add_file(L, resolve_path(L->dir, rel));
+                        c = add_file(L, shown_path(L->dir, rel));
                     free(rel);
                     if (c >= 0 && read_checked(L, c, from)) {
                         expand_includes(L, c, depth + 1);
@@ -545,10 +551,10 @@ struct key {
     enum ktype type;
     bool required;
     const char *unless; /* required unless this sibling key is there */
-    bool nonempty;   /* strings: "" is an error */
-    bool ranged;     /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
-    double min, max; /* both finite: every number has a range */
-    const char *unit; /* shown after the range: "s", "px"; or NULL */
+    bool nonempty;      /* strings: "" is an error */
+    bool ranged;        /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
+    double min, max;    /* both finite: every number has a range */
+    const char *unit;   /* shown after the range: "s", "px"; or NULL */
     int count;
     const char *shape;          /* T_INTS/T_NUMS: what the elements mean, e.g. "[x, y, w, h]" */
     const char *const *choices; /* T_ENUM/T_ENUMSTR: NULL-terminated */
@@ -676,7 +682,8 @@ static const struct key scene_keys[] = {
 static const struct key tile_keys[] = {
     {"id", T_STR, NONEMPTY, AT(T, t.id)},
     {"source", T_STR, REQUIRED, NONEMPTY, AT(T, source)},
-    {"rect", T_NUMS, RANGE(-MAX_PANELS, MAX_PANELS), .count = 4, .shape = "[x, y, w, h]", AT(T, rect)},
+    {"rect", T_NUMS, RANGE(-MAX_PANELS, MAX_PANELS), .count = 4, .shape = "[x, y, w, h]",
+     AT(T, rect)},
     {"cell", T_INTS, RANGE(0, MAX_PANELS - 1), .count = 2, .shape = "[column, row]", AT(T, cell)},
     {"span", T_INTS, RANGE(1, MAX_PANELS), .count = 2, .shape = "[columns, rows]", AT(T, span)},
     {"fit", T_ENUM, .choices = fit_names, AT(T, t.fit)},
@@ -1072,8 +1079,8 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         char p[SPATH];
         snprintf(p, sizeof p, "wall.displays[%d]", i);
         if (!config_setting_is_group(g)) {
-            fail_at(L, g,
-                 "%s: expected a group { display = N; panels = [x, y, columns, rows]; }", p);
+            fail_at(L, g, "%s: expected a group { display = N; panels = [x, y, columns, rows]; }",
+                    p);
             continue;
         }
         struct display_in in = {.panels = {0}};
@@ -1085,23 +1092,23 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         in.d.columns = in.panels[2];
         in.d.rows = in.panels[3];
         if (in.d.columns < 1 || in.d.rows < 1) {
-            fail_at(L, ps, "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]",
-                 p, in.panels[0], in.panels[1], in.panels[2], in.panels[3]);
+            fail_at(L, ps, "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]", p,
+                    in.panels[0], in.panels[1], in.panels[2], in.panels[3]);
             continue;
         }
         if (grid_ok &&
             (in.d.panel_x + in.d.columns > cfg->columns || in.d.panel_y + in.d.rows > cfg->rows)) {
             fail_at(L, ps, "%s.panels: [%d, %d, %d, %d] lies outside the %dx%d panel grid", p,
-                 in.panels[0], in.panels[1], in.panels[2], in.panels[3], cfg->columns, cfg->rows);
+                    in.panels[0], in.panels[1], in.panels[2], in.panels[3], cfg->columns,
+                    cfg->rows);
             continue;
         }
         bool clash = false;
         for (int j = 0; j < cfg->display_count && !clash; j++) {
             const struct vw_display_cfg *o = &cfg->displays[j];
             if (o->display == in.d.display) {
-                fail_at(L, member(g, "display"),
-                     "%s.display: display %d is already used (line %d)", p, in.d.display,
-                     line_of(config_setting_get_elem(list, (unsigned)j)));
+                fail_at(L, member(g, "display"), "%s.display: display %d is already used (line %d)",
+                        p, in.d.display, line_of(config_setting_get_elem(list, (unsigned)j)));
                 clash = true;
             } else if (in.d.panel_x < o->panel_x + o->columns &&
                        o->panel_x < in.d.panel_x + in.d.columns &&
@@ -1272,8 +1279,8 @@ static void read_catalogs(struct loader *L, struct vw_config *cfg, const config_
             free(rel);
             continue;
         }
+        int c = add_file(L, shown_path(L->dir, rel));
         free(rel);
-        int c = add_file(L, xstrdup(cfg->catalogs[i]));
         if (c < 0)
             continue;
         char from[SPATH + 64];
@@ -1325,8 +1332,8 @@ static void read_tile(struct loader *L, const struct vw_config *cfg, const struc
                 fail_at(L, cell, "%s.cell: needs the scene's grid = [columns, rows]", p);
         } else if (in.cell[0] + in.span[0] > sc->grid[0] || in.cell[1] + in.span[1] > sc->grid[1]) {
             fail_at(L, cell,
-                 "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid", p,
-                 in.cell[0], in.cell[1], in.span[0], in.span[1], sc->grid[0], sc->grid[1]);
+                    "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid",
+                    p, in.cell[0], in.cell[1], in.span[0], in.span[1], sc->grid[0], sc->grid[1]);
         } else if (wall_ok) {
             double kx = (double)cfg->columns / sc->grid[0], ky = (double)cfg->rows / sc->grid[1];
             in.t.rect = (struct vw_rect){in.cell[0] * kx, in.cell[1] * ky, in.span[0] * kx,
@@ -1335,13 +1342,13 @@ static void read_tile(struct loader *L, const struct vw_config *cfg, const struc
     } else if (rect && rect_ok) {
         struct vw_rect r = {in.rect[0], in.rect[1], in.rect[2], in.rect[3]};
         if (r.w <= 0 || r.h <= 0)
-            fail_at(L, rect, "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p,
-                 r.x, r.y, r.w, r.h);
+            fail_at(L, rect, "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p, r.x,
+                    r.y, r.w, r.h);
         else if (wall_ok &&
                  (r.x < -RECT_EPS || r.y < -RECT_EPS || r.x + r.w > cfg->columns + RECT_EPS ||
                   r.y + r.h > cfg->rows + RECT_EPS))
-            fail_at(L, rect, "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p,
-                 r.x, r.y, r.w, r.h, cfg->columns, cfg->rows);
+            fail_at(L, rect, "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p, r.x,
+                    r.y, r.w, r.h, cfg->columns, cfg->rows);
         in.t.rect = r;
     }
     free(in.source);
@@ -1393,8 +1400,8 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
             } else {
                 const struct vw_scene_cfg *f = &cfg->scenes[first_default];
                 fail_at(L, member(g, "default"),
-                     "%s.default: more than one default scene (the first is '%s' at line %d)", p,
-                     f->id ? f->id : "?", f->line);
+                        "%s.default: more than one default scene (the first is '%s' at line %d)", p,
+                        f->id ? f->id : "?", f->line);
             }
         }
 
@@ -1409,8 +1416,8 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
             snprintf(tp, sizeof tp, "%s.tiles[%d]", p, t);
             if (!config_setting_is_group(tg)) {
                 out->tiles[t] = (struct vw_tile_cfg){.source = -1, .line = line_of(tg)};
-                fail_at(L, tg,
-                     "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }", tp);
+                fail_at(L, tg, "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }",
+                        tp);
                 continue;
             }
             read_tile(L, cfg, &in, wall_ok, tg, tp, &out->tiles[t]);
@@ -1491,8 +1498,9 @@ static void read_seats(struct loader *L, struct vw_config *cfg, const config_set
         if (seat->name) {
             int first = vw_strmap_put(names, seat->name, cc->seat_count - 1);
             if (first >= 0)
-                fail_at(L, member(g, "name"), "%s.name: duplicate seat name '%s' (first at line %d)",
-                        p, seat->name, cc->seats[first].line);
+                fail_at(L, member(g, "name"),
+                        "%s.name: duplicate seat name '%s' (first at line %d)", p, seat->name,
+                        cc->seats[first].line);
         }
         if (seat->token) {
             int first = vw_strmap_put(tokens, seat->token, cc->seat_count - 1);
@@ -1545,7 +1553,7 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     expand_includes(&L, 0, 0);
     if (L.nerr)
         goto out; /* an include that cannot be read: libconfig would stop there anyway */
-    config_set_include_dir(&lc, cfg->dir);
+    /* No include_dir: every @include now names an absolute /proc/self/fd path. */
     if (!config_read_string(&lc, L.files[0].text)) {
         const char *text = config_error_text(&lc) ? config_error_text(&lc) : "unreadable";
         const char *file = config_error_file(&lc);
@@ -1570,8 +1578,8 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     if (cfg->columns >= 1 && cfg->rows >= 1) {
         int panels = cfg->columns * cfg->rows;
         if (panels > MAX_PANELS)
-            fail_at(&L, member(wall, "grid"), "wall.grid: 1..%d panels in all, got %d",
-                    MAX_PANELS, panels);
+            fail_at(&L, member(wall, "grid"), "wall.grid: 1..%d panels in all, got %d", MAX_PANELS,
+                    panels);
         else
             wall_ok = true;
     }

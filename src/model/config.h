@@ -85,9 +85,9 @@ struct vw_seat_cfg {
 struct vw_control_cfg {
     char **listen; /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
     int listen_count;
-    char *token;          /* required of TCP clients when set, else NULL */
-    char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
-    char *socket_group;   /* group for the Unix socket, or NULL */
+    char *token;               /* required of TCP clients when set, else NULL */
+    char *screenshot_dir;      /* resolved against the wall file's folder; NULL disables */
+    char *socket_group;        /* group for the Unix socket, or NULL */
     struct vw_seat_cfg *seats; /* control.seats, in file order; NULL when none */
     int seat_count;
 };
