@@ -1,7 +1,9 @@
 /* vwall: command-line entry. Wires the modules: wall file → wall → control socket. */
 #include <SDL.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +65,23 @@ static void usage(FILE *to)
         "                         with --compose cpu, else gl)\n"
         "  -v, --verbose          debug logging\n"
         "  -h, --help             this text\n");
+}
+
+/* A numeric option: the whole argument a finite number in lo..hi, else false (and a message
+ * naming the option on stderr). */
+static bool parse_number(const char *opt, const char *arg, double lo, double hi, const char *unit,
+                         double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "vwall: %s %s: expected a number from %.15g to %.15g%s%s\n", opt, arg, lo,
+                hi, unit ? " " : "", unit ? unit : "");
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 static void print_errors(const struct vw_errors *errs)
@@ -214,7 +233,10 @@ int main(int argc, char **argv)
         case O_CHECK: check = true; break;
         case O_SCENE: opt.scene = optarg; break;
         case O_SHOT: screenshot = optarg; break;
-        case O_TIMEOUT: timeout = atof(optarg); break;
+        case O_TIMEOUT:
+            if (!parse_number("--timeout", optarg, 0, 86400, "s", &timeout))
+                return 2;
+            break;
         case O_OUTPUT:
             if (!parse_output(optarg, &opt.output)) {
                 fprintf(stderr,
@@ -230,9 +252,15 @@ int main(int argc, char **argv)
             else if (ncontrol < MAX_CONTROL)
                 controls[ncontrol++] = optarg;
             break;
-        case O_DURATION: duration = atof(optarg); break;
+        case O_DURATION:
+            if (!parse_number("--duration", optarg, 0, 31536000, "s", &duration))
+                return 2;
+            break;
         case O_STATS: stats = optarg; break;
-        case O_MAXFPS: opt.max_fps = atof(optarg); break;
+        case O_MAXFPS:
+            if (!parse_number("--max-fps", optarg, 1, 1000, NULL, &opt.max_fps))
+                return 2;
+            break;
         case O_VSYNC: opt.vsync = true; break;
         case O_SHADERS: opt.shader_dir = optarg; break;
         case O_COMPOSE:

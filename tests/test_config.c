@@ -3,6 +3,7 @@
  * all, in file order. Test files are written to a fresh temporary folder, one config
  * line per C line below so that line numbers can be read off the source. */
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 
 #include "model/config.h"
 #include "base/errors.h"
+#include "base/strmap.h"
+#include "base/utf8.h"
 
 static int passed, failed;
 
@@ -440,12 +443,12 @@ static void test_wall_errors(void)
                   "  label_size = 2;\n"
                   "};\n"
                   "sources = (); scenes = ( { id = \"s\"; tiles = (); } );\n",
-                  "2: wall.screen.width: expected an integer in 16..16384, got 8",
-                  "2: wall.screen.height: expected an integer in 16..16384, got 20000",
-                  "3: wall.grid.columns: expected an integer in 1..64, got 0",
-                  "3: wall.grid.rows: expected an integer in 1..64, got 65",
-                  "4: wall.bezel.x: expected an integer in 0..16384, got -1",
-                  "5: wall.label_size: expected an integer in 4..1024, got 2");
+                  "2: wall.screen.width = 8 is out of range (16 to 16384 px)",
+                  "2: wall.screen.height = 20000 is out of range (16 to 16384 px)",
+                  "3: wall.grid.columns = 0 is out of range (1 to 64)",
+                  "3: wall.grid.rows = 65 is out of range (1 to 64)",
+                  "4: wall.bezel.x = -1 is out of range (0 to 16384 px)",
+                  "5: wall.label_size = 2 is out of range (4 to 1024 px)");
     EXPECT_ERRORS("panels.cfg",
                   "wall = { screen = { width = 640; height = 360; };\n"
                   "  grid = { columns = 10; rows = 7; }; };\n"
@@ -512,8 +515,8 @@ static void test_source_errors(void)
         "6: sources[2].id: expected a non-empty string, got \"\"",
         "6: sources[2].url: expected a non-empty string, got \"\"",
         "7: missing key 'url' in sources[3]",
-        "8: sources[4].stall_timeout: expected a number > 0, got 0",
-        "8: sources[4].linger: expected a number >= 0, got -1",
+        "8: sources[4].stall_timeout = 0 is out of range (0.5 to 3600 s)",
+        "8: sources[4].linger = -1 is out of range (0 to 86400 s)",
         "8: sources[4].transport: expected one of \"tcp\", \"udp\", got \"http\"",
         "9: sources[5].hwaccel: expected one of \"none\", \"auto\", \"vaapi\", \"cuda\"",
         "9: sources[5].loop: expected true or false", "9: unknown key 'colour' in sources[5]",
@@ -539,7 +542,7 @@ static void test_scene_errors(void)
         "8: scenes[3].default: more than one default scene (the first is 'one' at line 4)",
         "9: missing key 'tiles' in scenes[4]",
         "10: scenes[5].tiles: expected a list ( { ... }, ... )",
-        "10: scenes[5].grid[0]: expected an integer in 1..64, got 0");
+        "10: scenes[5].grid[0] = 0 is out of range (1 to 64)");
 }
 
 static void test_tile_errors(void)
@@ -588,7 +591,7 @@ static void test_tile_errors(void)
              "  { source = \"a\"; cell = [1.0, 0.0]; }\n" SCENE_CLOSE,
         "4: scenes[0].tiles[0].cell: cell [3, 0] with span [2, 1] lies outside the scene's 4x4 grid",
         "5: scenes[0].tiles[1].cell: cell [0, 4] with span [1, 1] lies outside the scene's 4x4 grid",
-        "6: scenes[0].tiles[2].span[0]: expected an integer in 1..64, got 0",
+        "6: scenes[0].tiles[2].span[0] = 0 is out of range (1 to 64)",
         "7: scenes[0].tiles[3].cell: expected 2 integers [column, row]");
     /* A broken wall grid is reported once, not again for every tile. */
     EXPECT_ERRORS(
@@ -596,7 +599,7 @@ static void test_tile_errors(void)
         "wall = { screen = { width = 640; height = 360; }; grid = { columns = 0; rows = 2; }; };\n"
         "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" SCENE_OPEN
         "  { source = \"a\"; rect = [5, 5, 1, 1]; }\n" SCENE_CLOSE,
-        "1: wall.grid.columns: expected an integer in 1..64, got 0");
+        "1: wall.grid.columns = 0 is out of range (1 to 64)");
 }
 
 static void test_control_errors(void)
@@ -645,7 +648,7 @@ static void test_many_errors(void)
         "5: scenes[1].id: duplicate scene id 'overview' (first at line 2)",
         "5: scenes[1].default: more than one default scene (the first is 'overview' at line 2)",
         "8: wall.screen.height: expected an integer", "10: unknown key 'colour' in wall",
-        "15: sources[2].linger: expected a number >= 0, got -3",
+        "15: sources[2].linger = -3 is out of range (0 to 86400 s)",
         "15: sources[2].id: duplicate source id 'lobby' (first at line 14)");
 }
 
@@ -716,6 +719,628 @@ static void test_bad_check_file(void)
                               "10: scenes[0].tiles[0].source: unknown source 'nrth-gate'", NULL});
 }
 
+/* ---- catalogs, includes, encodings, ranges, new keys, scale ---- */
+
+/* Loads tmpdir/name (written from `text` unless NULL) and returns its errors (the caller
+ * finishes them); *cfg_out gets the model or NULL. */
+static struct vw_config *load_with(const char *name, const char *text, struct vw_errors *errs)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    if (text)
+        write_file(name, text);
+    vw_errors_init(errs);
+    return vw_config_load(path, errs);
+}
+
+/* Whether errs holds exactly the message printf(fmt, ...) makes. */
+static bool has_error(const struct vw_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static bool has_error(const struct vw_errors *errs, const char *fmt, ...)
+{
+    char want[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(want, sizeof want, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < errs->count; i++)
+        if (!strcmp(errs->msgs[i], want))
+            return true;
+    fprintf(stderr, "  no error \"%s\" among %d:\n", want, errs->count);
+    for (int i = 0; i < errs->count; i++)
+        fprintf(stderr, "    %s\n", errs->msgs[i]);
+    return false;
+}
+
+#define WALL_2X2 \
+    "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; };\n"
+#define ONE_SCENE(src) \
+    "scenes = ( { id = \"s\"; tiles = ( { source = \"" src "\"; rect = [0, 0, 1, 1]; } ); } );\n"
+
+static void test_utf8(void)
+{
+    size_t bad = 99;
+    CHECK(vw_utf8_valid("", 0, &bad), "empty");
+    CHECK(vw_utf8_valid("plain ascii, long enough for the fast path", 43, &bad), "ascii");
+    CHECK(vw_utf8_valid_str("乡镇/王口镇 北门 €𝄞", &bad), "chinese, euro, U+1D11E");
+    CHECK(vw_utf8_valid_str("\xF4\x8F\xBF\xBF", &bad), "U+10FFFF is the last");
+    CHECK(vw_utf8_valid_str("\xED\x9F\xBF", &bad), "U+D7FF is before the surrogates");
+    struct {
+        const char *s;
+        size_t at;
+    } bads[] = {
+        {"ab\xB1\xB1", 2},       /* GBK 北: a continuation byte as a lead */
+        {"x\xCD\xF5y", 1},       /* GBK 王: a lead without its continuation */
+        {"\xC0\xAF", 0},         /* overlong '/' */
+        {"\xC1\xBF", 0},         /* overlong */
+        {"\xE0\x80\xAF", 0},     /* overlong, 3 bytes */
+        {"\xF0\x80\x80\xAF", 0}, /* overlong, 4 bytes */
+        {"ok\xED\xA0\x80", 2},   /* U+D800, a surrogate */
+        {"\xED\xBF\xBF", 0},     /* U+DFFF */
+        {"\xF4\x90\x80\x80", 0}, /* U+110000 */
+        {"\xF5\x80\x80\x80", 0}, /* no such lead */
+        {"\xFF", 0},             /* never in UTF-8 */
+        {"abcdefgh\xE4\xB8", 8}, /* cut short at the end, after the fast path */
+        {"\xE4\xB8\x41", 0},     /* continuation missing */
+    };
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        bad = 99;
+        CHECK(!vw_utf8_valid(bads[i].s, strlen(bads[i].s), &bad), "bad case %zu passed", i);
+        CHECK(bad == bads[i].at, "bad case %zu: at %zu, want %zu", i, bad, bads[i].at);
+    }
+    CHECK(vw_utf8_valid("a\0b", 3, NULL), "NUL is U+0000");
+    CHECK(vw_utf8_bom("\xEF\xBB\xBFwall", 7) == 3, "BOM");
+    CHECK(vw_utf8_bom("\xEF\xBB", 2) == 0, "half a BOM");
+    CHECK(vw_utf8_bom("wall", 4) == 0, "no BOM");
+}
+
+static void test_strmap(void)
+{
+    struct vw_strmap *m = vw_strmap_create(0);
+    char keys[3000][16];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(keys[i], sizeof keys[i], "cam%05d", i);
+        CHECK(vw_strmap_put(m, keys[i], i) == -1, "new key %d", i);
+    }
+    CHECK(vw_strmap_count(m) == 3000, "count %zu", vw_strmap_count(m));
+    int wrong = 0;
+    for (int i = 0; i < 3000; i++)
+        wrong += vw_strmap_get(m, keys[i]) != i;
+    CHECK_INT(wrong, 0);
+    CHECK_INT(vw_strmap_put(m, "cam00042", 7), 42); /* already there: keeps its value */
+    CHECK_INT(vw_strmap_get(m, "cam00042"), 42);
+    CHECK_INT(vw_strmap_get(m, "cam99999"), -1);
+    CHECK_INT(vw_strmap_get(m, ""), -1);
+    CHECK_INT(vw_strmap_get(NULL, "x"), -1);
+    vw_strmap_destroy(m);
+    vw_strmap_destroy(NULL);
+}
+
+static void test_catalog(void)
+{
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/cat", tmpdir);
+    mkdir(sub, 0700);
+    /* BOM, CRLF, a comment, blank lines, quoting, an extra column, columns in another
+     * order, a relative file URL (resolved against the wall file's folder). */
+    write_file("cat/cams.csv",
+               "\xEF\xBB\xBF# exported 2026-12-01\r\n"
+               "\r\n"
+               "Name,ID,group,url,substream,vendor\r\n"
+               "北门,north,乡镇/王口镇,rtsp://192.0.2.1/n,rtsp://192.0.2.1/n2,HIK\r\n"
+               "\"Gate, \"\"east\"\"\",east,,clips/e.mp4,,DH\r\n"
+               "  ,  lobby  , 城区/华康街道 ,lobby.mp4,,x\r\n"
+               "   \r\n"
+               "# a comment between rows\r\n");
+    struct vw_errors errs;
+    struct vw_config *cfg = load_with(
+        "cat/wall.cfg",
+        WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\"; group = \"城区/华康街道\"; } );\n"
+                 "catalog = [\"cams.csv\"];\n" ONE_SCENE("east"),
+        &errs);
+    CHECK(cfg != NULL, "catalog wall: %s", vw_errors_first(&errs));
+    if (cfg) {
+        CHECK_INT(cfg->source_count, 4);
+        CHECK_INT(cfg->catalog_count, 1);
+        char want[256];
+        snprintf(want, sizeof want, "%s/cams.csv", sub);
+        CHECK_STR(cfg->catalogs[0], want);
+        const struct vw_source_cfg *a = &cfg->sources[0], *n = &cfg->sources[1],
+                                   *e = &cfg->sources[2], *l = &cfg->sources[3];
+        CHECK_STR(a->group, "城区/华康街道");
+        CHECK_STR(n->id, "north");
+        CHECK_STR(n->name, "北门");
+        CHECK_STR(n->url, "rtsp://192.0.2.1/n");
+        CHECK_STR(n->substream, "rtsp://192.0.2.1/n2");
+        CHECK_STR(n->group, "乡镇/王口镇");
+        CHECK_INT(n->line, 4);
+        CHECK_STR(e->id, "east");
+        CHECK_STR(e->name, "Gate, \"east\"");
+        snprintf(want, sizeof want, "%s/clips/e.mp4", sub);
+        CHECK_STR(e->url, want);
+        CHECK(e->substream == NULL && e->group == NULL, "empty fields are none");
+        CHECK_STR(l->id, "lobby");
+        CHECK_STR(l->name, "lobby"); /* empty name: the id */
+        CHECK_STR(l->group, "城区/华康街道");
+        /* The same defaults as a `sources` entry. */
+        CHECK_NUM(e->stall_timeout, 3);
+        CHECK_NUM(e->linger, 10);
+        CHECK_STR(e->transport, "tcp");
+        CHECK(!e->loop && !e->warm, "loop, warm");
+        CHECK_INT(vw_config_find_source(cfg, "east"), 2);
+        CHECK_INT(cfg->scenes[0].tiles[0].source, 2);
+        CHECK(cfg->sources[0].group && !cfg->state_dir, "state_dir unset");
+    }
+    vw_config_destroy(cfg);
+    vw_errors_finish(&errs);
+
+    /* Without `sources`, a catalog is enough; with neither, `sources` is missing. */
+    write_file("only.csv", "id,url\nx,rtsp://192.0.2.9/x\n");
+    cfg = load_with("only.cfg", WALL_2X2 "catalog = [\"only.csv\"];\n" ONE_SCENE("x"), &errs);
+    CHECK(cfg && cfg->source_count == 1, "catalog only: %s", vw_errors_first(&errs));
+    CHECK(cfg && cfg->sources[0].name && !strcmp(cfg->sources[0].name, "x"), "name is id");
+    vw_config_destroy(cfg);
+    vw_errors_finish(&errs);
+
+    /* Every broken row is reported with the catalog's path and the row's line; reading
+     * goes on. Duplicates name the other place: another file, or the same file's line. */
+    write_file("bad.csv", "id,name,url,group\n"
+                          "a,dup of the wall file's,rtsp://h/a,\n"
+                          "b,fine,rtsp://h/b,\n"
+                          "c,\"no, comma\",rtsp://h/c,g\n"
+                          "d,a,comma,unquoted,rtsp://h/d,\n"
+                          "b,twice,rtsp://h/b2,\n"
+                          ",no id,rtsp://h/e,\n"
+                          "f,no url,,\n"
+                          "g,bad group,rtsp://h/g,乡镇//王口镇\n"
+                          "h,\"two\nlines\",rtsp://h/h,\n"
+                          "i,\"closed\" junk,rtsp://h/i,\n"
+                          "j,fine,rtsp://h/j,\n"
+                          "k,\"never closed,rtsp://h/k,\n");
+    cfg = load_with("bad-cat.cfg",
+                    WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n"
+                             "catalog = [\"bad.csv\", \"missing.csv\"];\n" ONE_SCENE("j"),
+                    &errs);
+    CHECK(cfg == NULL, "broken catalog loaded");
+    CHECK(has_error(&errs, "%s/bad.csv:2: duplicate source id 'a' (first at %s/bad-cat.cfg:2)",
+                    tmpdir, tmpdir),
+          "dup of the wall file");
+    CHECK(
+        has_error(
+            &errs,
+            "%s/bad.csv:5: 6 fields where the header has 4 (a field with a comma needs quotes: \"a, b\")",
+            tmpdir),
+        "field count");
+    CHECK(has_error(&errs, "%s/bad.csv:6: duplicate source id 'b' (first at line 3)", tmpdir),
+          "dup in the catalog");
+    CHECK(has_error(&errs, "%s/bad.csv:7: id: expected a non-empty id", tmpdir), "no id");
+    CHECK(has_error(&errs, "%s/bad.csv:8: url: expected a non-empty url for 'f'", tmpdir),
+          "no url");
+    CHECK(
+        has_error(
+            &errs,
+            "%s/bad.csv:9: group: expected names separated by '/' (\"乡镇/王口镇\"), none empty, got \"乡镇//王口镇\"",
+            tmpdir),
+        "group");
+    CHECK(has_error(&errs,
+                    "%s/bad.csv:10: name: a control character (a line break in quotes?) in 'h'",
+                    tmpdir),
+          "line break in a name");
+    CHECK(has_error(
+              &errs,
+              "%s/bad.csv:12: text after a closing quote (a quote inside a field is written \"\")",
+              tmpdir),
+          "junk after a quote");
+    CHECK(has_error(&errs, "%s/bad.csv:14: a quoted field is not closed (a \" without its pair)",
+                    tmpdir),
+          "unclosed quote");
+    CHECK(
+        has_error(
+            &errs,
+            "%s/missing.csv: cannot open: No such file or directory (catalog[1] at %s/bad-cat.cfg:3)",
+            tmpdir, tmpdir),
+        "missing catalog");
+    CHECK_INT(errs.count, 10);
+    vw_errors_finish(&errs);
+
+    /* A header without the url column; an empty file; a duplicate of a catalog id in the
+     * wall file's own sources (the catalog comes after them, so the catalog row is the
+     * duplicate, pointing at the wall file). */
+    write_file("nourl.csv", "id,name\na,b\n");
+    write_file("empty.csv", "# nothing\n\n");
+    cfg = load_with("hdr.cfg",
+                    WALL_2X2 "catalog = [\"nourl.csv\", \"empty.csv\", \"\"];\n" ONE_SCENE("a"),
+                    &errs);
+    CHECK(cfg == NULL, "bad headers loaded");
+    CHECK(
+        has_error(
+            &errs,
+            "%s/nourl.csv:1: the header row has no 'url' column (it names the columns: id,name,url,substream,group; others are ignored)",
+            tmpdir),
+        "no url column");
+    CHECK(has_error(
+              &errs,
+              "%s/empty.csv:1: no header row (expected one naming the columns: id,name,url,...)",
+              tmpdir),
+          "empty catalog");
+    CHECK(has_error(&errs, "%s/hdr.cfg:2: catalog[2]: expected a file name, got \"\"", tmpdir),
+          "empty name");
+    CHECK(has_error(&errs, "%s/hdr.cfg:3: scenes[0].tiles[0].source: unknown source 'a'", tmpdir),
+          "tile of an unread catalog");
+    vw_errors_finish(&errs);
+
+    /* Catalogs must be UTF-8 too; the line is that of the first bad byte. */
+    write_file("gbk.csv", "id,name,url\nok,fine,rtsp://h/ok\nn,\xB1\xB1\xC3\xC5,rtsp://h/n\n");
+    cfg = load_with("gbk-cat.cfg", WALL_2X2 "catalog = [\"gbk.csv\"];\n" ONE_SCENE("ok"), &errs);
+    CHECK(cfg == NULL, "GBK catalog loaded");
+    CHECK(has_error(&errs, "%s/gbk.csv:3: not UTF-8 (byte 0xB1); save the file as UTF-8", tmpdir),
+          "GBK catalog");
+    vw_errors_finish(&errs);
+}
+
+static void test_group_key(void)
+{
+    struct vw_config *cfg =
+        load_ok("group.cfg",
+                WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\"; group = \"乡镇/王口镇\"; },\n"
+                         "  { id = \"b\"; url = \"b.mp4\"; } );\n" ONE_SCENE("a"));
+    if (cfg) {
+        CHECK_STR(cfg->sources[0].group, "乡镇/王口镇");
+        CHECK(cfg->sources[1].group == NULL, "no group: NULL");
+    }
+    vw_config_destroy(cfg);
+    EXPECT_ERRORS(
+        "bad-group.cfg",
+        WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\";\n"
+                 "  group = \"/乡镇\"; },\n"
+                 "  { id = \"b\"; url = \"b.mp4\"; group = \"\"; } );\n" ONE_SCENE("a"),
+        "3: sources[0].group: expected names separated by '/' (\"乡镇/王口镇\"), none empty, got \"/乡镇\"",
+        "4: sources[1].group: expected a non-empty string, got \"\"");
+}
+
+static void test_encodings(void)
+{
+    /* GBK (a Chinese Windows editor's default): file, line, first bad byte. */
+    EXPECT_ERRORS(
+        "gbk.cfg",
+        WALL_2X2
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; },\n"
+        "  { id = \"b\"; name = \"\xB1\xB1\xC3\xC5\"; url = \"b.mp4\"; } );\n" ONE_SCENE("a"),
+        "3: not UTF-8 (byte 0xB1); save the file as UTF-8");
+    /* Latin-1 */
+    EXPECT_ERRORS("latin1.cfg", "wall = { name = \"Caf\xE9\"; };\n",
+                  "1: not UTF-8 (byte 0xE9); save the file as UTF-8");
+    /* Overlong and surrogate encodings are not UTF-8 either. */
+    EXPECT_ERRORS("overlong.cfg", "\n\nwall = { name = \"\xC0\xAF\"; };\n",
+                  "3: not UTF-8 (byte 0xC0); save the file as UTF-8");
+    EXPECT_ERRORS("surrogate.cfg", "wall = { name = \"\xED\xA0\x80\"; };\n",
+                  "1: not UTF-8 (byte 0xED); save the file as UTF-8");
+    /* An escape that makes a byte that is not UTF-8. */
+    EXPECT_ERRORS(
+        "escape.cfg",
+        WALL_2X2
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; name = \"\\xB1\"; } );\n" ONE_SCENE("a"),
+        "2: sources[0].name: not UTF-8 (byte 0xB1, written as an escape); write the text as UTF-8");
+    /* A BOM is skipped (libconfig alone reads it as a syntax error), and lines still count. */
+    struct vw_config *cfg = load_ok(
+        "bom.cfg",
+        "\xEF\xBB\xBF" WALL_2X2
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; name = \"北门\"; } );\n" ONE_SCENE("a"));
+    if (cfg) {
+        CHECK_STR(cfg->sources[0].name, "北门");
+        CHECK_INT(cfg->sources[0].line, 2);
+    }
+    vw_config_destroy(cfg);
+    EXPECT_ERRORS("bom-err.cfg", "\xEF\xBB\xBFwall = { colour = 1; };\n",
+                  " missing key 'sources' at top level", " missing key 'scenes' at top level",
+                  "1: unknown key 'colour' in wall", "1: missing key 'screen' in wall",
+                  "1: missing key 'grid' in wall");
+}
+
+static void test_includes(void)
+{
+    /* Included files: a BOM is fine; their settings' errors name the included file and its
+     * own line; their bytes count in the hash. */
+    write_file("inc-src.cfg", "\xEF\xBB\xBF// cameras\n"
+                              "sources = ( { id = \"a\"; url = \"a.mp4\"; },\n"
+                              "  { id = \"b\"; url = \"b.mp4\"; stall_timeout = 1e308; } );\n");
+    struct vw_errors errs;
+    struct vw_config *cfg =
+        load_with("inc.cfg", WALL_2X2 "@include \"inc-src.cfg\"\n" ONE_SCENE("a"), &errs);
+    CHECK(cfg == NULL, "include with a bad value loaded");
+    CHECK(has_error(
+              &errs,
+              "%s/inc-src.cfg:3: sources[1].stall_timeout = 1e308 is out of range (0.5 to 3600 s)",
+              tmpdir),
+          "error in an include");
+    CHECK_INT(errs.count, 1);
+    vw_errors_finish(&errs);
+
+    write_file("inc-src.cfg", "\xEF\xBB\xBF// cameras\n"
+                              "sources = ( { id = \"a\"; url = \"a.mp4\"; name = \"北门\"; },\n"
+                              "  { id = \"b\"; url = \"b.mp4\"; } );\n");
+    cfg = load_ok("inc.cfg", WALL_2X2 "/* @include \"nothing.cfg\" is a comment\n"
+                                      "@include \"nothing.cfg\" */\n"
+                                      "@include \"inc-src.cfg\"\n" ONE_SCENE("b"));
+    char hash1[17] = "";
+    if (cfg) {
+        CHECK_INT(cfg->source_count, 2);
+        CHECK_STR(cfg->sources[0].name, "北门");
+        CHECK_INT(cfg->scenes[0].tiles[0].source, 1);
+        CHECK(strlen(cfg->hash) == 16 && strspn(cfg->hash, "0123456789abcdef") == 16, "hash %s",
+              cfg->hash);
+        memcpy(hash1, cfg->hash, sizeof hash1);
+    }
+    vw_config_destroy(cfg);
+    /* The same files: the same hash. One byte changed in the include: another. */
+    cfg = load_ok("inc.cfg", WALL_2X2 "/* @include \"nothing.cfg\" is a comment\n"
+                                      "@include \"nothing.cfg\" */\n"
+                                      "@include \"inc-src.cfg\"\n" ONE_SCENE("b"));
+    CHECK(cfg && !strcmp(cfg->hash, hash1), "same files, hash %s vs %s", cfg ? cfg->hash : "-",
+          hash1);
+    vw_config_destroy(cfg);
+    write_file("inc-src.cfg", "\xEF\xBB\xBF// cameras\n"
+                              "sources = ( { id = \"a\"; url = \"a.mp4\"; name = \"北门\"; },\n"
+                              "  { id = \"b\"; url = \"c.mp4\"; } );\n");
+    cfg = load_ok("inc.cfg", WALL_2X2 "/* @include \"nothing.cfg\" is a comment\n"
+                                      "@include \"nothing.cfg\" */\n"
+                                      "@include \"inc-src.cfg\"\n" ONE_SCENE("b"));
+    CHECK(cfg && strcmp(cfg->hash, hash1), "include changed, hash %s unchanged", hash1);
+    vw_config_destroy(cfg);
+
+    /* An include that is not UTF-8, one that is missing, one that is a FIFO (refused, never
+     * waited on), a syntax error inside one, an include loop. */
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/inc-fifo", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    write_file("inc-gbk.cfg", "\n\nx = \"\xB1\xB1\";\n");
+    cfg = load_with("inc-bad.cfg",
+                    WALL_2X2
+                    "@include \"inc-gbk.cfg\"\n@include \"inc-none.cfg\"\n@include \"inc-fifo\"\n",
+                    &errs);
+    CHECK(cfg == NULL, "bad includes loaded");
+    CHECK(
+        has_error(&errs, "%s/inc-gbk.cfg:3: not UTF-8 (byte 0xB1); save the file as UTF-8", tmpdir),
+        "GBK include");
+    CHECK(
+        has_error(
+            &errs,
+            "%s/inc-none.cfg: cannot open: No such file or directory (@include at %s/inc-bad.cfg:3)",
+            tmpdir, tmpdir),
+        "missing include");
+    CHECK(has_error(&errs,
+                    "%s/inc-fifo: cannot open: not a regular file (@include at %s/inc-bad.cfg:4)",
+                    tmpdir, tmpdir),
+          "FIFO include");
+    CHECK_INT(errs.count, 3);
+    vw_errors_finish(&errs);
+
+    write_file("inc-syntax.cfg", "a = 1;\nb = ;\n");
+    cfg = load_with("inc-syn.cfg", WALL_2X2 "@include \"inc-syntax.cfg\"\n", &errs);
+    CHECK(has_error(&errs, "%s/inc-syntax.cfg:2: syntax error: syntax error", tmpdir),
+          "syntax error in an include");
+    vw_config_destroy(cfg);
+    vw_errors_finish(&errs);
+
+    write_file("loop.cfg", "@include \"loop.cfg\"\n");
+    cfg = load_with("loop.cfg", NULL, &errs);
+    CHECK(cfg == NULL && errs.count >= 1 &&
+              strstr(vw_errors_first(&errs), "nested more than 10 deep"),
+          "include loop: %s", vw_errors_first(&errs));
+    vw_errors_finish(&errs);
+}
+
+static void test_not_regular(void)
+{
+    /* A wall file that is a FIFO fails at once (the ctest timeout catches a hang). */
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/wall-fifo", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    expect_errors_at(__LINE__, fifo,
+                     (const char *const[]){" cannot open: not a regular file", NULL});
+    /* A character device too. */
+    expect_errors_at(__LINE__, "/dev/zero",
+                     (const char *const[]){" cannot open: not a regular file", NULL});
+}
+
+static void test_ranges(void)
+{
+    /* The value as written: 1e308 stays 1e308, a 64-bit integer shows every digit, hex
+     * stays hex; array elements show their value, integers as integers. */
+    EXPECT_ERRORS("huge.cfg",
+                  WALL_2X2
+                  "sources = ( { id = \"a\"; url = \"a.mp4\";\n"
+                  "  stall_timeout = 1e308;\n"
+                  "  linger = 9223372036854775807L; substream_ratio = 0.25; },\n"
+                  "  { id = \"b\"; url = \"b.mp4\"; stall_timeout: 0.1; linger = 1e999; } );\n"
+                  "scenes = ( { id = \"s\"; grid = [2, 100000];\n"
+                  "  tiles = ( { source = \"a\"; rect = [0.0, 0.0, 1e308, 1.0]; } ); } );\n",
+                  "3: sources[0].stall_timeout = 1e308 is out of range (0.5 to 3600 s)",
+                  "4: sources[0].linger = 9223372036854775807L is out of range (0 to 86400 s)",
+                  "4: sources[0].substream_ratio = 0.25 is out of range (1 to 1000000)",
+                  "5: sources[1].stall_timeout = 0.1 is out of range (0.5 to 3600 s)",
+                  "5: sources[1].linger = 1e999 is out of range (0 to 86400 s)",
+                  "6: scenes[0].grid[1] = 100000 is out of range (1 to 64)",
+                  "7: scenes[0].tiles[0].rect[2] = 1e+308 is out of range (-64 to 64)");
+    EXPECT_ERRORS(
+        "hex.cfg",
+        "wall = { screen = { width = 0x7FFFFFFFFFFFFFFFL; height = 360; }; grid = { columns = 2; rows = 2; }; label_size = 4096; };\n"
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" ONE_SCENE("a"),
+        "1: wall.screen.width = 0x7FFFFFFFFFFFFFFFL is out of range (16 to 16384 px)",
+        "1: wall.label_size = 4096 is out of range (4 to 1024 px)");
+    /* The bounds themselves are in range. */
+    struct vw_config *cfg = load_ok(
+        "bounds.cfg", WALL_2X2
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; stall_timeout = 0.5; linger = 86400; },\n"
+        "  { id = \"b\"; url = \"b.mp4\"; stall_timeout = 3600; linger = 0; } );\n" ONE_SCENE("a"));
+    if (cfg) {
+        CHECK_NUM(cfg->sources[0].stall_timeout, 0.5);
+        CHECK_NUM(cfg->sources[1].stall_timeout, 3600);
+        CHECK_NUM(cfg->sources[0].linger, 86400);
+    }
+    vw_config_destroy(cfg);
+}
+
+static void test_new_keys(void)
+{
+    struct vw_config *cfg = load_ok(
+        "keys.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; };\n"
+        "  state_dir = \"state\"; };\n"
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" ONE_SCENE(
+            "a") "control = { token = \"admin-secret\";\n"
+                 "  seats = ( { name = \"operator-1\"; token = \"t1\"; role = \"operate\"; },\n"
+                 "            { name = \"值班长\"; token = \"t2\"; role = \"admin\"; },\n"
+                 "            { name = \"screen\"; token = \"t3\"; role = \"view\"; } ); };\n");
+    if (cfg) {
+        char want[256];
+        snprintf(want, sizeof want, "%s/state", tmpdir);
+        CHECK_STR(cfg->state_dir, want);
+        CHECK_INT(cfg->control.seat_count, 3);
+        CHECK_STR(cfg->control.token, "admin-secret");
+        if (cfg->control.seat_count == 3) {
+            const struct vw_seat_cfg *s = cfg->control.seats;
+            CHECK_STR(s[0].name, "operator-1");
+            CHECK_STR(s[0].token, "t1");
+            CHECK(s[0].role == VW_ROLE_OPERATE, "role %d", s[0].role);
+            CHECK_INT(s[0].line, 6);
+            CHECK_STR(s[1].name, "值班长");
+            CHECK(s[1].role == VW_ROLE_ADMIN, "role %d", s[1].role);
+            CHECK(s[2].role == VW_ROLE_VIEW, "role %d", s[2].role);
+        }
+    }
+    vw_config_destroy(cfg);
+    cfg = load_ok("no-seats.cfg",
+                  WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" ONE_SCENE("a"));
+    CHECK(cfg && cfg->control.seat_count == 0 && !cfg->control.seats && !cfg->state_dir,
+          "no seats, no state_dir");
+    vw_config_destroy(cfg);
+
+    EXPECT_ERRORS(
+        "seats.cfg",
+        WALL_2X2 "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" ONE_SCENE(
+            "a") "control = { token = \"t0\"; seats = (\n"
+                 "  { name = \"op\"; token = \"t1\"; role = \"operate\"; },\n"
+                 "  { name = \"op\"; token = \"t1\"; role = \"root\"; },\n"
+                 "  { name = \"\"; token = \"t0\"; role = \"view\"; },\n"
+                 "  { name = \"x\"; role = \"view\"; },\n"
+                 "  \"y\" ); };\n"
+                 "wall2 = 1;\n",
+        "6: control.seats[1].role: expected one of \"view\", \"operate\", \"admin\", got \"root\"",
+        "6: control.seats[1].name: duplicate seat name 'op' (first at line 5)",
+        "6: control.seats[1].token: the same token as seat 'op' (line 5); each seat needs its own",
+        "7: control.seats[2].name: expected a non-empty string, got \"\"",
+        "7: control.seats[2].token: the same token as control.token; each seat needs its own",
+        "8: missing key 'token' in control.seats[3]",
+        "9: control.seats[4]: expected a group { name = \"...\"; token = \"...\"; role = \"view\" | \"operate\" | \"admin\"; }",
+        "10: unknown key 'wall2' at top level");
+    EXPECT_ERRORS(
+        "state.cfg",
+        "wall = { screen = { width = 640; height = 360; }; grid = { columns = 2; rows = 2; }; state_dir = \"\"; };\n"
+        "sources = ( { id = \"a\"; url = \"a.mp4\"; } );\n" ONE_SCENE("a"),
+        "1: wall.state_dir: expected a non-empty string, got \"\"");
+}
+
+/* 20,000 cameras in a catalog, plus 20,000 in the wall file's own list: every id found by
+ * its hash, a duplicate at the very end found and named. */
+static void test_scale(void)
+{
+    size_t cap = 20000 * 96 + 64, n = 0;
+    char *csv = malloc(cap);
+    n += (size_t)snprintf(csv + n, cap - n, "id,name,url,substream,group\n");
+    for (int i = 0; i < 20000; i++)
+        n += (size_t)snprintf(
+            csv + n, cap - n,
+            "cam%05d,王口镇 摄像机 %d,rtsp://127.0.0.1:8554/cam%05d,,乡镇/王口镇\n", i, i, i);
+    write_file("big.csv", csv);
+    size_t lcap = 20000 * 64 + 64, ln = 0;
+    char *list = malloc(lcap);
+    ln += (size_t)snprintf(list + ln, lcap - ln, "sources = (\n");
+    for (int i = 0; i < 20000; i++)
+        ln +=
+            (size_t)snprintf(list + ln, lcap - ln, "%s{ id = \"s%05d\"; url = \"rtsp://h/%d\"; }\n",
+                             i ? "," : "", i, i);
+    snprintf(list + ln, lcap - ln, ");\n");
+    write_file("big-src.cfg", list);
+    struct vw_config *cfg =
+        load_ok("big.cfg", WALL_2X2 "@include \"big-src.cfg\"\n"
+                                    "catalog = [\"big.csv\"];\n" ONE_SCENE("cam19999"));
+    if (cfg) {
+        CHECK_INT(cfg->source_count, 40000);
+        int wrong = 0;
+        char id[32];
+        for (int i = 0; i < 20000; i++) {
+            snprintf(id, sizeof id, "cam%05d", i);
+            wrong += vw_config_find_source(cfg, id) != 20000 + i;
+            snprintf(id, sizeof id, "s%05d", i);
+            wrong += vw_config_find_source(cfg, id) != i;
+        }
+        CHECK_INT(wrong, 0);
+        CHECK_INT(vw_config_find_source(cfg, "cam20000"), -1);
+        CHECK_INT(vw_config_find_scene(cfg, "s"), 0);
+        CHECK_INT(vw_config_find_scene(cfg, "nope"), -1);
+    }
+    vw_config_destroy(cfg);
+    /* A duplicate of the first source, at the end. */
+    snprintf(csv + n, cap - n, "s00000,dup,rtsp://h/dup,,\n");
+    write_file("big.csv", csv);
+    struct vw_errors errs;
+    cfg = load_with("big.cfg", NULL, &errs);
+    CHECK(cfg == NULL, "duplicate among 40,000 loaded");
+    CHECK(has_error(&errs,
+                    "%s/big.csv:20002: duplicate source id 's00000' (first at %s/big-src.cfg:2)",
+                    tmpdir, tmpdir),
+          "the duplicate");
+    CHECK_INT(errs.count, 1);
+    vw_errors_finish(&errs);
+    free(csv);
+    free(list);
+}
+
+/* vw_config_load on four threads at once, over the same files: each gets its own, equal
+ * model (run under TSan in CI to see that nothing is shared). */
+struct load_job {
+    const char *path;
+    int sources;
+    char hash[17];
+};
+
+static void *load_thread(void *arg)
+{
+    struct load_job *job = arg;
+    for (int k = 0; k < 5; k++) {
+        struct vw_errors errs;
+        vw_errors_init(&errs);
+        struct vw_config *cfg = vw_config_load(job->path, &errs);
+        job->sources = cfg ? cfg->source_count : -1;
+        if (cfg)
+            memcpy(job->hash, cfg->hash, sizeof job->hash);
+        vw_config_destroy(cfg);
+        vw_errors_finish(&errs);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/big.cfg", tmpdir);
+    /* big.csv from test_scale has a duplicate now: restore a clean one. */
+    write_file("big.csv", "id,url\nx,rtsp://h/x\ncam19999,rtsp://h/y\n");
+    struct load_job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct load_job){.path = path};
+        CHECK(pthread_create(&th[i], NULL, load_thread, &jobs[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT(jobs[i].sources, 20002);
+        CHECK_STR(jobs[i].hash, jobs[0].hash);
+    }
+}
+
 static void remove_tree(const char *dir)
 {
     char cmd[256];
@@ -744,6 +1369,17 @@ int main(void)
     test_many_errors();
     test_layouts();
     test_bad_check_file();
+    test_utf8();
+    test_strmap();
+    test_catalog();
+    test_group_key();
+    test_encodings();
+    test_includes();
+    test_not_regular();
+    test_ranges();
+    test_new_keys();
+    test_scale();
+    test_threads();
     remove_tree(tmpdir);
     printf("test_config: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

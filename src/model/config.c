@@ -22,15 +22,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/strmap.h"
+#include "base/utf8.h"
+#include "model/catalog.h"
 
 #define MAX_PANELS 64
 #define RECT_EPS 1e-6 /* slack for rects computed in floating point */
 #define SPATH 256     /* longest setting path in a message, e.g. "scenes[2].tiles[11].rect" */
 
-/* ---- errors, collected then sorted by line ---- */
+static char *resolve_path(const char *dir, const char *rel);
+
+/* ---- files and errors ---- */
+
+#define MAX_FILE_BYTES (64u << 20) /* a wall file, an include or a catalog */
+#define MAX_INCLUDE_DEPTH 10
+#define MAX_FILES 256
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1u
+#endif
+
+/* A file the loader read: files[0] is the wall file, then the @include'd files in the order
+ * they were found, then the catalogs. */
+struct file {
+    char *path;  /* as shown in messages: the wall file as given, others resolved against its
+                    folder */
+    char *alias; /* includes: "/proc/self/fd/N", the name libconfig reads it by; else NULL */
+    char *text;  /* the contents without a BOM (includes rewritten), NUL-terminated; or NULL */
+    size_t len;
+    int fd;     /* includes: the memfd behind alias, else -1 */
+    int *lines; /* offset of each line's start, built when a message needs it */
+    int nlines;
+};
 
 struct err_item {
+    int file; /* index into loader.files */
     int line; /* 0: the file as a whole */
     int seq;  /* order found, to keep the sort stable */
     char *msg;
@@ -41,6 +74,13 @@ struct loader {
     const char *dir;  /* its folder */
     struct err_item *errs;
     int nerr, cap;
+    struct file files[MAX_FILES];
+    int nfiles;
+    uint64_t hash; /* FNV-1a over the bytes of every file read */
+    struct vw_config *cfg;
+    int *src_file; /* per source: the file it was defined in */
+    int src_cap;
+    int catalog_file; /* while a catalog is parsed: its index in files */
 };
 
 static void *xmalloc(size_t n)
@@ -59,6 +99,14 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
 static char *xstrdup(const char *s)
 {
     if (!s)
@@ -67,9 +115,24 @@ static char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-static void fail(struct loader *L, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fail(struct loader *L, int line, const char *fmt, ...)
+/* A file named in the wall file, resolved against its folder, as messages show it:
+ * "cams.cfg" rather than "./cams.cfg". The same file as resolve_path names. */
+static char *shown_path(const char *dir, const char *rel)
+{
+    return strcmp(dir, ".") ? resolve_path(dir, rel) : xstrdup(rel);
+}
+
+/* strerror is not thread-safe; the loader may run on a worker thread. */
+static const char *errno_text(int e, char *buf, size_t n)
+{
+    if (strerror_r(e, buf, n) != 0)
+        snprintf(buf, n, "error %d", e);
+    return buf;
+}
+
+static void fail_in(struct loader *L, int file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail_in(struct loader *L, int file, int line, const char *fmt, ...)
 {
     char text[1024];
     va_list ap;
@@ -77,28 +140,52 @@ static void fail(struct loader *L, int line, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
 
+    const char *path = file < L->nfiles ? L->files[file].path : L->path;
     char prefix[64];
     if (line > 0)
         snprintf(prefix, sizeof prefix, ":%d", line);
     else
         prefix[0] = '\0';
-    size_t n = strlen(L->path) + strlen(prefix) + strlen(text) + 3;
+    size_t n = strlen(path) + strlen(prefix) + strlen(text) + 3;
     char *msg = xmalloc(n);
-    snprintf(msg, n, "%s%s: %s", L->path, prefix, text);
+    snprintf(msg, n, "%s%s: %s", path, prefix, text);
 
     if (L->nerr == L->cap) {
         L->cap = L->cap ? L->cap * 2 : 16;
-        L->errs = realloc(L->errs, (size_t)L->cap * sizeof *L->errs);
-        if (!L->errs)
-            abort();
+        L->errs = xrealloc(L->errs, (size_t)L->cap * sizeof *L->errs);
     }
-    L->errs[L->nerr] = (struct err_item){line, L->nerr, msg};
+    L->errs[L->nerr] = (struct err_item){file, line, L->nerr, msg};
     L->nerr++;
 }
 
-static int by_line(const void *a, const void *b)
+/* A problem in the wall file itself. */
+#define fail(L, line, ...) fail_in((L), 0, (line), __VA_ARGS__)
+
+static int line_of(const config_setting_t *s)
+{
+    return s ? (int)config_setting_source_line(s) : 0;
+}
+
+/* The file a setting was read from (an @include'd one, or the wall file). */
+static int file_of(const struct loader *L, const config_setting_t *s)
+{
+    const char *f = s ? config_setting_source_file(s) : NULL;
+    if (!f)
+        return 0;
+    for (int i = 1; i < L->nfiles; i++)
+        if (L->files[i].alias && (L->files[i].alias == f || !strcmp(L->files[i].alias, f)))
+            return i;
+    return 0;
+}
+
+/* A problem at setting s (its file and line); s may be NULL (the wall file as a whole). */
+#define fail_at(L, s, ...) fail_in((L), file_of((L), (s)), line_of(s), __VA_ARGS__)
+
+static int by_place(const void *a, const void *b)
 {
     const struct err_item *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -109,7 +196,7 @@ static void flush_errors(struct loader *L, struct vw_errors *errs)
 {
     if (!L->nerr)
         return;
-    qsort(L->errs, (size_t)L->nerr, sizeof *L->errs, by_line);
+    qsort(L->errs, (size_t)L->nerr, sizeof *L->errs, by_place);
     for (int i = 0; i < L->nerr; i++) {
         vw_errors_add(errs, "%s", L->errs[i].msg);
         free(L->errs[i].msg);
@@ -119,9 +206,276 @@ static void flush_errors(struct loader *L, struct vw_errors *errs)
     L->nerr = L->cap = 0;
 }
 
-static int line_of(const config_setting_t *s)
+/* "line 12" when the place is in file `here`, else "cameras.csv:12". */
+static const char *place(const struct loader *L, int file, int line, int here, char *buf, size_t n)
 {
-    return s ? (int)config_setting_source_line(s) : 0;
+    if (file == here)
+        snprintf(buf, n, "line %d", line);
+    else
+        snprintf(buf, n, "%s:%d", L->files[file].path, line);
+    return buf;
+}
+
+static void hash_bytes(struct loader *L, const char *p, size_t n)
+{
+    uint64_t h = L->hash;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    L->hash = h;
+}
+
+static int add_file(struct loader *L, char *path)
+{
+    if (L->nfiles == MAX_FILES) {
+        fail(L, 0, "more than %d files (includes and catalogs) in all", MAX_FILES);
+        free(path);
+        return -1;
+    }
+    L->files[L->nfiles] = (struct file){.path = path, .fd = -1};
+    return L->nfiles++;
+}
+
+/* Reads files[idx] whole into its text, without blocking: opened with O_NONBLOCK, anything
+ * but a regular file refused before a byte is read (a FIFO would wait for a writer). Checks
+ * that it is UTF-8, skips a BOM, adds its bytes to the hash. `from` ("" or " (@include at
+ * wall.cfg:4)") is added to the messages that concern the file as a whole. */
+static bool read_checked(struct loader *L, int idx, const char *from)
+{
+    struct file *f = &L->files[idx];
+    char eb[128];
+    int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        fail_in(L, idx, 0, "cannot open: %s%s", errno_text(errno, eb, sizeof eb), from);
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        fail_in(L, idx, 0, "cannot open: %s%s", errno_text(errno, eb, sizeof eb), from);
+        close(fd);
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fail_in(L, idx, 0, "cannot open: %s%s", errno_text(EISDIR, eb, sizeof eb), from);
+        close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail_in(L, idx, 0, "cannot open: not a regular file%s", from);
+        close(fd);
+        return false;
+    }
+    if (st.st_size > (off_t)MAX_FILE_BYTES) {
+        fail_in(L, idx, 0, "cannot open: larger than %u MiB%s", MAX_FILE_BYTES >> 20, from);
+        close(fd);
+        return false;
+    }
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len + 1 == cap) {
+            if (cap > MAX_FILE_BYTES) {
+                fail_in(L, idx, 0, "cannot open: larger than %u MiB%s", MAX_FILE_BYTES >> 20, from);
+                free(buf);
+                close(fd);
+                return false;
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t got = read(fd, buf + len, cap - 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fail_in(L, idx, 0, "cannot read: %s%s", errno_text(errno, eb, sizeof eb), from);
+            free(buf);
+            close(fd);
+            return false;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    hash_bytes(L, buf, len);
+
+    size_t bad;
+    if (!vw_utf8_valid(buf, len, &bad)) {
+        int line = 1;
+        for (size_t i = 0; i < bad; i++)
+            line += buf[i] == '\n';
+        fail_in(L, idx, line, "not UTF-8 (byte 0x%02X); save the file as UTF-8",
+                (unsigned char)buf[bad]);
+        free(buf);
+        return false;
+    }
+    size_t skip = vw_utf8_bom(buf, len);
+    memmove(buf, buf + skip, len - skip);
+    len -= skip;
+    buf[len] = '\0';
+    f->text = buf;
+    f->len = len;
+    return true;
+}
+
+/* The text of line `line` (1-based) of files[idx], its length in *n; NULL when unknown. */
+static const char *line_text(struct loader *L, int idx, int line, size_t *n)
+{
+    struct file *f = &L->files[idx];
+    if (!f->text || line < 1)
+        return NULL;
+    if (!f->lines) {
+        int count = 1;
+        for (size_t i = 0; i < f->len; i++)
+            count += f->text[i] == '\n';
+        f->lines = xmalloc((size_t)count * sizeof *f->lines);
+        f->lines[0] = 0;
+        f->nlines = 1;
+        for (size_t i = 0; i < f->len; i++)
+            if (f->text[i] == '\n')
+                f->lines[f->nlines++] = (int)(i + 1);
+    }
+    if (line > f->nlines)
+        return NULL;
+    const char *s = f->text + f->lines[line - 1];
+    const char *e = memchr(s, '\n', f->len - (size_t)(s - f->text));
+    *n = e ? (size_t)(e - s) : f->len - (size_t)(s - f->text);
+    return s;
+}
+
+/* ---- @include ---- */
+
+/* Rewrites each `@include "x.cfg"` of files[idx] (x resolved against the wall file's folder,
+ * as libconfig resolves it) to `@include "/proc/self/fd/N"`, a memfd holding x.cfg as read
+ * and checked here, its own includes rewritten the same way. So libconfig never opens a file
+ * itself: every file it reads was checked to be a regular UTF-8 file (and its BOM skipped)
+ * first. Lines keep their numbers. */
+static void expand_includes(struct loader *L, int idx, int depth)
+{
+    const char *t = L->files[idx].text;
+    size_t n = L->files[idx].len;
+    char *out = NULL; /* the rewritten text, once there is an include */
+    size_t olen = 0, ocap = 0, copied = 0;
+    bool in_comment = false;
+    int line = 1;
+    for (size_t i = 0; i < n; line++) {
+        size_t end = i;
+        while (end < n && t[end] != '\n')
+            end++;
+        if (!in_comment) {
+            size_t j = i;
+            while (j < end && (t[j] == ' ' || t[j] == '\t'))
+                j++;
+            size_t k = j + 8;
+            if (end - j > 9 && !memcmp(t + j, "@include", 8) && (t[k] == ' ' || t[k] == '\t')) {
+                while (k < end && (t[k] == ' ' || t[k] == '\t'))
+                    k++;
+                const char *q = k < end && t[k] == '"' ? memchr(t + k + 1, '"', end - k - 1) : NULL;
+                if (q) {
+                    size_t ps = k + 1, pe = (size_t)(q - t);
+                    char *rel = xmalloc(pe - ps + 1);
+                    memcpy(rel, t + ps, pe - ps);
+                    rel[pe - ps] = '\0';
+                    char alias[64] = "/nonexistent";
+                    char from[SPATH + 64];
+                    snprintf(from, sizeof from, " (@include at %s:%d)", L->files[idx].path, line);
+                    int c = -1;
+                    if (depth >= MAX_INCLUDE_DEPTH)
+                        fail_in(L, idx, line,
+                                "@include \"%s\": includes nested more than %d deep (does a "
+                                "file include itself?)",
+                                rel, MAX_INCLUDE_DEPTH);
+                    else if (!*rel)
+                        fail_in(L, idx, line, "@include \"\": expected a file name");
+                    else
+                        c = add_file(L, shown_path(L->dir, rel));
+                    free(rel);
+                    if (c >= 0 && read_checked(L, c, from)) {
+                        expand_includes(L, c, depth + 1);
+                        struct file *cf = &L->files[c];
+                        int fd = (int)syscall(SYS_memfd_create, "vwall-include", MFD_CLOEXEC);
+                        bool ok = fd >= 0;
+                        for (size_t w = 0; ok && w < cf->len;) {
+                            ssize_t got = write(fd, cf->text + w, cf->len - w);
+                            if (got < 0 && errno == EINTR)
+                                continue;
+                            ok = got > 0;
+                            w += ok ? (size_t)got : 0;
+                        }
+                        if (ok) {
+                            cf->fd = fd;
+                            snprintf(alias, sizeof alias, "/proc/self/fd/%d", fd);
+                            cf->alias = xstrdup(alias);
+                        } else {
+                            char eb[128];
+                            fail_in(L, c, 0, "cannot hand the file to libconfig: %s%s",
+                                    errno_text(errno, eb, sizeof eb), from);
+                            if (fd >= 0)
+                                close(fd);
+                        }
+                    }
+                    /* Copy up to the path, then the alias in its place. */
+                    size_t need = olen + (ps - copied) + strlen(alias) + (n - pe) + 1;
+                    if (need > ocap) {
+                        ocap = need * 2;
+                        out = xrealloc(out, ocap);
+                    }
+                    memcpy(out + olen, t + copied, ps - copied);
+                    olen += ps - copied;
+                    memcpy(out + olen, alias, strlen(alias));
+                    olen += strlen(alias);
+                    copied = pe;
+                }
+            }
+        }
+        /* Follow comments and strings to know whether the next line starts in a comment. */
+        for (size_t j = i; j < end; j++) {
+            if (in_comment) {
+                if (t[j] == '*' && j + 1 < end && t[j + 1] == '/') {
+                    in_comment = false;
+                    j++;
+                }
+            } else if (t[j] == '"') {
+                for (j++; j < end && t[j] != '"'; j++)
+                    if (t[j] == '\\')
+                        j++;
+            } else if (t[j] == '#' || (t[j] == '/' && j + 1 < end && t[j + 1] == '/')) {
+                break;
+            } else if (t[j] == '/' && j + 1 < end && t[j + 1] == '*') {
+                in_comment = true;
+                j++;
+            }
+        }
+        i = end + 1;
+    }
+    if (!out)
+        return;
+    size_t need = olen + (n - copied) + 1;
+    if (need > ocap)
+        out = xrealloc(out, need);
+    memcpy(out + olen, t + copied, n - copied);
+    olen += n - copied;
+    out[olen] = '\0';
+    free(L->files[idx].text);
+    L->files[idx].text = out;
+    L->files[idx].len = olen;
+    free(L->files[idx].lines); /* same lines, new offsets */
+    L->files[idx].lines = NULL;
+}
+
+static void close_files(struct loader *L)
+{
+    for (int i = 0; i < L->nfiles; i++) {
+        struct file *f = &L->files[i];
+        if (f->fd >= 0)
+            close(f->fd);
+        free(f->path);
+        free(f->alias);
+        free(f->text);
+        free(f->lines);
+    }
+    L->nfiles = 0;
 }
 
 /* ---- paths ---- */
@@ -196,10 +550,11 @@ struct key {
     const char *name;
     enum ktype type;
     bool required;
-    bool nonempty;   /* strings: "" is an error */
-    bool ranged;     /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
-    bool min_open;   /* ... and be > min rather than >= min */
-    double min, max; /* max = INFINITY: no upper bound */
+    const char *unless; /* required unless this sibling key is there */
+    bool nonempty;      /* strings: "" is an error */
+    bool ranged;        /* numbers (each element for T_INTS/T_NUMS) must lie in min..max */
+    double min, max;    /* both finite: every number has a range */
+    const char *unit;   /* shown after the range: "s", "px"; or NULL */
     int count;
     const char *shape;          /* T_INTS/T_NUMS: what the elements mean, e.g. "[x, y, w, h]" */
     const char *const *choices; /* T_ENUM/T_ENUMSTR: NULL-terminated */
@@ -211,7 +566,7 @@ struct key {
 #define OPTIONAL .required = false
 #define NONEMPTY .nonempty = true
 #define RANGE(lo, hi) .ranged = true, .min = (lo), .max = (hi)
-#define ABOVE(lo) .ranged = true, .min_open = true, .min = (lo), .max = INFINITY
+#define UNIT(u) .unit = (u)
 #define AT(type, field) .off = offsetof(type, field)
 
 static const char *const hwaccel_names[] = {"none", "auto", "vaapi", "cuda",
@@ -230,8 +585,8 @@ _Static_assert(sizeof(enum vw_fit) == sizeof(int) && sizeof(enum vw_hwaccel) == 
 
 #define C struct vw_config
 static const struct key screen_keys[] = {
-    {"width", T_INT, REQUIRED, RANGE(16, 16384), AT(C, screen_w)},
-    {"height", T_INT, REQUIRED, RANGE(16, 16384), AT(C, screen_h)},
+    {"width", T_INT, REQUIRED, RANGE(16, 16384), UNIT("px"), AT(C, screen_w)},
+    {"height", T_INT, REQUIRED, RANGE(16, 16384), UNIT("px"), AT(C, screen_h)},
     {0},
 };
 static const struct key grid_keys[] = {
@@ -240,8 +595,8 @@ static const struct key grid_keys[] = {
     {0},
 };
 static const struct key bezel_keys[] = {
-    {"x", T_INT, RANGE(0, 16384), AT(C, bezel_x)},
-    {"y", T_INT, RANGE(0, 16384), AT(C, bezel_y)},
+    {"x", T_INT, RANGE(0, 16384), UNIT("px"), AT(C, bezel_x)},
+    {"y", T_INT, RANGE(0, 16384), UNIT("px"), AT(C, bezel_y)},
     {0},
 };
 static const struct key wall_keys[] = {
@@ -251,10 +606,11 @@ static const struct key wall_keys[] = {
     {"bezel", T_GROUP, .sub = bezel_keys},
     {"labels", T_BOOL, AT(C, labels)},
     {"font", T_PATH, NONEMPTY, AT(C, font)},
-    {"label_size", T_INT, RANGE(4, 1024), AT(C, label_size)},
+    {"label_size", T_INT, RANGE(4, 1024), UNIT("px"), AT(C, label_size)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(C, hwaccel)},
     {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(C, substream_ratio)},
     {"output", T_ENUMSTR, .choices = output_names, AT(C, output)},
+    {"state_dir", T_PATH, NONEMPTY, AT(C, state_dir)},
     {"displays", T_LIST, OPTIONAL},
     {0},
 };
@@ -263,11 +619,13 @@ static const struct key control_keys[] = {
     {"token", T_STR, NONEMPTY, AT(C, control.token)},
     {"screenshot_dir", T_PATH, NONEMPTY, AT(C, control.screenshot_dir)},
     {"socket_group", T_STR, NONEMPTY, AT(C, control.socket_group)},
+    {"seats", T_LIST, OPTIONAL},
     {0},
 };
 static const struct key root_keys[] = {
     {"wall", T_GROUP, REQUIRED, .sub = wall_keys},
-    {"sources", T_LIST, REQUIRED},
+    {"sources", T_LIST, REQUIRED, .unless = "catalog"},
+    {"catalog", T_STRS, AT(C, catalogs), .off_count = offsetof(C, catalog_count)},
     {"scenes", T_LIST, REQUIRED},
     {"control", T_GROUP, .sub = control_keys},
     {0},
@@ -282,11 +640,12 @@ static const struct key source_keys[] = {
     {"substream", T_URL, NONEMPTY, AT(S, substream)},
     {"loop", T_BOOL, AT(S, loop)},
     {"warm", T_BOOL, AT(S, warm)},
-    {"stall_timeout", T_NUM, ABOVE(0), AT(S, stall_timeout)},
-    {"linger", T_NUM, RANGE(0, INFINITY), AT(S, linger)},
+    {"stall_timeout", T_NUM, RANGE(0.5, 3600), UNIT("s"), AT(S, stall_timeout)},
+    {"linger", T_NUM, RANGE(0, 86400), UNIT("s"), AT(S, linger)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(S, hwaccel)},
     {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(S, substream_ratio)},
     {"transport", T_ENUMSTR, .choices = transport_names, AT(S, transport)},
+    {"group", T_STR, NONEMPTY, AT(S, group)},
     {0},
 };
 #undef S
@@ -323,7 +682,8 @@ static const struct key scene_keys[] = {
 static const struct key tile_keys[] = {
     {"id", T_STR, NONEMPTY, AT(T, t.id)},
     {"source", T_STR, REQUIRED, NONEMPTY, AT(T, source)},
-    {"rect", T_NUMS, .count = 4, .shape = "[x, y, w, h]", AT(T, rect)},
+    {"rect", T_NUMS, RANGE(-MAX_PANELS, MAX_PANELS), .count = 4, .shape = "[x, y, w, h]",
+     AT(T, rect)},
     {"cell", T_INTS, RANGE(0, MAX_PANELS - 1), .count = 2, .shape = "[column, row]", AT(T, cell)},
     {"span", T_INTS, RANGE(1, MAX_PANELS), .count = 2, .shape = "[columns, rows]", AT(T, span)},
     {"fit", T_ENUM, .choices = fit_names, AT(T, t.fit)},
@@ -336,6 +696,18 @@ static const struct key display_keys[] = {
     {"display", T_INT, REQUIRED, RANGE(0, 255), AT(struct display_in, d.display)},
     {"panels", T_INTS, REQUIRED, RANGE(0, MAX_PANELS), .count = 4, .shape = "[x, y, columns, rows]",
      AT(struct display_in, panels)},
+    {0},
+};
+
+static const char *const role_names[] = {"view", "operate", "admin", NULL}; /* enum vw_role */
+_Static_assert(VW_ROLE_VIEW == 0 && VW_ROLE_OPERATE == 1 && VW_ROLE_ADMIN == 2 &&
+                   sizeof(enum vw_role) == sizeof(int),
+               "role_names follows enum vw_role");
+
+static const struct key seat_keys[] = {
+    {"name", T_STR, REQUIRED, NONEMPTY, AT(struct vw_seat_cfg, name)},
+    {"token", T_STR, REQUIRED, NONEMPTY, AT(struct vw_seat_cfg, token)},
+    {"role", T_ENUM, REQUIRED, .choices = role_names, AT(struct vw_seat_cfg, role)},
     {0},
 };
 
@@ -390,23 +762,74 @@ static void describe(const struct key *k, char *buf, size_t n)
 
 static bool in_range(const struct key *k, double v)
 {
-    if (!k->ranged)
-        return true;
-    if (k->min_open ? v <= k->min : v < k->min)
-        return false;
-    return v <= k->max;
+    return !k->ranged || (v >= k->min && v <= k->max); /* false for NaN */
 }
 
-/* "expected an integer in 16..16384, got 8", "expected a number > 0, got 0" */
-static void fail_range(struct loader *L, const config_setting_t *s, const char *spath,
-                       const struct key *k, double v)
+/* A bound as a person writes it: 16384, 0.5, 1000000 (never 1e+06). */
+static void fmt_bound(double v, char *buf, size_t n)
 {
-    const char *what = (k->type == T_INT || k->type == T_INTS) ? "an integer" : "a number";
-    if (isinf(k->max))
-        fail(L, line_of(s), "%s: expected %s %s %g, got %g", spath, what,
-             k->min_open ? ">" : ">=", k->min, v);
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
     else
-        fail(L, line_of(s), "%s: expected %s in %g..%g, got %g", spath, what, k->min, k->max, v);
+        snprintf(buf, n, "%g", v);
+}
+
+/* The value of a number setting as it is written in the file (`1e308`, `0x10`,
+ * `9223372036854775807`), found on the setting's line after its name; for an element of an
+ * array, or when the text cannot be found, the value itself: integers as integers, floats in
+ * their shortest exact form. */
+static void written(struct loader *L, const config_setting_t *s, char *buf, size_t n)
+{
+    const char *name = config_setting_name(s);
+    size_t len;
+    const char *t = name ? line_text(L, file_of(L, s), line_of(s), &len) : NULL;
+    size_t nl = name ? strlen(name) : 0;
+    for (size_t i = 0; t && i + nl <= len; i++) {
+        if (memcmp(t + i, name, nl) != 0)
+            continue;
+        if (i > 0 && (isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_' || t[i - 1] == '-'))
+            continue;
+        size_t j = i + nl;
+        while (j < len && (t[j] == ' ' || t[j] == '\t'))
+            j++;
+        if (j == len || (t[j] != '=' && t[j] != ':'))
+            continue;
+        j++;
+        while (j < len && (t[j] == ' ' || t[j] == '\t'))
+            j++;
+        size_t e = j;
+        while (e < len && (isalnum((unsigned char)t[e]) || strchr("+-.", t[e])))
+            e++;
+        if (e == j)
+            break;
+        if (e - j > 40)
+            snprintf(buf, n, "%.*s... (%zu characters)", 24, t + j, e - j);
+        else
+            snprintf(buf, n, "%.*s", (int)(e - j), t + j);
+        return;
+    }
+    if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+        double v = config_setting_get_float(s);
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, n, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                return;
+        }
+    } else {
+        snprintf(buf, n, "%lld", (long long)config_setting_get_int64(s));
+    }
+}
+
+/* "sources[0].stall_timeout = 1e308 is out of range (0.5 to 3600 s)" */
+static void fail_range(struct loader *L, const config_setting_t *s, const char *spath,
+                       const struct key *k)
+{
+    char v[96], lo[32], hi[32];
+    written(L, s, v, sizeof v);
+    fmt_bound(k->min, lo, sizeof lo);
+    fmt_bound(k->max, hi, sizeof hi);
+    fail_at(L, s, "%s = %s is out of range (%s to %s%s%s)", spath, v, lo, hi, k->unit ? " " : "",
+            k->unit ? k->unit : "");
 }
 
 static int choice_index(const char *const *choices, const char *s)
@@ -426,6 +849,17 @@ static void set_string(void *at, char *s)
 static bool walk(struct loader *L, const config_setting_t *group, const char *gpath,
                  const struct key *keys, void *base);
 
+/* The file is UTF-8, but an escape ("\xB1") can still make a string that is not. */
+static bool utf8_ok(struct loader *L, const config_setting_t *s, const char *spath, const char *v)
+{
+    size_t bad;
+    if (vw_utf8_valid_str(v, &bad))
+        return true;
+    fail_at(L, s, "%s: not UTF-8 (byte 0x%02X, written as an escape); write the text as UTF-8",
+            spath, (unsigned char)v[bad]);
+    return false;
+}
+
 /* Checks one present setting against its key and stores it at base + k->off. */
 static void store(struct loader *L, const struct key *k, const config_setting_t *s,
                   const char *spath, void *base)
@@ -440,7 +874,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             break;
         long long v = config_setting_get_int64(s);
         if (!in_range(k, (double)v) || v < INT_MIN || v > INT_MAX) {
-            fail_range(L, s, spath, k, (double)v);
+            fail_range(L, s, spath, k);
             return;
         }
         *(int *)at = (int)v;
@@ -451,7 +885,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             break;
         double v = number_of(s);
         if (!in_range(k, v)) {
-            fail_range(L, s, spath, k, v);
+            fail_range(L, s, spath, k);
             return;
         }
         *(double *)at = v;
@@ -469,9 +903,11 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             break;
         const char *v = config_setting_get_string(s);
         if (k->nonempty && !*v) {
-            fail(L, line_of(s), "%s: expected %s, got \"\"", spath, want);
+            fail_at(L, s, "%s: expected %s, got \"\"", spath, want);
             return;
         }
+        if (!utf8_ok(L, s, spath, v))
+            return;
         set_string(at, k->type == T_PATH  ? resolve_path(L->dir, v)
                        : k->type == T_URL ? resolve_url(L->dir, v)
                                           : xstrdup(v));
@@ -482,9 +918,11 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         if (config_setting_type(s) != CONFIG_TYPE_STRING)
             break;
         const char *v = config_setting_get_string(s);
+        if (!utf8_ok(L, s, spath, v))
+            return;
         int i = choice_index(k->choices, v);
         if (i < 0) {
-            fail(L, line_of(s), "%s: expected %s, got \"%s\"", spath, want, v);
+            fail_at(L, s, "%s: expected %s, got \"%s\"", spath, want, v);
             return;
         }
         if (k->type == T_ENUM)
@@ -509,7 +947,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             if (!in_range(k, v)) {
                 char epath[SPATH + 16];
                 snprintf(epath, sizeof epath, "%s[%d]", spath, i);
-                fail_range(L, e, epath, k, v);
+                fail_range(L, e, epath, k);
                 continue;
             }
             if (k->type == T_INTS)
@@ -526,6 +964,13 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         for (int i = 0; i < n; i++)
             if (config_setting_type(config_setting_get_elem(s, (unsigned)i)) != CONFIG_TYPE_STRING)
                 goto wrong;
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            char epath[SPATH + 16];
+            snprintf(epath, sizeof epath, "%s[%d]", spath, i);
+            if (!utf8_ok(L, e, epath, config_setting_get_string(e)))
+                return;
+        }
         char **v = xcalloc((size_t)n, sizeof *v);
         for (int i = 0; i < n; i++)
             v[i] = xstrdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
@@ -551,7 +996,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         return;
     }
 wrong:
-    fail(L, line_of(s), "%s: expected %s", spath, want);
+    fail_at(L, s, "%s: expected %s", spath, want);
 }
 
 static const struct key *find_key(const struct key *keys, const char *name)
@@ -584,9 +1029,9 @@ static bool walk(struct loader *L, const config_setting_t *group, const char *gp
         const struct key *k = find_key(keys, name);
         if (!k) {
             if (*gpath)
-                fail(L, line_of(s), "unknown key '%s' in %s", name, gpath);
+                fail_at(L, s, "unknown key '%s' in %s", name, gpath);
             else
-                fail(L, line_of(s), "unknown key '%s' at top level", name);
+                fail_at(L, s, "unknown key '%s' at top level", name);
             continue;
         }
         char spath[SPATH];
@@ -594,10 +1039,11 @@ static bool walk(struct loader *L, const config_setting_t *group, const char *gp
         store(L, k, s, spath, base);
     }
     for (const struct key *k = keys; k->name; k++) {
-        if (!k->required || config_setting_get_member(group, k->name))
+        if (!k->required || config_setting_get_member(group, k->name) ||
+            (k->unless && config_setting_get_member(group, k->unless)))
             continue;
         if (*gpath)
-            fail(L, line_of(group), "missing key '%s' in %s", k->name, gpath);
+            fail_at(L, group, "missing key '%s' in %s", k->name, gpath);
         else
             fail(L, 0, "missing key '%s' at top level", k->name);
     }
@@ -633,8 +1079,8 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         char p[SPATH];
         snprintf(p, sizeof p, "wall.displays[%d]", i);
         if (!config_setting_is_group(g)) {
-            fail(L, line_of(g),
-                 "%s: expected a group { display = N; panels = [x, y, columns, rows]; }", p);
+            fail_at(L, g, "%s: expected a group { display = N; panels = [x, y, columns, rows]; }",
+                    p);
             continue;
         }
         struct display_in in = {.panels = {0}};
@@ -646,29 +1092,29 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
         in.d.columns = in.panels[2];
         in.d.rows = in.panels[3];
         if (in.d.columns < 1 || in.d.rows < 1) {
-            fail(L, line_of(ps), "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]",
-                 p, in.panels[0], in.panels[1], in.panels[2], in.panels[3]);
+            fail_at(L, ps, "%s.panels: columns and rows must be >= 1, got [%d, %d, %d, %d]", p,
+                    in.panels[0], in.panels[1], in.panels[2], in.panels[3]);
             continue;
         }
         if (grid_ok &&
             (in.d.panel_x + in.d.columns > cfg->columns || in.d.panel_y + in.d.rows > cfg->rows)) {
-            fail(L, line_of(ps), "%s.panels: [%d, %d, %d, %d] lies outside the %dx%d panel grid", p,
-                 in.panels[0], in.panels[1], in.panels[2], in.panels[3], cfg->columns, cfg->rows);
+            fail_at(L, ps, "%s.panels: [%d, %d, %d, %d] lies outside the %dx%d panel grid", p,
+                    in.panels[0], in.panels[1], in.panels[2], in.panels[3], cfg->columns,
+                    cfg->rows);
             continue;
         }
         bool clash = false;
         for (int j = 0; j < cfg->display_count && !clash; j++) {
             const struct vw_display_cfg *o = &cfg->displays[j];
             if (o->display == in.d.display) {
-                fail(L, line_of(member(g, "display")),
-                     "%s.display: display %d is already used (line %d)", p, in.d.display,
-                     line_of(config_setting_get_elem(list, (unsigned)j)));
+                fail_at(L, member(g, "display"), "%s.display: display %d is already used (line %d)",
+                        p, in.d.display, line_of(config_setting_get_elem(list, (unsigned)j)));
                 clash = true;
             } else if (in.d.panel_x < o->panel_x + o->columns &&
                        o->panel_x < in.d.panel_x + in.d.columns &&
                        in.d.panel_y < o->panel_y + o->rows &&
                        o->panel_y < in.d.panel_y + in.d.rows) {
-                fail(L, line_of(ps), "%s.panels: overlaps the panels of display %d", p, o->display);
+                fail_at(L, ps, "%s.panels: overlaps the panels of display %d", p, o->display);
                 clash = true;
             }
         }
@@ -684,40 +1130,168 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
     }
 }
 
+/* A new source with the defaults of a `sources` entry, at the end of cfg->sources. */
+static struct vw_source_cfg *add_source(struct loader *L, struct vw_config *cfg, int file, int line)
+{
+    if (cfg->source_count == L->src_cap) {
+        L->src_cap = L->src_cap ? L->src_cap * 2 : 64;
+        cfg->sources = xrealloc(cfg->sources, (size_t)L->src_cap * sizeof *cfg->sources);
+        L->src_file = xrealloc(L->src_file, (size_t)L->src_cap * sizeof *L->src_file);
+    }
+    int i = cfg->source_count++;
+    L->src_file[i] = file;
+    struct vw_source_cfg *src = &cfg->sources[i];
+    *src = (struct vw_source_cfg){
+        .stall_timeout = 3,
+        .linger = 10,
+        .hwaccel = cfg->hwaccel,
+        .substream_ratio = cfg->substream_ratio,
+        .transport = xstrdup("tcp"),
+        .line = line,
+    };
+    return src;
+}
+
+/* Enters source i into the id index; a duplicate is reported at (file, line). */
+static void index_source(struct loader *L, struct vw_config *cfg, int i, int file, int line,
+                         const char *prefix)
+{
+    const char *id = cfg->sources[i].id;
+    int first = vw_strmap_put(cfg->source_index, id, i);
+    if (first < 0)
+        return;
+    char where[SPATH + 64];
+    place(L, L->src_file[first], cfg->sources[first].line, file, where, sizeof where);
+    fail_in(L, file, line, "%sduplicate source id '%s' (first at %s)", prefix, id, where);
+}
+
+/* "乡镇/王口镇": names separated by '/', none of them empty. */
+static bool valid_group(const char *g)
+{
+    if (!*g || g[0] == '/' || g[strlen(g) - 1] == '/' || strstr(g, "//"))
+        return false;
+    return true;
+}
+
 static void read_sources(struct loader *L, struct vw_config *cfg, const config_setting_t *root)
 {
     const config_setting_t *list = list_member(root, "sources");
     int n = list ? config_setting_length(list) : 0;
-    cfg->sources = xcalloc((size_t)n, sizeof *cfg->sources);
-    cfg->source_count = n;
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        struct vw_source_cfg *src = &cfg->sources[i];
-        src->stall_timeout = 3;
-        src->linger = 10;
-        src->hwaccel = cfg->hwaccel;
-        src->substream_ratio = cfg->substream_ratio;
-        src->transport = xstrdup("tcp");
-        src->line = line_of(g);
+        int file = file_of(L, g);
+        int idx = cfg->source_count;
+        struct vw_source_cfg *src = add_source(L, cfg, file, line_of(g));
         char p[SPATH];
         snprintf(p, sizeof p, "sources[%d]", i);
         if (!config_setting_is_group(g)) {
-            fail(L, line_of(g), "%s: expected a group { id = \"...\"; url = \"...\"; }", p);
+            fail_at(L, g, "%s: expected a group { id = \"...\"; url = \"...\"; }", p);
             continue;
         }
         walk(L, g, p, source_keys, src);
+        if (src->group && !valid_group(src->group)) {
+            fail_at(L, member(g, "group"),
+                    "%s.group: expected names separated by '/' (\"乡镇/王口镇\"), none empty, "
+                    "got \"%s\"",
+                    p, src->group);
+        }
         if (!src->id)
             continue;
         if (!src->name)
             src->name = xstrdup(src->id);
-        for (int j = 0; j < i; j++) {
-            if (cfg->sources[j].id && !strcmp(cfg->sources[j].id, src->id)) {
-                fail(L, line_of(member(g, "id")),
-                     "%s.id: duplicate source id '%s' (first at line %d)", p, src->id,
-                     cfg->sources[j].line);
-                break;
-            }
+        char prefix[SPATH + 8];
+        snprintf(prefix, sizeof prefix, "%s.id: ", p);
+        index_source(L, cfg, idx, file, line_of(member(g, "id")), prefix);
+    }
+}
+
+/* ---- catalogs ---- */
+
+/* A control character (C0, DEL, C1) in a field: refused, it would reach labels and replies. */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            return true;
+        if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            return true;
+    }
+    return false;
+}
+
+static void catalog_error(void *ctx, int line, const char *msg)
+{
+    struct loader *L = ctx;
+    fail_in(L, L->catalog_file, line, "%s", msg);
+}
+
+static void catalog_row(void *ctx, const struct vw_catalog_row *row)
+{
+    struct loader *L = ctx;
+    struct vw_config *cfg = L->cfg;
+    int file = L->catalog_file, line = row->line;
+    const char *id = row->field[VW_CATALOG_ID], *url = row->field[VW_CATALOG_URL];
+    const char *name = row->field[VW_CATALOG_NAME], *sub = row->field[VW_CATALOG_SUBSTREAM];
+    const char *group = row->field[VW_CATALOG_GROUP];
+    bool ok = true;
+    if (!*id) {
+        fail_in(L, file, line, "id: expected a non-empty id");
+        return;
+    }
+    for (int c = 0; c < VW_CATALOG_COLUMNS; c++) {
+        if (row->field[c] && has_control(row->field[c])) {
+            fail_in(L, file, line, "%s: a control character (a line break in quotes?) in '%s'",
+                    vw_catalog_column_names[c], c == VW_CATALOG_ID ? "the id" : id);
+            ok = false;
         }
+    }
+    if (!*url) {
+        fail_in(L, file, line, "url: expected a non-empty url for '%s'", id);
+        ok = false;
+    }
+    if (group && *group && !valid_group(group)) {
+        fail_in(L, file, line,
+                "group: expected names separated by '/' (\"乡镇/王口镇\"), none empty, got \"%s\"",
+                group);
+        ok = false;
+    }
+    int idx = cfg->source_count;
+    struct vw_source_cfg *src = add_source(L, cfg, file, line);
+    src->id = xstrdup(id);
+    src->name = xstrdup(name && *name ? name : id);
+    src->url = ok ? resolve_url(L->dir, url) : xstrdup(url);
+    src->substream = sub && *sub ? resolve_url(L->dir, sub) : NULL;
+    src->group = group && *group ? xstrdup(group) : NULL;
+    index_source(L, cfg, idx, file, line, "");
+}
+
+static void read_catalogs(struct loader *L, struct vw_config *cfg, const config_setting_t *root)
+{
+    const config_setting_t *list = list_member(root, "catalog");
+    if (!list || config_setting_length(list) != cfg->catalog_count)
+        return; /* wrong type: already reported */
+    for (int i = 0; i < cfg->catalog_count; i++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        char *rel = cfg->catalogs[i];
+        cfg->catalogs[i] = resolve_path(L->dir, rel);
+        if (!*rel) {
+            fail_at(L, e, "catalog[%d]: expected a file name, got \"\"", i);
+            free(rel);
+            continue;
+        }
+        int c = add_file(L, shown_path(L->dir, rel));
+        free(rel);
+        if (c < 0)
+            continue;
+        char from[SPATH + 64];
+        snprintf(from, sizeof from, " (catalog[%d] at %s:%d)", i, L->files[file_of(L, e)].path,
+                 line_of(e));
+        if (!read_checked(L, c, from))
+            continue;
+        L->cfg = cfg;
+        L->catalog_file = c;
+        struct vw_catalog_sink sink = {catalog_row, catalog_error, L};
+        vw_catalog_parse(L->files[c].text, L->files[c].len, &sink);
     }
 }
 
@@ -743,23 +1317,23 @@ static void read_tile(struct loader *L, const struct vw_config *cfg, const struc
     if (in.source) {
         in.t.source = vw_config_find_source(cfg, in.source);
         if (in.t.source < 0)
-            fail(L, line_of(member(g, "source")), "%s.source: unknown source '%s'", p, in.source);
+            fail_at(L, member(g, "source"), "%s.source: unknown source '%s'", p, in.source);
     }
 
     if (rect && cell) {
-        fail(L, line_of(cell), "%s: give either rect or cell, not both", p);
+        fail_at(L, cell, "%s: give either rect or cell, not both", p);
     } else if (!rect && !cell) {
-        fail(L, line_of(g), "missing key 'rect' (or 'cell') in %s", p);
+        fail_at(L, g, "missing key 'rect' (or 'cell') in %s", p);
     } else if (span && !cell) {
-        fail(L, line_of(span), "%s.span: span goes with cell; a rect gives its own size", p);
+        fail_at(L, span, "%s.span: span goes with cell; a rect gives its own size", p);
     } else if (cell && cell_ok) {
         if (!sc->grid[0] || !sc->grid[1]) {
             if (!sc->grid_given) /* else it is broken, and already reported */
-                fail(L, line_of(cell), "%s.cell: needs the scene's grid = [columns, rows]", p);
+                fail_at(L, cell, "%s.cell: needs the scene's grid = [columns, rows]", p);
         } else if (in.cell[0] + in.span[0] > sc->grid[0] || in.cell[1] + in.span[1] > sc->grid[1]) {
-            fail(L, line_of(cell),
-                 "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid", p,
-                 in.cell[0], in.cell[1], in.span[0], in.span[1], sc->grid[0], sc->grid[1]);
+            fail_at(L, cell,
+                    "%s.cell: cell [%d, %d] with span [%d, %d] lies outside the scene's %dx%d grid",
+                    p, in.cell[0], in.cell[1], in.span[0], in.span[1], sc->grid[0], sc->grid[1]);
         } else if (wall_ok) {
             double kx = (double)cfg->columns / sc->grid[0], ky = (double)cfg->rows / sc->grid[1];
             in.t.rect = (struct vw_rect){in.cell[0] * kx, in.cell[1] * ky, in.span[0] * kx,
@@ -768,13 +1342,13 @@ static void read_tile(struct loader *L, const struct vw_config *cfg, const struc
     } else if (rect && rect_ok) {
         struct vw_rect r = {in.rect[0], in.rect[1], in.rect[2], in.rect[3]};
         if (r.w <= 0 || r.h <= 0)
-            fail(L, line_of(rect), "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p,
-                 r.x, r.y, r.w, r.h);
+            fail_at(L, rect, "%s.rect: width and height must be > 0, got [%g, %g, %g, %g]", p, r.x,
+                    r.y, r.w, r.h);
         else if (wall_ok &&
                  (r.x < -RECT_EPS || r.y < -RECT_EPS || r.x + r.w > cfg->columns + RECT_EPS ||
                   r.y + r.h > cfg->rows + RECT_EPS))
-            fail(L, line_of(rect), "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p,
-                 r.x, r.y, r.w, r.h, cfg->columns, cfg->rows);
+            fail_at(L, rect, "%s.rect: [%g, %g, %g, %g] lies outside the %dx%d panel wall", p, r.x,
+                    r.y, r.w, r.h, cfg->columns, cfg->rows);
         in.t.rect = r;
     }
     free(in.source);
@@ -789,9 +1363,10 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
         return; /* missing or the wrong type: already reported */
     int n = config_setting_length(list);
     if (n == 0)
-        fail(L, line_of(list), "scenes: expected at least one scene");
+        fail_at(L, list, "scenes: expected at least one scene");
     cfg->scenes = xcalloc((size_t)n, sizeof *cfg->scenes);
     cfg->scene_count = n;
+    cfg->scene_index = vw_strmap_create((size_t)n);
     int first_default = -1;
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
@@ -800,7 +1375,7 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
         snprintf(p, sizeof p, "scenes[%d]", i);
         out->line = line_of(g);
         if (!config_setting_is_group(g)) {
-            fail(L, line_of(g), "%s: expected a group { id = \"...\"; tiles = ( ... ); }", p);
+            fail_at(L, g, "%s: expected a group { id = \"...\"; tiles = ( ... ); }", p);
             continue;
         }
         struct scene_in in = {.s = {.line = line_of(g)}};
@@ -810,22 +1385,23 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
         if (out->id && !out->name)
             out->name = xstrdup(out->id);
 
-        for (int j = 0; out->id && j < i; j++) {
-            if (cfg->scenes[j].id && !strcmp(cfg->scenes[j].id, out->id)) {
-                fail(L, line_of(member(g, "id")),
-                     "%s.id: duplicate scene id '%s' (first at line %d)", p, out->id,
-                     cfg->scenes[j].line);
-                break;
-            }
+        int first = out->id ? vw_strmap_put(cfg->scene_index, out->id, i) : -1;
+        if (first >= 0) {
+            char where[SPATH + 64];
+            int file = file_of(L, g);
+            place(L, file_of(L, config_setting_get_elem(list, (unsigned)first)),
+                  cfg->scenes[first].line, file, where, sizeof where);
+            fail_at(L, member(g, "id"), "%s.id: duplicate scene id '%s' (first at %s)", p, out->id,
+                    where);
         }
         if (out->is_default) {
             if (first_default < 0) {
                 first_default = i;
             } else {
                 const struct vw_scene_cfg *f = &cfg->scenes[first_default];
-                fail(L, line_of(member(g, "default")),
-                     "%s.default: more than one default scene (the first is '%s' at line %d)", p,
-                     f->id ? f->id : "?", f->line);
+                fail_at(L, member(g, "default"),
+                        "%s.default: more than one default scene (the first is '%s' at line %d)", p,
+                        f->id ? f->id : "?", f->line);
             }
         }
 
@@ -833,27 +1409,30 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
         int tn = tiles ? config_setting_length(tiles) : 0;
         out->tiles = xcalloc((size_t)tn, sizeof *out->tiles);
         out->tile_count = tn;
+        struct vw_strmap *tile_ids = NULL; /* made when a tile has an id */
         for (int t = 0; t < tn; t++) {
             const config_setting_t *tg = config_setting_get_elem(tiles, (unsigned)t);
             char tp[SPATH + 32];
             snprintf(tp, sizeof tp, "%s.tiles[%d]", p, t);
             if (!config_setting_is_group(tg)) {
                 out->tiles[t] = (struct vw_tile_cfg){.source = -1, .line = line_of(tg)};
-                fail(L, line_of(tg),
-                     "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }", tp);
+                fail_at(L, tg, "%s: expected a group { source = \"...\"; rect = [x, y, w, h]; }",
+                        tp);
                 continue;
             }
             read_tile(L, cfg, &in, wall_ok, tg, tp, &out->tiles[t]);
             const char *tid = out->tiles[t].id;
-            for (int u = 0; tid && u < t; u++) {
-                if (out->tiles[u].id && !strcmp(out->tiles[u].id, tid)) {
-                    fail(L, line_of(member(tg, "id")),
-                         "%s.id: duplicate tile id '%s' in scene (first at line %d)", tp, tid,
-                         out->tiles[u].line);
-                    break;
-                }
-            }
+            if (!tid)
+                continue;
+            if (!tile_ids)
+                tile_ids = vw_strmap_create(16);
+            int u = vw_strmap_put(tile_ids, tid, t);
+            if (u >= 0)
+                fail_at(L, member(tg, "id"),
+                        "%s.id: duplicate tile id '%s' in scene (first at line %d)", tp, tid,
+                        out->tiles[u].line);
         }
+        vw_strmap_destroy(tile_ids);
     }
     cfg->default_scene = first_default < 0 ? 0 : first_default;
 }
@@ -883,10 +1462,60 @@ static void check_control(struct loader *L, const struct vw_config *cfg,
         return; /* wrong type: already reported */
     for (int i = 0; i < cfg->control.listen_count; i++) {
         if (!valid_endpoint(cfg->control.listen[i]))
-            fail(L, line_of(config_setting_get_elem(listen, (unsigned)i)),
-                 "control.listen[%d]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"%s\"", i,
-                 cfg->control.listen[i]);
+            fail_at(L, config_setting_get_elem(listen, (unsigned)i),
+                    "control.listen[%d]: expected \"unix:PATH\" or \"tcp:HOST:PORT\", got \"%s\"",
+                    i, cfg->control.listen[i]);
     }
+}
+
+/* control.seats = ( { name = "operator-1"; token = "..."; role = "operate"; }, ... ) */
+static void read_seats(struct loader *L, struct vw_config *cfg, const config_setting_t *root)
+{
+    const config_setting_t *control = member(root, "control");
+    const config_setting_t *list =
+        control && config_setting_is_group(control) ? list_member(control, "seats") : NULL;
+    int n = list ? config_setting_length(list) : 0;
+    if (!n)
+        return;
+    struct vw_control_cfg *cc = &cfg->control;
+    cc->seats = xcalloc((size_t)n, sizeof *cc->seats);
+    struct vw_strmap *names = vw_strmap_create((size_t)n), *tokens = vw_strmap_create((size_t)n);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        char p[SPATH];
+        snprintf(p, sizeof p, "control.seats[%d]", i);
+        if (!config_setting_is_group(g)) {
+            fail_at(L, g,
+                    "%s: expected a group { name = \"...\"; token = \"...\"; role = \"view\" | "
+                    "\"operate\" | \"admin\"; }",
+                    p);
+            continue;
+        }
+        struct vw_seat_cfg *seat = &cc->seats[cc->seat_count++];
+        seat->line = line_of(g);
+        seat->role = VW_ROLE_VIEW;
+        walk(L, g, p, seat_keys, seat);
+        if (seat->name) {
+            int first = vw_strmap_put(names, seat->name, cc->seat_count - 1);
+            if (first >= 0)
+                fail_at(L, member(g, "name"),
+                        "%s.name: duplicate seat name '%s' (first at line %d)", p, seat->name,
+                        cc->seats[first].line);
+        }
+        if (seat->token) {
+            int first = vw_strmap_put(tokens, seat->token, cc->seat_count - 1);
+            if (first >= 0)
+                fail_at(L, member(g, "token"),
+                        "%s.token: the same token as seat '%s' (line %d); each seat needs its own",
+                        p, cc->seats[first].name ? cc->seats[first].name : "?",
+                        cc->seats[first].line);
+            else if (cc->token && !strcmp(cc->token, seat->token))
+                fail_at(L, member(g, "token"),
+                        "%s.token: the same token as control.token; each seat needs its own", p);
+        }
+    }
+    vw_strmap_destroy(names);
+    vw_strmap_destroy(tokens);
 }
 
 /* The file's name without folder or extension, as the wall's name when it has none. */
@@ -904,7 +1533,7 @@ static char *stem_of(const char *path)
 
 struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
 {
-    struct loader L = {.path = path};
+    struct loader L = {.path = path, .hash = 14695981039346656037ull};
     struct vw_config *cfg = xcalloc(1, sizeof *cfg);
     cfg->path = xstrdup(path);
     cfg->dir = dir_of(path);
@@ -912,38 +1541,30 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     cfg->hwaccel = VW_HWACCEL_NONE;
     cfg->substream_ratio = 4;
     cfg->output = xstrdup("window");
+    cfg->source_index = vw_strmap_create(64);
     L.dir = cfg->dir;
 
     config_t lc;
     config_init(&lc);
 
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    if (!f) {
-        fail(&L, 0, "cannot open: %s", strerror(errno));
+    add_file(&L, xstrdup(path));
+    if (!read_checked(&L, 0, ""))
         goto out;
-    }
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fail(&L, 0, "cannot open: %s", strerror(EISDIR));
-        fclose(f);
-        goto out;
-    }
-    config_set_include_dir(&lc, cfg->dir);
-    int read_ok = config_read(&lc, f);
-    fclose(f);
-    if (!read_ok) {
+    expand_includes(&L, 0, 0);
+    if (L.nerr)
+        goto out; /* an include that cannot be read: libconfig would stop there anyway */
+    /* No include_dir: every @include now names an absolute /proc/self/fd path. */
+    if (!config_read_string(&lc, L.files[0].text)) {
         const char *text = config_error_text(&lc) ? config_error_text(&lc) : "unreadable";
         const char *file = config_error_file(&lc);
-        if (file && strcmp(file, path)) {
-            /* In an @include'd file: name that file. */
-            L.path = file;
-            fail(&L, config_error_line(&lc), "syntax error: %s", text);
-            L.path = path;
-        } else if (!strcmp(text, "syntax error")) {
+        int idx = 0;
+        for (int i = 1; file && i < L.nfiles; i++)
+            if (L.files[i].alias && !strcmp(L.files[i].alias, file))
+                idx = i;
+        if (idx == 0 && !strcmp(text, "syntax error"))
             fail(&L, config_error_line(&lc), "syntax error");
-        } else {
-            fail(&L, config_error_line(&lc), "syntax error: %s", text);
-        }
+        else
+            fail_in(&L, idx, config_error_line(&lc), "syntax error: %s", text);
         goto out;
     }
 
@@ -957,8 +1578,8 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     if (cfg->columns >= 1 && cfg->rows >= 1) {
         int panels = cfg->columns * cfg->rows;
         if (panels > MAX_PANELS)
-            fail(&L, line_of(member(wall, "grid")), "wall.grid: 1..%d panels in all, got %d",
-                 MAX_PANELS, panels);
+            fail_at(&L, member(wall, "grid"), "wall.grid: 1..%d panels in all, got %d", MAX_PANELS,
+                    panels);
         else
             wall_ok = true;
     }
@@ -969,11 +1590,16 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     if (wall)
         check_displays(&L, cfg, wall, wall_ok);
     read_sources(&L, cfg, root);
+    read_catalogs(&L, cfg, root);
     read_scenes(&L, cfg, root, wall_ok);
     check_control(&L, cfg, root);
+    read_seats(&L, cfg, root);
 
 out:
     config_destroy(&lc);
+    snprintf(cfg->hash, sizeof cfg->hash, "%016llx", (unsigned long long)L.hash);
+    close_files(&L);
+    free(L.src_file);
     bool failed = L.nerr > 0;
     flush_errors(&L, errs);
     if (failed) {
@@ -994,7 +1620,19 @@ void vw_config_destroy(struct vw_config *cfg)
         free(s->url);
         free(s->substream);
         free(s->transport);
+        free(s->group);
     }
+    vw_strmap_destroy(cfg->source_index);
+    vw_strmap_destroy(cfg->scene_index);
+    for (int i = 0; i < cfg->catalog_count; i++)
+        free(cfg->catalogs[i]);
+    free(cfg->catalogs);
+    for (int i = 0; i < cfg->control.seat_count; i++) {
+        free(cfg->control.seats[i].name);
+        free(cfg->control.seats[i].token);
+    }
+    free(cfg->control.seats);
+    free(cfg->state_dir);
     free(cfg->sources);
     for (int i = 0; i < cfg->scene_count; i++) {
         struct vw_scene_cfg *sc = &cfg->scenes[i];
@@ -1022,7 +1660,9 @@ void vw_config_destroy(struct vw_config *cfg)
 
 int vw_config_find_source(const struct vw_config *cfg, const char *id)
 {
-    for (int i = 0; i < cfg->source_count; i++)
+    if (cfg->source_index)
+        return vw_strmap_get(cfg->source_index, id);
+    for (int i = 0; i < cfg->source_count; i++) /* a model built by hand, without an index */
         if (cfg->sources[i].id && !strcmp(cfg->sources[i].id, id))
             return i;
     return -1;
@@ -1030,6 +1670,8 @@ int vw_config_find_source(const struct vw_config *cfg, const char *id)
 
 int vw_config_find_scene(const struct vw_config *cfg, const char *id)
 {
+    if (cfg->scene_index)
+        return vw_strmap_get(cfg->scene_index, id);
     for (int i = 0; i < cfg->scene_count; i++)
         if (cfg->scenes[i].id && !strcmp(cfg->scenes[i].id, id))
             return i;

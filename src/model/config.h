@@ -1,11 +1,17 @@
 /* config: the wall file (libconfig) → a validated, immutable model of the wall.
  *
  * The model is plain data: every other module reads it, none changes it. A reload
- * builds a new model and swaps it in only when it has no errors. */
+ * builds a new model and swaps it in only when it has no errors.
+ *
+ * Sources come from the wall file's `sources` list, from @include'd files and from CSV
+ * catalogs (`catalog = ["cameras.csv"];`, model/catalog.h), in that order. Every file read
+ * is checked first: a regular file (opened without blocking; a FIFO is refused, never
+ * waited on), at most 64 MiB, UTF-8 (a BOM is skipped). */
 #ifndef VW_CONFIG_H
 #define VW_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/errors.h"
 
@@ -32,8 +38,10 @@ struct vw_source_cfg {
     double substream_ratio;  /* use the substream when the main stream has at least this many
                                 times the tile's pixels (default: the wall's, itself 4) */
     char *transport;         /* rtsp: "tcp" (default) or "udp" */
-    char *group;             /* browsing group ("乡镇/王口镇"), or NULL */
-    int line;                /* line of the source's group in the wall file */
+    char *group;             /* where consoles file it, names separated by '/' ("乡镇/王口镇"),
+                                none empty; NULL when none */
+    int line;                /* line of the source's group in the file that defines it (the
+                                wall file, an @include'd file, or the catalog row's line) */
 };
 
 struct vw_tile_cfg {
@@ -61,9 +69,12 @@ struct vw_display_cfg {
     int columns, rows;    /* panels across and down on it */
 };
 
+/* What a control seat may do: view (read-only commands, subscribe), operate (scenes, tiles,
+ * screenshots), admin (all, reload too). */
 enum vw_role { VW_ROLE_VIEW, VW_ROLE_OPERATE, VW_ROLE_ADMIN };
 
-/* One operator seat: a name for the audit and events, a token, and what it may do. */
+/* control.seats: one console seat, its secret and its role. Names and tokens are non-empty
+ * and unique; no token equals control.token. */
 struct vw_seat_cfg {
     char *name;
     char *token;
@@ -74,12 +85,14 @@ struct vw_seat_cfg {
 struct vw_control_cfg {
     char **listen; /* "unix:PATH" or "tcp:HOST:PORT" endpoints; may be empty */
     int listen_count;
-    char *token;          /* required of TCP clients when set, else NULL */
-    char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
-    char *socket_group;   /* group for the Unix socket, or NULL */
-    struct vw_seat_cfg *seats;
+    char *token;               /* required of TCP clients when set, else NULL */
+    char *screenshot_dir;      /* resolved against the wall file's folder; NULL disables */
+    char *socket_group;        /* group for the Unix socket, or NULL */
+    struct vw_seat_cfg *seats; /* control.seats, in file order; NULL when none */
     int seat_count;
 };
+
+struct vw_strmap;
 
 struct vw_config {
     char *path; /* the wall file as given */
@@ -98,6 +111,7 @@ struct vw_config {
     char *output;                    /* "window" (default), "fullscreen" or "displays" */
     struct vw_display_cfg *displays; /* for output = "displays" */
     int display_count;
+    char *state_dir; /* wall.state_dir resolved against the wall file's folder, or NULL */
 
     struct vw_source_cfg *sources;
     int source_count;
@@ -105,18 +119,36 @@ struct vw_config {
     int scene_count;
     int default_scene; /* the one marked default, else 0 */
 
+    char **catalogs; /* the `catalog` files, resolved against the wall file's folder */
+    int catalog_count;
+
     struct vw_control_cfg control;
-    char *state_dir; /* wall.state_dir, resolved; NULL: the default */
-    char hash[17];   /* FNV-1a 64 of every file read, hex */
+
+    /* 64-bit FNV-1a, 16 lower-case hex digits, over the bytes of every file read (wall file,
+     * includes, catalogs, as they are on disk): tells whether a state file or another
+     * machine was made for the same wall file. */
+    char hash[17];
+
+    /* id → index, for vw_config_find_source / _scene; NULL in a model built by hand */
+    struct vw_strmap *source_index;
+    struct vw_strmap *scene_index;
 };
 
 /* Reads and validates `path`. On success returns the model (caller owns it; free with
  * vw_config_destroy). On failure returns NULL and adds every problem found to `errs`,
- * each as "path:line: message" (line of the innermost setting at fault). */
+ * each as "path:line: message" (the file at fault: the wall file, an @include'd file or a
+ * catalog; the line of the innermost setting at fault), in file order.
+ *
+ * Thread-safe: it keeps no global or static mutable state and calls nothing that does, so
+ * it may run on a worker thread (a reload) while other threads use other models. It never
+ * blocks on anything outside the process (no FIFO, no device), and reads no file it did
+ * not check first. */
 struct vw_config *vw_config_load(const char *path, struct vw_errors *errs);
 void vw_config_destroy(struct vw_config *cfg); /* NULL ok */
 
-/* Index of the source / scene with this id, or -1. */
+/* Index of the source / scene with this id, or -1. O(1): hashed through an index built at
+ * load (a model built by hand, without one, is searched). Any thread, on a model no one
+ * changes. */
 int vw_config_find_source(const struct vw_config *cfg, const char *id);
 int vw_config_find_scene(const struct vw_config *cfg, const char *id);
 
