@@ -52,6 +52,10 @@ static void usage(FILE *to)
         "                         default: the wall file's control.listen, else\n"
         "                         unix:$XDG_RUNTIME_DIR/vwall.sock); --control none disables it\n"
         "      --no-connect       open no source: preview the layout with every tile's slate\n"
+        "      --state-file FILE  where the scene state (incidents, picks, saved scenes) is kept\n"
+        "                         (default: wall.state_dir, else $STATE_DIRECTORY,\n"
+        "                         $XDG_STATE_HOME/vwall, ~/.local/state/vwall or /var/lib/vwall,\n"
+        "                         named after the wall file); none: not kept\n"
         "      --duration SEC     run this long, then exit (benchmarks, soak tests)\n"
         "      --stats FILE       on exit, write status and sources as JSON to FILE\n"
         "      --max-fps N        render at most N frames a second (default 60)\n"
@@ -203,7 +207,8 @@ int main(int argc, char **argv)
         O_SHADERS,
         O_COMPOSE,
         O_PRESENT,
-        O_NOCONNECT
+        O_NOCONNECT,
+        O_STATEFILE
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -222,6 +227,7 @@ int main(int argc, char **argv)
         {"compose", required_argument, NULL, O_COMPOSE},
         {"present", required_argument, NULL, O_PRESENT},
         {"no-connect", no_argument, NULL, O_NOCONNECT},
+        {"state-file", required_argument, NULL, O_STATEFILE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -277,6 +283,7 @@ int main(int argc, char **argv)
             opt.present_gl = strcmp(optarg, "gl") == 0;
             break;
         case O_NOCONNECT: opt.no_connect = true; break;
+        case O_STATEFILE: opt.state_file = strcmp(optarg, "none") == 0 ? "" : optarg; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -329,6 +336,8 @@ int main(int argc, char **argv)
     if (screenshot) {
         opt.output = VW_OUTPUT_OFFSCREEN;
         no_control = true;
+        if (!opt.state_file)
+            opt.state_file = ""; /* a preview neither shows nor changes a running wall's state */
     }
     if (opt.output == VW_OUTPUT_OFFSCREEN)
         setenv("SDL_VIDEODRIVER", "offscreen", 0);

@@ -44,3 +44,11 @@ add_test(NAME control
     --vwall $<TARGET_FILE:vwall> --vwallctl $<TARGET_FILE:vwallctl> --clips ${CMAKE_BINARY_DIR}/clips)
 set_tests_properties(control PROPERTIES LABELS "control;integration;gl" TIMEOUT 240
   FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV}")
+
+# Operating the wall (tests/test_operate.py): seats and roles, tiles and picks, saved scenes,
+# the state after kill -9, ad-hoc cameras, search and paging, bursts, a 20,000-camera county.
+add_test(NAME operate
+  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_operate.py
+    --vwall $<TARGET_FILE:vwall> --clips ${CMAKE_BINARY_DIR}/clips)
+set_tests_properties(operate PROPERTIES LABELS "control;integration;gl" TIMEOUT 400
+  FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV}")
