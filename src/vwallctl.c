@@ -8,10 +8,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,8 +22,11 @@
 #define EXIT_UNREACHABLE 2
 #define EXIT_USAGE 64
 #define MAX_REPLY (64 * 1024 * 1024)
+#define MAX_TIMEOUT_S 86400.0 /* --timeout's range: (0, one day] */
+#define NOISE_LINES_SHOWN 3   /* non-JSON lines printed before they are only counted */
 
 static const char *prog = "vwallctl";
+static double connect_timeout_s = 30; /* --timeout: connect and send are bounded by it too */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -72,8 +77,24 @@ struct conn {
     int fd;
     char *buf; /* received, not yet returned */
     size_t len, cap;
-    int timeout_ms; /* per reply; -1: forever */
+    double timeout_s;    /* for a whole reply, whatever arrives meanwhile; <= 0: forever */
+    int64_t deadline_ms; /* the current reply's, on the monotonic clock; 0: none */
+    int noise;           /* lines that were not JSON, so far */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Starts the clock for one reply: it must be complete within timeout_s, however the server
+ * drips, chatters or stays silent meanwhile. */
+static void start_deadline(struct conn *c)
+{
+    c->deadline_ms = c->timeout_s > 0 ? now_ms() + (int64_t)(c->timeout_s * 1000) : 0;
+}
 
 static void default_endpoint(char *buf, size_t cap)
 {
@@ -87,6 +108,25 @@ static void default_endpoint(char *buf, size_t cap)
         snprintf(buf, cap, "unix:/tmp/vwall-%u.sock", (unsigned)getuid());
 }
 
+/* Bounds connect (a wall that does not accept: full backlog, black-holed TCP) and send by
+ * --timeout. */
+static void set_send_timeout(int fd)
+{
+    struct timeval tv = {.tv_sec = (time_t)connect_timeout_s,
+                         .tv_usec = (suseconds_t)((connect_timeout_s - (time_t)connect_timeout_s) *
+                                                  1e6)};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static const char *connect_error(int err, char *buf, size_t n)
+{
+    if (err == EAGAIN || err == EINPROGRESS)
+        snprintf(buf, n, "no answer within %g s", connect_timeout_s);
+    else
+        snprintf(buf, n, "%s", strerror(err));
+    return buf;
+}
+
 static int connect_unix(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -96,8 +136,12 @@ static int connect_unix(const char *path)
     }
     strcpy(addr.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        set_send_timeout(fd);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        fprintf(stderr, "%s: can't connect to unix:%s: %s\n", prog, path, strerror(errno));
+        char e[96];
+        fprintf(stderr, "%s: can't connect to unix:%s: %s\n", prog, path,
+                connect_error(errno, e, sizeof e));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -139,6 +183,7 @@ static int connect_tcp(const char *spec)
             err = errno;
             continue;
         }
+        set_send_timeout(fd);
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             err = errno;
             close(fd);
@@ -146,8 +191,10 @@ static int connect_tcp(const char *spec)
         }
     }
     freeaddrinfo(res);
+    char e[96];
     if (fd < 0)
-        fprintf(stderr, "%s: can't connect to tcp:%s:%s: %s\n", prog, host, port, strerror(err));
+        fprintf(stderr, "%s: can't connect to tcp:%s:%s: %s\n", prog, host, port,
+                connect_error(err, e, sizeof e));
     return fd;
 }
 
@@ -171,7 +218,8 @@ static bool send_all(int fd, const char *data, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            fprintf(stderr, "%s: send: %s\n", prog, strerror(errno));
+            char e[96];
+            fprintf(stderr, "%s: send: %s\n", prog, connect_error(errno, e, sizeof e));
             return false;
         }
         data += k;
@@ -218,14 +266,22 @@ static char *read_line(struct conn *c)
             c->buf = p;
             c->cap = cap;
         }
+        int wait_ms = -1;
+        if (c->deadline_ms) {
+            int64_t left = c->deadline_ms - now_ms();
+            wait_ms = left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+        }
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int r = poll(&p, 1, c->timeout_ms);
+        int r = wait_ms == 0 ? 0 : poll(&p, 1, wait_ms);
         if (interrupted)
             return NULL;
         if (r < 0 && errno == EINTR)
             continue;
         if (r == 0) {
-            fprintf(stderr, "%s: no reply from the wall within %d s\n", prog, c->timeout_ms / 1000);
+            fprintf(stderr, "%s: no reply from the wall within %g s%s\n", prog, c->timeout_s,
+                    c->noise ? " (it sent only lines that are not JSON)"
+                    : c->len  ? " (only part of a line arrived)"
+                              : "");
             return NULL;
         }
         ssize_t k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
@@ -252,7 +308,8 @@ static cJSON *read_reply(struct conn *c, const char *id, char **raw)
             return NULL;
         cJSON *msg = cJSON_Parse(line);
         if (!msg) {
-            fprintf(stderr, "%s: the wall sent a line that is not JSON: %.200s\n", prog, line);
+            if (++c->noise <= NOISE_LINES_SHOWN)
+                fprintf(stderr, "%s: the wall sent a line that is not JSON: %.200s\n", prog, line);
             free(line);
             continue;
         }
@@ -493,6 +550,7 @@ static cJSON *call(struct conn *c, cJSON *req, const char *id, char **raw)
     cJSON_Delete(req);
     if (!sent)
         return NULL;
+    start_deadline(c);
     return read_reply(c, id, raw);
 }
 
@@ -515,8 +573,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--timeout") == 0 && has_next) {
-            if (!parse_number(argv[++i], &timeout) || timeout <= 0)
-                return usage_error("--timeout %s: expected seconds", argv[i]);
+            if (!parse_number(argv[++i], &timeout) || !(timeout > 0) || timeout > MAX_TIMEOUT_S)
+                return usage_error("--timeout %s: expected seconds, more than 0 and at most 86400",
+                                   argv[i]);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -544,7 +603,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct conn c = {.fd = connect_endpoint(endpoint), .timeout_ms = (int)(timeout * 1000)};
+    connect_timeout_s = timeout;
+    struct conn c = {.fd = connect_endpoint(endpoint), .timeout_s = timeout};
     if (c.fd < 0) {
         cJSON_Delete(req);
         return EXIT_UNREACHABLE;
@@ -579,6 +639,7 @@ int main(int argc, char **argv)
         req = NULL;
         if (!sent)
             goto out;
+        start_deadline(&c);
         char *line = read_line(&c);
         if (!line)
             goto out;
@@ -604,7 +665,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     rc = ok ? 0 : EXIT_REPLY_ERROR;
     if (ok && watch) {
-        c.timeout_ms = -1;
+        c.timeout_s = 0;
+        c.deadline_ms = 0;
         for (;;) {
             char *line = read_line(&c);
             if (!line) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -361,6 +362,296 @@ static void test_substream_and_skip(void)
     vw_source_destroy(s);
 }
 
+/* ---- hostile HTTP servers on loopback ---------------------------------------------------
+ * One thread serving one connection at a time: HTTP/1.0 200, then per mode
+ *   ONCE      the whole payload at once, then close (a camera that gives a few frames per
+ *             connection and drops it)
+ *   TRICKLE   the payload one byte per 10 ms (a link that all but stopped)
+ *   GARBAGE   endless random bytes, 64 KiB every 10 ms (not a camera at all) */
+enum hostile_mode { HOSTILE_ONCE, HOSTILE_TRICKLE, HOSTILE_GARBAGE };
+
+struct hostile {
+    enum hostile_mode mode;
+    const unsigned char *data;
+    size_t size;
+    int lfd, port;
+    atomic_bool stop;
+    atomic_int connections;
+    pthread_t thread;
+};
+
+static bool send_some(int fd, const void *p, size_t n)
+{
+    return send(fd, p, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+static void *hostile_thread(void *arg)
+{
+    struct hostile *h = arg;
+    unsigned seed = 12345;
+    static unsigned char junk[65536];
+    while (!atomic_load(&h->stop)) {
+        struct pollfd pf = {.fd = h->lfd, .events = POLLIN};
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        int fd = accept(h->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&h->connections, 1);
+        char req[4096];
+        (void)!recv(fd, req, sizeof req, 0);
+        const char *hdr = "HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n";
+        bool ok = send_some(fd, hdr, strlen(hdr));
+        if (h->mode == HOSTILE_ONCE) {
+            ok = ok && send_some(fd, h->data, h->size);
+        } else if (h->mode == HOSTILE_TRICKLE) {
+            for (size_t i = 0; ok && i < h->size && !atomic_load(&h->stop); i++) {
+                ok = send_some(fd, h->data + i, 1);
+                usleep(10000);
+            }
+        } else {
+            while (ok && !atomic_load(&h->stop)) {
+                for (size_t i = 0; i < sizeof junk; i++)
+                    junk[i] = (unsigned char)(rand_r(&seed) >> 7);
+                ok = send_some(fd, junk, sizeof junk);
+                usleep(10000);
+            }
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static struct hostile *hostile_start(enum hostile_mode mode, const void *data, size_t size)
+{
+    struct hostile *h = calloc(1, sizeof *h);
+    h->mode = mode;
+    h->data = data;
+    h->size = size;
+    atomic_init(&h->stop, false);
+    atomic_init(&h->connections, 0);
+    h->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    bool ok = h->lfd >= 0 && bind(h->lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              listen(h->lfd, 16) == 0 && getsockname(h->lfd, (struct sockaddr *)&a, &len) == 0 &&
+              pthread_create(&h->thread, NULL, hostile_thread, h) == 0;
+    CHECK(ok);
+    if (!ok)
+        exit(check_summary("test_source"));
+    h->port = ntohs(a.sin_port);
+    return h;
+}
+
+static void hostile_stop(struct hostile *h)
+{
+    atomic_store(&h->stop, true);
+    pthread_join(h->thread, NULL);
+    close(h->lfd);
+    free(h);
+}
+
+/* A temporary folder with MPEG-TS clips made by ffmpeg: fwd.ts (2 s, 25 fps, 320x180) and
+ * back.ts (two such clips concatenated, the first with timestamps 20 s later than the
+ * second, so they jump backwards in the middle, as a looped recording or a camera's TS
+ * dump does). */
+static char tsdir[64];
+
+static bool make_ts_clips(void)
+{
+    if (tsdir[0])
+        return true;
+    snprintf(tsdir, sizeof tsdir, "/tmp/vwall-ts-XXXXXX");
+    if (!mkdtemp(tsdir))
+        return false;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && ffmpeg -v error -y -f lavfi -i testsrc=size=320x180:rate=25 -t 2 "
+             "-c:v libx264 -g 25 -output_ts_offset 20 -f mpegts late.ts && "
+             "ffmpeg -v error -y -f lavfi -i testsrc=size=320x180:rate=25 -t 2 -c:v libx264 "
+             "-g 25 -f mpegts fwd.ts && cat late.ts fwd.ts > back.ts",
+             tsdir);
+    return system(cmd) == 0;
+}
+
+static const char *ts_clip(const char *name)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tsdir, name);
+    return path;
+}
+
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *buf = malloc(1 << 20);
+    *size = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void remove_ts_clips(void)
+{
+    if (!tsdir[0])
+        return;
+    const char *names[] = {"late.ts", "fwd.ts", "back.ts", "moved.ts"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unlink(ts_clip(names[i]));
+    rmdir(tsdir);
+}
+
+/* Issue 12 class 5: a looped MPEG-TS whose timestamps jump backwards keeps playing: it
+ * never goes offline with "no video frame in the file" at the loop. */
+static void test_loop_backwards(void)
+{
+    CHECK(make_ts_clips());
+    struct vw_source *s = start(ts_clip("back.ts"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    bool left_live = false;
+    char seen[300] = "";
+    for (int64_t end = vw_now_us() + 10000000; vw_now_us() < end; usleep(20000)) {
+        vw_source_frame(s, NULL, NULL);
+        struct vw_source_stats st = stats(s);
+        if (st.state != VW_SOURCE_LIVE && !left_live) {
+            left_live = true;
+            snprintf(seen, sizeof seen, "%s (%s)", vw_source_state_name(st.state), st.error);
+        }
+    }
+    struct vw_source_stats st = stats(s);
+    fprintf(stderr, "  back.ts looped 10 s: %llu frames, %s%s\n",
+            (unsigned long long)st.frames_decoded, left_live ? "left live: " : "live throughout",
+            seen);
+    CHECK(!left_live);
+    CHECK(st.frames_decoded > 200); /* 4 s of video at 25 fps: it went round at least twice */
+    CHECK(st.error[0] == '\0');
+    vw_source_destroy(s);
+}
+
+/* Issue 12 class 5: a server that sends a couple of seconds of video per connection and
+ * drops it must back off (0.5, 1, 2, 4 s ...), not reconnect every 0.5 s because each
+ * connection delivered a frame; the error says the server ended the stream. */
+static void test_flapping_backoff(void)
+{
+    CHECK(make_ts_clips());
+    size_t size = 0;
+    unsigned char *ts = slurp(ts_clip("fwd.ts"), &size);
+    CHECK(ts && size > 1000);
+    struct hostile *h = hostile_start(HOSTILE_ONCE, ts, size);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/cam", h->port);
+    struct vw_source *s = start(url, false, VW_HWACCEL_NONE);
+    int64_t max_backoff = 0;
+    for (int64_t end = vw_now_us() + 8000000; vw_now_us() < end; usleep(20000)) {
+        vw_source_frame(s, NULL, NULL);
+        int64_t b = stats(s).backoff_ms;
+        max_backoff = b > max_backoff ? b : max_backoff;
+    }
+    struct vw_source_stats st = stats(s);
+    int conns = atomic_load(&h->connections);
+    fprintf(stderr, "  one burst per connection, 8 s: %d connections, %d reconnects, "
+            "backoff up to %lld ms, %llu frames, last error: %s\n",
+            conns, st.reconnects, (long long)max_backoff, (unsigned long long)st.frames_decoded,
+            st.error);
+    /* Without growth: a connection every ~0.5 s, 16 in 8 s. With it: 0.5+1+2+4 s. */
+    CHECK(conns >= 2 && conns <= 6);
+    CHECK(max_backoff >= 2000);
+    CHECK(st.frames_decoded > 0);
+    CHECK(st.state == VW_SOURCE_OFFLINE && strstr(st.error, "the server ended the stream"));
+    vw_source_destroy(s);
+    hostile_stop(h);
+    free(ts);
+}
+
+/* Issue 12 class 5: what a failing server did, in words: plenty of bytes that are not
+ * video, a trickle, nothing at all. */
+static void test_hostile_errors(void)
+{
+    CHECK(make_ts_clips());
+    size_t size = 0;
+    unsigned char *ts = slurp(ts_clip("fwd.ts"), &size);
+    CHECK(ts != NULL);
+    struct {
+        enum hostile_mode mode;
+        const char *want;
+    } cases[] = {
+        {HOSTILE_GARBAGE, "the stream sends data that is not video"},
+        {HOSTILE_TRICKLE, "the server sends too slowly"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hostile *h = hostile_start(cases[i].mode, ts, size);
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/cam", h->port);
+        struct vw_source *s = start(url, false, VW_HWACCEL_NONE);
+        CHECK(wait_state(s, VW_SOURCE_OFFLINE, 9));
+        struct vw_source_stats st = stats(s);
+        fprintf(stderr, "  %s: %s\n", cases[i].mode == HOSTILE_GARBAGE ? "garbage" : "trickle",
+                st.error);
+        CHECK(strstr(st.error, cases[i].want) != NULL);
+        CHECK(!strstr(st.error, "Immediate exit") && !strstr(st.error, "no answer"));
+        CHECK(destroy_timed(s) < 2.0);
+        hostile_stop(h);
+    }
+    free(ts);
+}
+
+/* vw_source_reconnect: at once, make-before-break, the backoff reset; an ended file plays
+ * again. */
+static void test_reconnect(void)
+{
+    CHECK(make_ts_clips());
+    /* A live file: the picture never goes away, reconnects counts it, it is live again. */
+    struct vw_source *s = start(clip("moving.mp4"), true, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    take_for(s, 0.5);
+    uint64_t n0 = stats(s).frames_decoded;
+    vw_source_reconnect(s);
+    bool blank = false;
+    for (int64_t end = vw_now_us() + 1500000; vw_now_us() < end; usleep(5000))
+        blank |= vw_source_frame(s, NULL, NULL) == NULL;
+    struct vw_source_stats st = stats(s);
+    fprintf(stderr, "  reconnect of a live file: %s, %d reconnects, %llu new frames\n",
+            vw_source_state_name(st.state), st.reconnects,
+            (unsigned long long)(st.frames_decoded - n0));
+    CHECK(!blank);
+    CHECK(st.reconnects == 1);
+    CHECK(st.state == VW_SOURCE_LIVE && st.frames_decoded > n0 + 10);
+    vw_source_destroy(s);
+
+    /* A missing file in a long backoff: once it exists, reconnect tries at once instead of
+     * after the backoff. */
+    char moved[128], fwd[128];
+    snprintf(moved, sizeof moved, "%s", ts_clip("moved.ts"));
+    snprintf(fwd, sizeof fwd, "%s", ts_clip("fwd.ts"));
+    unlink(moved);
+    s = start(moved, true, VW_HWACCEL_NONE);
+    int64_t seen_backoff = 0;
+    for (int64_t end = vw_now_us() + 8000000; vw_now_us() < end && seen_backoff < 4000;
+         usleep(10000))
+        seen_backoff = stats(s).backoff_ms;
+    CHECK(seen_backoff >= 4000);
+    CHECK(link(fwd, moved) == 0);
+    vw_source_reconnect(s);
+    int64_t t0 = vw_now_us();
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 2.5)); /* the backoff had 4 s to run */
+    fprintf(stderr, "  reconnect during a %lld ms backoff: live after %.2f s\n",
+            (long long)seen_backoff, (double)(vw_now_us() - t0) / 1e6);
+    CHECK(stats(s).backoff_ms == 0);
+    vw_source_destroy(s);
+
+    /* A file that ended (no loop) plays again. */
+    s = start(ts_clip("fwd.ts"), false, VW_HWACCEL_NONE);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
+    CHECK(wait_state(s, VW_SOURCE_OFFLINE, 5));
+    n0 = stats(s).frames_decoded;
+    vw_source_reconnect(s);
+    CHECK(wait_state(s, VW_SOURCE_LIVE, 3));
+    take_for(s, 0.5);
+    CHECK(stats(s).frames_decoded > n0);
+    vw_source_destroy(s);
+}
+
 /* tests/rtsp_server.py under Debian's python3; returns its pid and sets *port (0: any). */
 static pid_t start_server(int *port)
 {
@@ -532,6 +823,10 @@ int main(void)
         {"hwaccel device", test_hwaccel_device},
         {"substream and skip", test_substream_and_skip},
         {"rtsp", test_rtsp},
+        {"loop backwards", test_loop_backwards},
+        {"flapping backoff", test_flapping_backoff},
+        {"hostile errors", test_hostile_errors},
+        {"reconnect", test_reconnect},
     };
     const char *only = getenv("VWALL_TEST_ONLY");
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
@@ -543,5 +838,6 @@ int main(void)
         fprintf(stderr, "test_source: %s: %s (%.1f s)\n", tests[i].name,
                 check_failed == before ? "ok" : "FAILED", (double)(vw_now_us() - t0) / 1e6);
     }
+    remove_ts_clips();
     return check_summary("test_source");
 }

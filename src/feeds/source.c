@@ -37,6 +37,8 @@
 #define CLOSE_TIMEOUT_US 500000 /* avformat_close_input (an RTSP TEARDOWN) */
 #define BACKOFF_MIN_US 500000
 #define BACKOFF_MAX_US 30000000
+#define BACKOFF_RESET_US 10000000 /* live this long before a failure resets the backoff */
+#define SLOW_BYTES_PER_S 32768    /* under this, a stream that gives no picture "trickles" */
 #define FPS_WINDOW_US 2000000
 #define DESTROY_WAIT_S 1 /* then a thread stuck in a call without deadline is left to a reaper */
 #define FPS_RING 256
@@ -57,13 +59,13 @@ struct vw_source {
     pthread_t thread;
 
     /* Requests from the main thread, polled by the source thread. */
-    atomic_bool stop, want_sub, skip_nonref;
+    atomic_bool stop, want_sub, skip_nonref, reconnect;
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
 
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* signalled with lock held when stop is set */
+    pthread_cond_t cond; /* signalled with lock held when stop or reconnect is set */
     /* Protected by lock. st.fps and st.last_frame_age_ms are computed when read. */
     struct vw_source_stats st;
     int64_t last_frame_us;
@@ -74,6 +76,7 @@ struct vw_source {
 /* One open input: demuxer and decoder. Source thread only. */
 struct conn {
     AVFormatContext *fmt;
+    AVIOContext *pb; /* ours (network protocols but RTSP), to count what the server sent */
     AVCodecContext *dec;
     int vidx;
     AVRational tb;
@@ -84,6 +87,12 @@ struct conn {
     bool sub;                  /* opened the substream URL */
     bool skip;                 /* skip_frame currently set to AVDISCARD_NONREF */
     bool got_frame;
+    int64_t first_frame_us;
+    /* Since the last decoded frame (or the open): bytes read and decoder errors, to say why
+     * no picture came. */
+    int64_t bytes_at_progress;
+    int decode_errors;
+    char decode_error[96];
     /* Lateness of a live stream: how far the wall clock ran ahead of the stream's own clock
      * since its first frame, beyond the least such lag seen (network jitter excluded). */
     bool clock_started;
@@ -91,7 +100,7 @@ struct conn {
 };
 
 /* Why a connection ended. */
-enum end { END_STOP, END_SWITCH, END_REOPEN, END_EOF, END_LOST };
+enum end { END_STOP, END_SWITCH, END_REOPEN, END_EOF, END_LOST, END_RECONNECT };
 
 /* What the source thread keeps across connections. */
 struct worker {
@@ -165,12 +174,13 @@ static enum vw_source_state get_state(struct vw_source *s)
     return st;
 }
 
-/* Sleeps until `until_us` (vw_now_us clock) or stop; false when stopped. */
+/* Sleeps until `until_us` (vw_now_us clock), stop or a reconnect request; false when
+ * stopped. */
 static bool sleep_until(struct vw_source *s, int64_t until_us)
 {
     struct timespec ts = {.tv_sec = until_us / 1000000, .tv_nsec = (until_us % 1000000) * 1000};
     pthread_mutex_lock(&s->lock);
-    while (!atomic_load(&s->stop) && vw_now_us() < until_us)
+    while (!atomic_load(&s->stop) && !atomic_load(&s->reconnect) && vw_now_us() < until_us)
         if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&s->lock);
@@ -180,7 +190,8 @@ static bool sleep_until(struct vw_source *s, int64_t until_us)
 static int interrupt_cb(void *opaque)
 {
     struct vw_source *s = opaque;
-    if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed) ||
+        atomic_load_explicit(&s->reconnect, memory_order_relaxed))
         return 1;
     int64_t dl = atomic_load_explicit(&s->deadline_us, memory_order_relaxed);
     if (dl && vw_now_us() > dl) {
@@ -331,11 +342,49 @@ static void setup_hw(struct worker *w, struct conn *c, const AVCodec *codec)
 static void close_conn(struct vw_source *s, struct conn *c)
 {
     avcodec_free_context(&c->dec);
-    if (c->fmt) {
-        arm(s, vw_now_us() + CLOSE_TIMEOUT_US);
-        avformat_close_input(&c->fmt);
-    }
+    arm(s, vw_now_us() + CLOSE_TIMEOUT_US);
+    if (c->fmt)
+        avformat_close_input(&c->fmt); /* leaves c->pb (custom I/O) open */
+    if (c->pb)
+        avio_closep(&c->pb);
     arm(s, 0);
+}
+
+/* Bytes the server sent on this connection; -1 when unknown (RTSP: FFmpeg's own sockets). */
+static int64_t bytes_read(const struct conn *c)
+{
+    return c->pb ? c->pb->bytes_read : -1;
+}
+
+/* Why a network stream gave no picture within `secs`, from what it sent meanwhile: nothing,
+ * a trickle, or plenty that is not video. "" when nothing useful can be said. */
+static void describe_silence(const struct conn *c, int64_t bytes, double secs, char *out,
+                             size_t n)
+{
+    out[0] = '\0';
+    if (c->decode_errors > 0) {
+        snprintf(out, n, "the stream sends data that is not video (%d decoder errors, last: %.60s)",
+                 c->decode_errors, c->decode_error);
+    } else if (bytes == 0) {
+        snprintf(out, n, "the server sent nothing");
+    } else if (bytes > 0 && bytes < (int64_t)(SLOW_BYTES_PER_S * secs)) {
+        snprintf(out, n, "the server sends too slowly (%lld bytes in %.1f s)", (long long)bytes,
+                 secs);
+    } else if (bytes > 0) {
+        snprintf(out, n, "the stream sends data that is not video (%lld KiB in %.1f s)",
+                 (long long)(bytes / 1024), secs);
+    }
+}
+
+/* The open or stream-info deadline passed: what the server did meanwhile. */
+static void open_timeout_error(const struct conn *c, const char *what, char *err, size_t errsz)
+{
+    char why[160];
+    describe_silence(c, bytes_read(c), OPEN_TIMEOUT_US / 1e6, why, sizeof why);
+    if (why[0])
+        snprintf(err, errsz, "%s: %s", what, why);
+    else
+        snprintf(err, errsz, "%s: no answer within %d s", what, OPEN_TIMEOUT_US / 1000000);
 }
 
 /* Opens `url` with a decoder for its best video stream. On failure fills `err` and
@@ -366,6 +415,27 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
         if (is_rtsp(url)) {
             av_dict_set(&opts, "rtsp_transport", s->transport ? s->transport : "tcp", 0);
             av_dict_set(&opts, "timeout", us, 0);
+        } else if (avio_find_protocol_name(url)) {
+            /* Our own I/O context, so that what the server sent can be counted (and told:
+             * nothing, a trickle, or plenty that is not video). */
+            AVDictionary *popts = NULL;
+            av_dict_set(&popts, "rw_timeout", us, 0);
+            avlog.last[0] = avlog.part[0] = '\0';
+            arm(s, vw_now_us() + OPEN_TIMEOUT_US);
+            ret = avio_open2(&c->pb, url, AVIO_FLAG_READ, &c->fmt->interrupt_callback, &popts);
+            av_dict_free(&popts);
+            if (ret < 0) {
+                if (atomic_load(&s->timed_out))
+                    snprintf(err, errsz, "cannot open: no answer within %d s",
+                             OPEN_TIMEOUT_US / 1000000);
+                else if (avlog.last[0] && !strstr(avlog.last, averr(ret, e, sizeof e)))
+                    snprintf(err, errsz, "cannot open: %.100s (%.120s)", e, avlog.last);
+                else
+                    snprintf(err, errsz, "cannot open: %s", averr(ret, e, sizeof e));
+                av_dict_free(&opts);
+                goto fail;
+            }
+            c->fmt->pb = c->pb;
         } else {
             av_dict_set(&opts, "rw_timeout", us, 0);
         }
@@ -376,7 +446,12 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     av_dict_free(&opts);
     if (ret < 0) {
         if (atomic_load(&s->timed_out))
-            snprintf(err, errsz, "cannot open: no answer within %d s", OPEN_TIMEOUT_US / 1000000);
+            open_timeout_error(c, "cannot open", err, errsz);
+        else if (ret == AVERROR_INVALIDDATA && bytes_read(c) > 0)
+            snprintf(err, errsz,
+                     "cannot open: the stream sends data that is not video (no known format in "
+                     "the first %lld KiB)",
+                     (long long)((bytes_read(c) + 1023) / 1024));
         else if (avlog.last[0] && !strstr(avlog.last, averr(ret, e, sizeof e)))
             snprintf(err, errsz, "cannot open: %.100s (%.120s)", e, avlog.last);
         else
@@ -393,10 +468,11 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     }
     arm(s, vw_now_us() + OPEN_TIMEOUT_US);
     ret = avformat_find_stream_info(c->fmt, NULL);
-    if (ret < 0) {
+    /* Interrupted by the deadline, it may still return success with what it saw; the I/O
+     * context then keeps the interruption as its error and the first read fails with it. */
+    if (ret < 0 || atomic_load(&s->timed_out)) {
         if (atomic_load(&s->timed_out))
-            snprintf(err, errsz, "cannot read stream info: no answer within %d s",
-                     OPEN_TIMEOUT_US / 1000000);
+            open_timeout_error(c, "cannot read stream info", err, errsz);
         else
             snprintf(err, errsz, "cannot read stream info: %s", averr(ret, e, sizeof e));
         goto fail;
@@ -563,6 +639,7 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
     record_frame(s, out, hw, c->sub, now, late_us > LATE_US);
     if (!c->got_frame) {
         c->got_frame = true;
+        c->first_frame_us = now;
         if (get_state(s) != VW_SOURCE_LIVE)
             set_state(s, VW_SOURCE_LIVE, NULL);
     }
@@ -572,14 +649,33 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
 }
 
 /* Marks a source that stopped producing frames: stalled when it was showing one,
- * offline when it never came up. */
-static void set_stalled(struct vw_source *s, double secs)
+ * offline when it never came up; says what the stream did meanwhile when that is known. */
+static void set_stalled(struct vw_source *s, struct conn *c, double secs)
 {
+    char why[160];
+    int64_t bytes = bytes_read(c);
+    describe_silence(c, bytes < 0 ? -1 : bytes - c->bytes_at_progress, secs, why, sizeof why);
     enum vw_source_state st = get_state(s);
     if (st == VW_SOURCE_LIVE || st == VW_SOURCE_STALLED)
-        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s", secs);
+        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s%s%s", secs, why[0] ? ": " : "",
+                  why);
     else
-        set_state(s, VW_SOURCE_OFFLINE, "no video frame within %.1f s", secs);
+        set_state(s, VW_SOURCE_OFFLINE, "opened, but no video frame within %.1f s%s%s", secs,
+                  why[0] ? ": " : "", why);
+}
+
+/* A read failed with `ret` (not a deadline, not stop): the operator's words for it. */
+static void set_read_error(struct vw_source *s, int ret)
+{
+    char e[128];
+    if (ret == AVERROR(ECONNRESET) || ret == AVERROR(EPIPE))
+        set_state(s, VW_SOURCE_OFFLINE, "the server dropped the connection (%s)",
+                  averr(ret, e, sizeof e));
+    else if (ret == AVERROR_INVALIDDATA)
+        set_state(s, VW_SOURCE_OFFLINE, "the stream sends data that is not video (%s)",
+                  averr(ret, e, sizeof e));
+    else
+        set_state(s, VW_SOURCE_OFFLINE, "read error: %s", averr(ret, e, sizeof e));
 }
 
 /* Reads and decodes until something ends the connection. */
@@ -589,13 +685,17 @@ static enum end run_conn(struct worker *w, struct conn *c)
     int64_t stall_us = (int64_t)(s->stall_timeout * 1e6);
     int64_t progress_us = vw_now_us(); /* last decoded frame, or the open */
     uint64_t frames_since_start = 0;   /* since the open or the last loop */
-    bool draining = false, stall_after = false;
+    uint64_t frames = 0;               /* since the open */
+    bool draining = false, stall_after = false, looped = false;
     char err[sizeof s->st.error] = "";
     char e[128];
 
+    c->bytes_at_progress = bytes_read(c);
     for (;;) {
         if (atomic_load(&s->stop))
             return END_STOP;
+        if (atomic_load(&s->reconnect))
+            return END_RECONNECT;
         if (s->substream && atomic_load(&s->want_sub) != c->sub) {
             vw_info("source '%s': switching to the %s", s->id,
                     c->sub ? "main stream" : "substream");
@@ -612,7 +712,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
             int ret = av_read_frame(c->fmt, w->pkt);
             if (ret == AVERROR(EAGAIN)) {
                 if (vw_now_us() > progress_us + stall_us) {
-                    set_stalled(s, s->stall_timeout);
+                    set_stalled(s, c, s->stall_timeout);
                     return END_LOST;
                 }
                 if (!sleep_until(s, vw_now_us() + 10000))
@@ -622,12 +722,16 @@ static enum end run_conn(struct worker *w, struct conn *c)
             if (ret < 0) {
                 if (atomic_load(&s->stop))
                     return END_STOP;
-                if (atomic_load(&s->timed_out)) {
-                    set_stalled(s, s->stall_timeout);
+                if (atomic_load(&s->reconnect))
+                    return END_RECONNECT;
+                /* AVERROR_EXIT is always our interrupt callback: a deadline, even when the
+                 * I/O context kept it from an earlier call. */
+                if (atomic_load(&s->timed_out) || ret == AVERROR_EXIT) {
+                    set_stalled(s, c, s->stall_timeout);
                     return END_LOST;
                 }
                 if (ret != AVERROR_EOF && !(c->fmt->pb && avio_feof(c->fmt->pb))) {
-                    set_state(s, VW_SOURCE_OFFLINE, "read error: %s", averr(ret, e, sizeof e));
+                    set_read_error(s, ret);
                     return END_LOST;
                 }
                 draining = true;
@@ -635,7 +739,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
             } else if (w->pkt->stream_index != c->vidx) {
                 av_packet_unref(w->pkt);
                 if (atomic_load(&s->timed_out)) {
-                    set_stalled(s, s->stall_timeout);
+                    set_stalled(s, c, s->stall_timeout);
                     return END_LOST;
                 }
                 continue;
@@ -646,8 +750,11 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 stall_after = atomic_load(&s->timed_out);
                 ret = avcodec_send_packet(c->dec, w->pkt);
                 av_packet_unref(w->pkt);
-                if (ret < 0 && ret != AVERROR(EAGAIN))
-                    vw_debug("source '%s': decode error: %s", s->id, averr(ret, e, sizeof e));
+                if (ret < 0 && ret != AVERROR(EAGAIN)) {
+                    c->decode_errors++;
+                    averr(ret, c->decode_error, sizeof c->decode_error);
+                    vw_debug("source '%s': decode error: %s", s->id, c->decode_error);
+                }
             }
         }
 
@@ -657,28 +764,46 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 break;
             if (ret == AVERROR_EOF) {
                 if (!w->is_file) {
-                    set_state(s, VW_SOURCE_OFFLINE, "stream ended by the server");
+                    if (frames)
+                        set_state(s, VW_SOURCE_OFFLINE,
+                                  "the server ended the stream (after %llu frames)",
+                                  (unsigned long long)frames);
+                    else
+                        set_state(s, VW_SOURCE_OFFLINE,
+                                  "the server ended the stream before its first frame");
                     return END_LOST;
                 }
                 if (!s->loop)
                     return END_EOF;
                 if (frames_since_start == 0) {
+                    /* A seek back to the start that found nothing (timestamps that jump
+                     * backwards fool timestamp seeks): open the file afresh. Only a file
+                     * that has no frame from its very start is empty. */
+                    if (looped)
+                        return END_REOPEN;
                     set_state(s, VW_SOURCE_OFFLINE, "no video frame in the file");
                     return END_LOST;
                 }
-                /* Loop: back to the start; pacing carries on from the last frame. */
+                /* Loop: back to the start; pacing carries on from the last frame. Formats
+                 * whose timestamps may jump (MPEG-TS) go back by byte, the rest by time. */
                 avcodec_flush_buffers(c->dec);
                 int64_t start = c->fmt->start_time != AV_NOPTS_VALUE ? c->fmt->start_time : 0;
+                const AVInputFormat *ifmt = c->fmt->iformat;
+                bool by_byte = (ifmt->flags & AVFMT_TS_DISCONT) &&
+                               !(ifmt->flags & AVFMT_NO_BYTE_SEEK) && c->fmt->pb;
                 arm(s, vw_now_us() + OPEN_TIMEOUT_US);
-                if (avformat_seek_file(c->fmt, -1, INT64_MIN, start, start, 0) < 0)
+                if ((by_byte ? avformat_seek_file(c->fmt, -1, 0, 0, 0, AVSEEK_FLAG_BYTE)
+                             : avformat_seek_file(c->fmt, -1, INT64_MIN, start, start, 0)) < 0)
                     return END_REOPEN;
                 draining = false;
+                looped = true;
                 frames_since_start = 0;
                 progress_us = vw_now_us();
                 break;
             }
             if (ret < 0) {
-                set_state(s, VW_SOURCE_OFFLINE, "decode error: %s", averr(ret, e, sizeof e));
+                set_state(s, VW_SOURCE_OFFLINE, "the decoder failed: %s",
+                          averr(ret, e, sizeof e));
                 return END_LOST;
             }
             bool failed = false;
@@ -689,13 +814,28 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 return END_LOST;
             }
             frames_since_start++;
+            frames++;
             progress_us = vw_now_us();
+            c->bytes_at_progress = bytes_read(c);
+            c->decode_errors = 0;
         }
         if (stall_after) {
-            set_stalled(s, s->stall_timeout);
+            set_stalled(s, c, s->stall_timeout);
             return END_LOST;
         }
     }
+}
+
+/* Acts on vw_source_reconnect: the flag is taken, the backoff starts over. */
+static void take_reconnect(struct vw_source *s, int64_t *backoff_us)
+{
+    atomic_store(&s->reconnect, false);
+    *backoff_us = BACKOFF_MIN_US;
+    pthread_mutex_lock(&s->lock);
+    s->st.reconnects++;
+    s->st.backoff_ms = 0;
+    pthread_mutex_unlock(&s->lock);
+    vw_info("source '%s': reconnecting now, as asked", s->id);
 }
 
 static void *source_thread(void *arg)
@@ -721,11 +861,15 @@ static void *source_thread(void *arg)
         enum end why;
         if (open_conn(&w, &c, url, err, sizeof err)) {
             why = run_conn(&w, &c);
-            if (c.got_frame)
+            /* Only a stream that stayed live a while earns a quick retry: one that gives a
+             * frame per connection and fails must not flap live/offline every 0.5 s. */
+            if (c.got_frame && vw_now_us() - c.first_frame_us >= BACKOFF_RESET_US)
                 backoff_us = BACKOFF_MIN_US;
             close_conn(s, &c);
         } else if (atomic_load(&s->stop)) {
             why = END_STOP;
+        } else if (atomic_load(&s->reconnect)) {
+            why = END_RECONNECT;
         } else {
             /* A frozen camera that does not answer the reconnect stays "stalled" (its last
              * picture is what the wall shows); one that never came up is offline. */
@@ -738,15 +882,32 @@ static void *source_thread(void *arg)
             break;
         if (why == END_SWITCH || why == END_REOPEN)
             continue;
+        if (why == END_RECONNECT || atomic_load(&s->reconnect)) {
+            /* Asked for (vw_source_reconnect): at once, the backoff back at its start; the
+             * last frame stays in the mailbox until the new stream's first one. */
+            take_reconnect(s, &backoff_us);
+            continue;
+        }
         if (why == END_EOF) { /* a file without loop: its last frame stays */
             set_state(s, VW_SOURCE_OFFLINE, "end of stream");
-            goto wait_stop;
+            pthread_mutex_lock(&s->lock);
+            while (!atomic_load(&s->stop) && !atomic_load(&s->reconnect))
+                pthread_cond_wait(&s->cond, &s->lock);
+            pthread_mutex_unlock(&s->lock);
+            if (atomic_load(&s->stop))
+                break;
+            take_reconnect(s, &backoff_us); /* plays the file again */
+            continue;
         }
         pthread_mutex_lock(&s->lock);
         s->st.backoff_ms = backoff_us / 1000;
         pthread_mutex_unlock(&s->lock);
         if (!sleep_until(s, vw_now_us() + backoff_us))
             break;
+        if (atomic_load(&s->reconnect)) { /* asked during the wait: the branch above */
+            take_reconnect(s, &backoff_us);
+            continue;
+        }
         backoff_us = backoff_us * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff_us * 2;
         pthread_mutex_lock(&s->lock);
         s->st.reconnects++;
@@ -816,6 +977,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->stop, false);
     atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
+    atomic_init(&s->reconnect, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
     s->st.state = VW_SOURCE_IDLE;
@@ -937,4 +1099,12 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_reconnect(struct vw_source *s)
+{
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->reconnect, true);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
 }

@@ -4,8 +4,11 @@
  * State machine (run by the source's thread):
  *   connecting → live → stalled (no new decoded frame for stall_timeout, even with the
  *   socket open) → reconnecting in the background (exponential backoff 0.5 s doubling to a
- *   30 s cap, reset after a success) → live.  A source that never came up, or that failed
- *   every attempt so far, is offline.  Every blocking FFmpeg call has a deadline (interrupt
+ *   30 s cap, reset only once a connection has stayed live for 10 s, so a stream that gives
+ *   a frame or two per connection and fails backs off instead of flapping) → live.  A source
+ *   that never came up, or that failed every attempt so far, is offline.  The error text
+ *   says what happened in an operator's words: nothing arrived, the server sends too slowly,
+ *   the stream is not video, the server ended it.  Every blocking FFmpeg call has a deadline (interrupt
  *   callback + socket timeouts), so destroy never hangs on a dead camera.
  * Make-before-break: during a reconnect the last good frame stays the current frame; the
  * new stream replaces it only once its first frame is decoded. */
@@ -74,5 +77,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream);
 
 /* Main thread: let the decoder skip non-reference frames (small tiles under load). */
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
+
+/* Main thread: drops the connection now and connects again at once (an operator's
+ * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:
+ * the last frame stays the current one until the new stream's first frame. A file that
+ * ended (no loop) plays again. Returns at once; the source's thread does the work. */
+void vw_source_reconnect(struct vw_source *s);
 
 #endif

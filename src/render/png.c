@@ -1,6 +1,10 @@
 #include "render/png.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
 #include <libavutil/frame.h>
@@ -18,6 +22,77 @@ static const char *averr(int err, char buf[AV_ERROR_MAX_STRING_SIZE])
     return av_make_error_string(buf, AV_ERROR_MAX_STRING_SIZE, err);
 }
 
+/* Writes `n` bytes to `path` through a new file in the same folder (O_CREAT|O_EXCL|
+ * O_NOFOLLOW, mode 0644) renamed into place: never through an existing file, so a hard link
+ * or symlink at `path` cannot make it overwrite a file elsewhere, and nobody sees half a
+ * picture. On failure the temporary file is removed and errs says why. */
+static bool write_replace(const char *path, const void *data, size_t n, struct vw_errors *errs)
+{
+    static atomic_uint counter;
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    const char *base = path + dirlen;
+    size_t cap = strlen(path) + 48;
+    char *tmp = malloc(cap);
+    if (!tmp) {
+        vw_errors_add(errs, "%s: out of memory", path);
+        return false;
+    }
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned tag = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16) ^
+                       (atomic_fetch_add(&counter, 1) * 2654435761u);
+        snprintf(tmp, cap, "%.*s.%s.%08x.tmp", dirlen, path, base, tag);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) {
+            vw_errors_add(errs, "%s: can't create a temporary file in its folder: %s", path,
+                          strerror(errno));
+            free(tmp);
+            return false;
+        }
+    }
+    if (fd < 0) {
+        vw_errors_add(errs, "%s: can't create a temporary file in its folder: %s", path,
+                      strerror(EEXIST));
+        free(tmp);
+        return false;
+    }
+    const unsigned char *p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            vw_errors_add(errs, "%s: write error: %s", path, k < 0 ? strerror(errno) : "no space");
+            goto fail;
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        vw_errors_add(errs, "%s: write error: %s", path, strerror(errno));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        vw_errors_add(errs, "%s: can't put the picture in place: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return true;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return false;
+}
+
 bool vw_png_write(const char *path, const uint8_t *rgba, int w, int h, struct vw_errors *errs)
 {
     char eb[AV_ERROR_MAX_STRING_SIZE];
@@ -25,7 +100,6 @@ bool vw_png_write(const char *path, const uint8_t *rgba, int w, int h, struct vw
     AVCodecContext *ctx = NULL;
     AVFrame *frame = NULL;
     AVPacket *pkt = NULL;
-    FILE *f = NULL;
     int ret;
 
     if (w <= 0 || h <= 0 || w > PNG_MAX_DIM || h > PNG_MAX_DIM) {
@@ -68,27 +142,8 @@ bool vw_png_write(const char *path, const uint8_t *rgba, int w, int h, struct vw
         vw_errors_add(errs, "%s: PNG encoding failed: %s", path, averr(ret, eb));
         goto out;
     }
-    f = fopen(path, "wb");
-    if (!f) {
-        vw_errors_add(errs, "%s: can't create: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fwrite(pkt->data, 1, (size_t)pkt->size, f) != (size_t)pkt->size) {
-        vw_errors_add(errs, "%s: write error: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        vw_errors_add(errs, "%s: write error: %s", path, strerror(errno));
-        goto out;
-    }
-    f = NULL;
-    ok = true;
+    ok = write_replace(path, pkt->data, (size_t)pkt->size, errs);
 out:
-    if (f) {
-        fclose(f);
-        remove(path);
-    }
     av_packet_free(&pkt);
     av_frame_free(&frame);
     avcodec_free_context(&ctx);

@@ -7,7 +7,9 @@
 
 #include "base/errors.h"
 
-/* `rgba`: w·h·4 bytes, top row first. false with the reason in errs. */
+/* `rgba`: w·h·4 bytes, top row first. The file is written as a new temporary file in the
+ * same folder and renamed to `path`, so whatever `path` was (a hard link, a symlink) is
+ * replaced, never written through. false with the reason in errs (no file left behind). */
 bool vw_png_write(const char *path, const uint8_t *rgba, int w, int h, struct vw_errors *errs);
 
 /* Reads a PNG (any pixel format FFmpeg decodes) into a new RGBA buffer (caller frees).
