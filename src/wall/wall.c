@@ -458,7 +458,7 @@ bool vw_wall_reconnect(struct vw_wall *w, const char *source, const char *by,
         return true; /* it connects afresh whenever it is shown */
     }
     vw_info("source '%s': reconnecting now (by %s)", source, by);
-    stop_decoder(w, rt); /* TODO(merge): vw_source_reconnect, make-before-break */
+    vw_source_reconnect(rt->src); /* make-before-break: the last picture stays meanwhile */
     return true;
 }
 
