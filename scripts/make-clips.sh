@@ -73,6 +73,16 @@ make heavy-1080p60.mp4 "testsrc2=size=1920x1080:rate=60:duration=3" \
 make red-hevc.mp4 "color=c=0xFF0000:size=160x90:rate=30:duration=2" \
   -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" -c:v libx265 -preset ultrafast -x265-params log-level=error \
   -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv
+# Pixel formats other than 8-bit 4:2:0, losslessly (FFV1, raw video), with no range tag:
+# gray (shown at its true values: untagged gray is full range), a 1x1 rgb24 picture, planar
+# RGB at 10 bits, packed 4:2:2 (yuyv422, as USB cameras send), 1-bit video (monow) in bands
+# 40 px wide for a cropped fill tile, and a picture wider than llvmpipe's texture limit (16384).
+make fmt-gray.mkv "color=c=0x505050:size=160x90:rate=10:duration=1,format=gray" -c:v ffv1 -f matroska
+make fmt-rgb24-1x1.nut "color=c=0xFF8000:size=1x1:rate=10:duration=1,format=rgb24" -c:v rawvideo -f nut
+make fmt-gbrp10.mkv "color=c=0x2040FF:size=160x90:rate=10:duration=1,format=gbrp10le" -c:v ffv1 -f matroska
+make fmt-yuyv422.nut "color=c=0xFFFF00:size=160x90:rate=5:duration=1,format=yuyv422" -c:v rawvideo -f nut
+make fmt-monow.nut "color=c=black:size=320x90:rate=5:duration=1,geq=lum='if(lt(mod(X\,80)\,40)\,0\,255)',format=monow" -c:v rawvideo -f nut
+make fmt-huge.mkv "color=c=0x00FF80:size=16448x32:rate=10:duration=1,format=yuv420p" -c:v ffv1 -f matroska
 # Broken inputs: garbage bytes, and an H.264 file cut in half.
 [ -s "$out/garbage.mp4" ] || head -c 200000 /dev/urandom > "$out/garbage.mp4"
 if [ ! -s "$out/truncated.mp4" ]; then

@@ -16,9 +16,9 @@ import vwtest
 from vwtest import Image, check, finish
 
 COMPOSE = os.environ.get("VWALL_TEST_COMPOSE", "gpu")
-# The shaders are exact to a code or two, and so is --compose cpu for these clips (all 8-bit
-# 4:2:0: src/render/scale420.c). Other formats go through libswscale on the CPU, up to 5 codes dark;
-# none of the clips here is one.
+# The shaders are exact to a code or two, and so is --compose cpu for the 8-bit 4:2:0 clips
+# (src/render/scale420.c). Other formats go through libswscale on the CPU, up to 5 codes dark:
+# test_pixel_formats allows for that with --compose cpu.
 TOL = 3
 
 
@@ -169,6 +169,74 @@ def test_colour_matrices():
         check(near(img.px(x, y), want), f"colours: {n} {want} within ±{TOL}, got {img.px(x, y)}")
 
 
+def file_sources(**files):
+    items = ",\n".join(f'  {{ id = "{n}"; url = "{clip(f)}"; loop = true; }}' for n, f in files.items())
+    return f"sources = (\n{items}\n);\n"
+
+
+def test_pixel_formats():
+    """Formats other than 8-bit 4:2:0 through the real wall (the full table is test_renderer's):
+    untagged gray at its true value, a 1x1 rgb24 picture, planar RGB at 10 bits and yuyv422,
+    each in a stretched and a cropped fill tile, in the colours the ffmpeg command line
+    decodes them to."""
+    cases = [(n, f, Image(clip(f)).px(0, 0)) for n, f in
+             [("gray", "fmt-gray.mkv"), ("rgb1", "fmt-rgb24-1x1.nut"), ("gbrp10", "fmt-gbrp10.mkv"),
+              ("yuyv", "fmt-yuyv422.nut")]]
+    check(cases[1][2] == (255, 128, 0), f"formats: ffmpeg reads the 1x1 clip as (255, 128, 0): {cases[1][2]}")
+    tiles = ",\n".join(f'{{ source = "{n}"; cell = [{i}, {j}]; fit = "{"stretch" if j == 0 else "fill"}"; }}'
+                       for i, (n, _, _) in enumerate(cases) for j in range(2))
+    img, err = shoot(wall(4, 2, w=80, h=120) + file_sources(**{n: f for n, f, _ in cases}) +
+                     f'scenes = ( {{ id = "s"; grid = [4, 2]; tiles = ( {tiles} ); }} );\n', "formats")
+    if not img:
+        return
+    for i, (n, _, want) in enumerate(cases):
+        for j in range(2):
+            x, y = 40 + 80 * i, 60 + 120 * j
+            check(near(img.px(x, y), want), f"formats: {n} ({'stretch' if j == 0 else 'fill'}) {want}, got {img.px(x, y)}")
+
+
+def test_monow_fill():
+    """1-bit video (monow) 320x90 in bands 40 px wide, black first, in a 160x90 fill tile:
+    the crop starts at x=80, so the tile shows black, white, black, white bands 40 px wide."""
+    img, _ = shoot(wall(1, 1) + file_sources(mono="fmt-monow.nut") +
+                   'scenes = ( { id = "s"; tiles = ( { source = "mono"; rect = [0, 0, 1, 1]; fit = "fill"; } ); } );\n',
+                   "monow")
+    if not img:
+        return
+    for k, x in enumerate((20, 60, 100, 140)):
+        want = (0, 0, 0) if k % 2 == 0 else (255, 255, 255)
+        for y in (10, 45, 80):
+            check(near(img.px(x, y), want), f"monow: fill band {k} at ({x},{y}) {want}, got {img.px(x, y)}")
+
+
+def test_huge_frame():
+    """A picture 16448 wide, over llvmpipe's texture limit (16384): shown, scaled down, and
+    said once in the log, not once a frame; never the no-signal slate."""
+    import json
+    cfg = (wall(1, 1) + file_sources(huge="fmt-huge.mkv") +
+           'scenes = ( { id = "s"; tiles = ( { source = "huge"; rect = [0, 0, 1, 1]; fit = "stretch"; } ); } );\n')
+    img, _ = shoot(cfg, "huge")
+    if img:
+        check(near(img.px(80, 45), (0, 255, 128)), f"huge: the picture shows (0, 255, 128), got {img.px(80, 45)}")
+    d = tempfile.mkdtemp(prefix="vwall-huge-")
+    with open(os.path.join(d, "wall.cfg"), "w") as f:
+        f.write(cfg)
+    stats = os.path.join(d, "stats.json")
+    p = subprocess.run([*VW, "-c", os.path.join(d, "wall.cfg"), "--output", "offscreen", "--control", "none",
+                        "--duration", "3", "--stats", stats], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, SDL_VIDEODRIVER="offscreen"))
+    check(p.returncode == 0, f"huge: vwall exits 0 ({p.stderr[-300:]})")
+    if p.returncode != 0:
+        return
+    with open(stats) as f:
+        st = json.load(f)
+    uploaded = st["status"]["frames_uploaded"]
+    check(uploaded >= 3, f"huge: frames shown, not refused ({uploaded} uploaded)")
+    said = p.stderr.count("larger than this GL's texture limit")
+    check(said == (1 if COMPOSE == "gpu" else 0),
+          f"huge: the limit is logged once (GPU composition) for {uploaded} frames, got {said}\n{p.stderr[-500:]}")
+
+
 def test_labels_and_slate():
     """Labels draw over the picture (and only where asked); a dead source shows the slate."""
     cfg = (wall(3, 1, labels=True) +
@@ -316,7 +384,7 @@ def test_upload_once():
 
 
 TESTS = [test_upload_once, test_window_on_x11, test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
-         test_colour_matrices, test_labels_and_slate, test_bad_file]
+         test_colour_matrices, test_pixel_formats, test_monow_fill, test_huge_frame, test_labels_and_slate, test_bad_file]
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
         t()

@@ -6,7 +6,11 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +226,344 @@ static AVFrame *bands_frame(int w, int h)
         memset(f->data[2] + (size_t)y * f->linesize[2], c->cr, (size_t)w);
     }
     return f;
+}
+
+/* ---- Every pixel format -------------------------------------------------------------- */
+
+/* Quadrant colours (top-left, top-right, bottom-left, bottom-right): whole 0/255 components,
+ * which every format down to 1 bit per component holds exactly, so libswscale writes them
+ * without dithering noise; 1-bit formats get black and white. */
+static const int QUAD[4][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
+static const int QUAD_MONO[4][3] = {{255, 255, 255}, {0, 0, 0}, {0, 0, 0}, {255, 255, 255}};
+
+static int quadrant(int x, int y, int w, int h)
+{
+    if (w == 1 && h == 1)
+        return 0;
+    return (x >= w / 2) + 2 * (y >= h / 2);
+}
+
+/* An rgb24 frame of four quadrants of colours q. */
+static AVFrame *quad_rgb(int w, int h, const int (*q)[3])
+{
+    AVFrame *f = av_frame_alloc();
+    f->format = AV_PIX_FMT_RGB24;
+    f->width = w;
+    f->height = h;
+    if (av_frame_get_buffer(f, 0) < 0)
+        abort();
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int *c = q[quadrant(x, y, w, h)];
+            uint8_t *p = f->data[0] + (size_t)y * f->linesize[0] + x * 3;
+            p[0] = (uint8_t)c[0], p[1] = (uint8_t)c[1], p[2] = (uint8_t)c[2];
+        }
+    return f;
+}
+
+/* The frame tagged with matrix `cs` and range `range`: made from `rgb` by libswscale, or by
+ * hand for the formats it reads but can't write (pal8, Bayer, y210le). NULL if neither. */
+static AVFrame *make_frame(enum AVPixelFormat fmt, const AVFrame *rgb, int matrix, bool full,
+                           enum AVColorSpace cs, enum AVColorRange range)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    int w = rgb->width, h = rgb->height;
+    AVFrame *f = av_frame_alloc();
+    f->format = fmt;
+    f->width = w;
+    f->height = h;
+    f->colorspace = cs;
+    f->color_range = range;
+    if (av_frame_get_buffer(f, 0) < 0) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    const uint8_t *src = rgb->data[0];
+    int sls = rgb->linesize[0];
+    if (fmt == AV_PIX_FMT_PAL8) {
+        uint32_t *pal = (uint32_t *)f->data[1];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const uint8_t *p = src + (size_t)y * sls + x * 3;
+                int i = quadrant(x, y, w, h);
+                pal[i] = 0xffu << 24 | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+                f->data[0][(size_t)y * f->linesize[0] + x] = (uint8_t)i;
+            }
+        return f;
+    }
+    if (d->flags & AV_PIX_FMT_FLAG_BAYER) { /* bayer_rggb8: R G / G B, and so on */
+        const char *pat = strchr(d->name, '_') + 1;
+        bool wide = d->comp[0].step == 2; /* Bayer's depths are not its samples' */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const uint8_t *p = src + (size_t)y * sls + x * 3;
+                char c = pat[(y % 2) * 2 + x % 2];
+                int v = p[c == 'r' ? 0 : c == 'g' ? 1 : 2];
+                uint8_t *o = f->data[0] + (size_t)y * f->linesize[0];
+                if (wide) {
+                    uint16_t s = (uint16_t)(v * 257);
+                    memcpy(o + x * 2, &s, 2);
+                } else {
+                    o[x] = (uint8_t)v;
+                }
+            }
+        return f;
+    }
+    if ((d->flags & AV_PIX_FMT_FLAG_RGB) && !(d->flags & AV_PIX_FMT_FLAG_FLOAT)) {
+        /* RGB by hand, component by component (libswscale writes rgb444be with errors),
+         * into zeroed planes (bit fields are or-ed in) */
+        for (int i = 0; i < AV_NUM_DATA_POINTERS && f->buf[i]; i++)
+            memset(f->buf[i]->data, 0, f->buf[i]->size);
+        uint16_t line[4][128];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < 4; c++) {
+                    int depth = d->comp[c].depth,
+                        v = c < 3 ? src[(size_t)y * sls + x * 3 + c] : 255;
+                    line[c][x] =
+                        (uint16_t)(depth >= 8 ? v * ((1 << depth) - 1) / 255 : v >> (8 - depth));
+                }
+            for (int c = 0; c < d->nb_components; c++)
+                av_write_image_line2(line[c], f->data, f->linesize, d, 0, y, c, w, 2);
+        }
+        return f;
+    }
+    enum AVPixelFormat via = fmt == AV_PIX_FMT_Y210LE ? AV_PIX_FMT_YUV422P10LE : fmt;
+    AVFrame *t = f;
+    if (via != fmt) {
+        t = av_frame_alloc();
+        t->format = via, t->width = w, t->height = h;
+        if (av_frame_get_buffer(t, 0) < 0)
+            abort();
+    }
+    /* no dithering: rgb444, rgb8, mono… get the quadrants' exact colours, no noise */
+    struct SwsContext *s = sws_alloc_context();
+    if (!s || av_opt_set_int(s, "srcw", w, 0) < 0 || av_opt_set_int(s, "srch", h, 0) < 0 ||
+        av_opt_set_int(s, "dstw", w, 0) < 0 || av_opt_set_int(s, "dsth", h, 0) < 0 ||
+        av_opt_set_pixel_fmt(s, "src_format", AV_PIX_FMT_RGB24, 0) < 0 ||
+        av_opt_set_pixel_fmt(s, "dst_format", via, 0) < 0 ||
+        av_opt_set_int(s, "sws_flags", SWS_POINT | SWS_ACCURATE_RND, 0) < 0 ||
+        av_opt_set(s, "sws_dither", "none", 0) < 0 || sws_init_context(s, NULL, NULL) < 0) {
+        sws_freeContext(s);
+        s = NULL;
+    }
+    if (!s) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    const int *co = sws_getCoefficients(matrix);
+    sws_setColorspaceDetails(s, co, 1, co, full, 0, 1 << 16, 1 << 16);
+    int rows =
+        sws_scale(s, (const uint8_t *const *)rgb->data, rgb->linesize, 0, h, t->data, t->linesize);
+    sws_freeContext(s);
+    if (rows != h) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    if (t != f) { /* y210le: Y0 Cb Y1 Cr, 16 bits each, the 10 bits at the top */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x += 2) {
+                const uint16_t *yy = (const uint16_t *)(t->data[0] + (size_t)y * t->linesize[0]);
+                const uint16_t *cb = (const uint16_t *)(t->data[1] + (size_t)y * t->linesize[1]);
+                const uint16_t *cr = (const uint16_t *)(t->data[2] + (size_t)y * t->linesize[2]);
+                uint16_t v[4] = {(uint16_t)(yy[x] << 6), (uint16_t)(cb[x / 2] << 6),
+                                 (uint16_t)(yy[x + 1 < w ? x + 1 : x] << 6),
+                                 (uint16_t)(cr[x / 2] << 6)};
+                memcpy(f->data[0] + (size_t)y * f->linesize[0] + x * 4, v, sizeof v);
+            }
+        av_frame_free(&t);
+    }
+    return f;
+}
+
+/* FFmpeg's own colours for f: libswscale's conversion to rgb24 at f's size, told the matrix
+ * and range the test tagged. Gray goes to 16 bits a component, then rounded to 8: libswscale's
+ * direct gray8 -> rgb24 path ignores the range it is told (gray16, ya8… honour it). */
+static uint8_t *reference_rgb(const AVFrame *f, int matrix, bool full)
+{
+    size_t n = (size_t)f->width * f->height * 3;
+    uint8_t *out = malloc(n * 3 + 64);
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    bool gray = !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components <= 2;
+    enum AVPixelFormat to = gray ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_RGB24;
+    struct SwsContext *s =
+        sws_getContext(f->width, f->height, f->format, f->width, f->height, to,
+                       SWS_POINT | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+    if (!s || !out) {
+        sws_freeContext(s);
+        free(out);
+        return NULL;
+    }
+    const int *co = sws_getCoefficients(matrix);
+    sws_setColorspaceDetails(s, co, full, co, 1, 0, 1 << 16, 1 << 16);
+    uint8_t *dst[4] = {gray ? out + n : out, NULL, NULL, NULL};
+    int dst_ls[4] = {f->width * (gray ? 6 : 3), 0, 0, 0};
+    int rows =
+        sws_scale(s, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_ls);
+    sws_freeContext(s);
+    if (rows != f->height) {
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n && gray; i++) {
+        uint16_t v;
+        memcpy(&v, out + n + 2 * i, 2);
+        out[i] = (uint8_t)((v + 128) / 257);
+    }
+    return out;
+}
+
+/* Every software pixel format FFmpeg knows, at 1x1, odd and even sizes, landscape and
+ * portrait, in a fit tile (panel 0) and a cropped fill tile (panel 1): each quadrant shows
+ * libswscale's colour for it within the tolerance. Formats libswscale can't read are refused
+ * with the reason. Returns how many formats were shown. */
+static int test_formats(void)
+{
+    static const int sizes[][2] = {{1, 1}, {64, 36}, {67, 37}, {36, 64}};
+    struct vw_draw_tile tiles[2] = {
+        {.box = {0, 0, PANEL_W, FB_H}, .fit = VW_FIT_FIT},
+        {.box = {PANEL_W + BEZEL, 0, 2 * PANEL_W + BEZEL, FB_H}, .fit = VW_FIT_FILL},
+    };
+    int shown = 0, n = 0;
+    for (const AVPixFmtDescriptor *d = av_pix_fmt_desc_next(NULL); d; d = av_pix_fmt_desc_next(d)) {
+        enum AVPixelFormat fmt = av_pix_fmt_desc_get_id(d);
+        if (d->flags & AV_PIX_FMT_FLAG_HWACCEL)
+            continue;
+        n++;
+        bool mono = d->comp[0].depth == 1 && d->nb_components == 1;
+        /* tags vary with the format: none, BT.709 limited, BT.470BG full */
+        int kind = n % 3;
+        enum AVColorSpace cs = kind == 0   ? AVCOL_SPC_UNSPECIFIED
+                               : kind == 1 ? AVCOL_SPC_BT709
+                                           : AVCOL_SPC_BT470BG;
+        enum AVColorRange range = kind == 0   ? AVCOL_RANGE_UNSPECIFIED
+                                  : kind == 1 ? AVCOL_RANGE_MPEG
+                                              : AVCOL_RANGE_JPEG;
+        if ((d->flags & AV_PIX_FMT_FLAG_FLOAT) && range == AVCOL_RANGE_MPEG)
+            range = AVCOL_RANGE_JPEG; /* float is 0 to 1: vwall reads it so whatever the tag */
+        bool gray = !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components <= 2;
+        bool full = range == AVCOL_RANGE_JPEG || strncmp(d->name, "yuvj", 4) == 0 ||
+                    (gray && range == AVCOL_RANGE_UNSPECIFIED);
+        if (!sws_isSupportedInput(fmt)) {
+            /* refused with the reason; the shaders may read some (nv16, nv20le) as they are */
+            AVFrame *f = av_frame_alloc();
+            f->format = fmt, f->width = 16, f->height = 16;
+            if (av_frame_get_buffer(f, 0) == 0) {
+                struct vw_texture *tex = vw_texture_create(R);
+                bool up = vw_texture_upload(tex, f);
+                CHECK(up == vw_texture_has_picture(tex));
+                CHECK(!up || vw_renderer_compose(R) == VW_COMPOSE_GPU);
+                const char *why = vw_texture_problem(tex);
+                CHECK(up ? why == NULL : why && strstr(why, d->name));
+                if (up)
+                    fprintf(stderr, "  %s: shown by the shaders, not libswscale\n", d->name);
+                vw_texture_destroy(tex);
+            }
+            av_frame_free(&f);
+            continue;
+        }
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            int w = sizes[si][0], h = sizes[si][1];
+            if ((d->flags & AV_PIX_FMT_FLAG_BAYER) && (w % 2 || h % 2))
+                continue; /* a Bayer picture is whole 2x2 quads */
+            int matrix = cs != AVCOL_SPC_UNSPECIFIED ? (int)cs
+                         : h >= 720                  ? AVCOL_SPC_BT709
+                                                     : AVCOL_SPC_SMPTE170M;
+            AVFrame *rgb = quad_rgb(w, h, mono ? QUAD_MONO : QUAD);
+            AVFrame *f = make_frame(fmt, rgb, matrix, full, cs, range);
+            av_frame_free(&rgb);
+            if (!f) {
+                fprintf(stderr, "  %s %dx%d: can't make a test frame\n", d->name, w, h);
+                CHECK(f != NULL);
+                continue;
+            }
+            uint8_t *ref = reference_rgb(f, matrix, full);
+            if (ref && (d->flags & AV_PIX_FMT_FLAG_BAYER)) { /* libswscale's own is off */
+                AVFrame *back = quad_rgb(w, h, QUAD);
+                for (int y = 0; y < h; y++)
+                    memcpy(ref + (size_t)y * w * 3, back->data[0] + (size_t)y * back->linesize[0],
+                           (size_t)w * 3);
+                av_frame_free(&back);
+            }
+            CHECK(ref != NULL);
+            struct vw_texture *tex = vw_texture_create(R);
+            bool up = vw_texture_upload(tex, f);
+            CHECK(up);
+            if (!up || !ref) {
+                fprintf(stderr, "  ^ %s %dx%d not shown: %s\n", d->name, w, h,
+                        vw_texture_problem(tex) ? vw_texture_problem(tex) : "?");
+                free(ref);
+                av_frame_free(&f);
+                vw_texture_destroy(tex);
+                continue;
+            }
+            tiles[0].tex = tiles[1].tex = tex;
+            render(tiles, 2);
+            int fails = check_failed;
+            for (int t = 0; t < 2; t++) {
+                struct vw_placement pl = vw_geom_place(tiles[t].box, (double)w / h, tiles[t].fit);
+                for (int q = 0; q < 4; q++) {
+                    /* the quadrant's part of the picture shown, in source pixels */
+                    int qx0 = q % 2 ? w / 2 : 0, qx1 = q % 2 ? w : w / 2;
+                    int qy0 = q / 2 ? h / 2 : 0, qy1 = q / 2 ? h : h / 2;
+                    if (w == 1 && h == 1)
+                        qx0 = qy0 = 0, qx1 = qy1 = q == 0;
+                    double vx0 = fmax(qx0, pl.tex.x0 * w), vx1 = fmin(qx1, pl.tex.x1 * w);
+                    double vy0 = fmax(qy0, pl.tex.y0 * h), vy1 = fmin(qy1, pl.tex.y1 * h);
+                    if (vx1 - vx0 < 3 && !(w == 1 && h == 1))
+                        continue; /* too little of it shows to stay clear of its edges */
+                    if (vx1 <= vx0 || vy1 <= vy0)
+                        continue;
+                    double sx = (vx0 + vx1) / 2, sy = (vy0 + vy1) / 2;
+                    double cx = pl.quad.x0 + (sx / w - pl.tex.x0) / (pl.tex.x1 - pl.tex.x0) *
+                                                 (pl.quad.x1 - pl.quad.x0);
+                    double cy = pl.quad.y0 + (sy / h - pl.tex.y0) / (pl.tex.y1 - pl.tex.y0) *
+                                                 (pl.quad.y1 - pl.quad.y0);
+                    int fx = (int)cx - (t ? BEZEL : 0), fy = (int)cy;
+                    const uint8_t *r = ref + ((size_t)(int)sy * w + (int)sx) * 3;
+                    CHECK_PX(fx, fy, r[0], r[1], r[2]);
+                }
+            }
+            if (check_failed != fails) {
+                fprintf(stderr, "  ^ %s %dx%d (%s, %s)\n", d->name, w, h, av_color_space_name(cs),
+                        av_color_range_name(range));
+                char name[64];
+                snprintf(name, sizeof name, "fmt-%s-%dx%d", d->name, w, h);
+                dump(name);
+            }
+            shown += si == 0;
+            free(ref);
+            av_frame_free(&f);
+            vw_texture_destroy(tex);
+        }
+    }
+    fprintf(stderr, "  %d pixel formats, %d shown at every size in fit and fill tiles\n", n, shown);
+    return shown;
+}
+
+/* A frame wider or taller than GL_MAX_TEXTURE_SIZE is scaled down to fit, not refused. */
+static void test_huge_frame(void)
+{
+    GLint max_tex = 0;
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_tex);
+    static const int dims[][2] = {{0, 8}, {8, 0}};
+    for (int i = 0; i < 2; i++) {
+        int w = dims[i][0] ? dims[i][0] : max_tex + 64;
+        int h = dims[i][1] ? dims[i][1] : max_tex + 64;
+        AVFrame *f =
+            solid_frame(AV_PIX_FMT_YUV420P, w, h, 255, 128, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+        struct vw_texture *tex = vw_texture_create(R);
+        CHECK(vw_texture_upload(tex, f));
+        CHECK(vw_texture_has_picture(tex) && vw_texture_problem(tex) == NULL);
+        CHECK_NEAR(vw_texture_aspect(tex), (double)w / h, 1e-9);
+        CHECK(vw_texture_upload(tex, f)); /* again: the warning is not repeated (see log) */
+        struct vw_draw_tile tile = {.box = CANVAS, .fit = VW_FIT_STRETCH, .tex = tex};
+        render(&tile, 1);
+        CHECK_PX(80, 90, 255, 128, 0);
+        CHECK_PX(240, 90, 255, 128, 0);
+        vw_texture_destroy(tex);
+        av_frame_free(&f);
+    }
 }
 
 /* ---- Tests --------------------------------------------------------------------------- */
@@ -873,15 +1215,16 @@ static int find_line(const char *path, const char *needle)
 
 static void test_shader_errors(void)
 {
-    static const char *const files[] = {"tile.vert",  "yuv_planar.frag", "nv12.frag",
+    static const char *const files[] = {"tile.vert",  "yuv_planar.frag", "nv12.frag", "packed.frag",
                                         "solid.frag", "text.frag",       "copy.frag"};
+    const int nfiles = (int)(sizeof files / sizeof files[0]);
     char dir[] = "/tmp/vwall-shaders-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char src[4096], dst[4096];
     snprintf(src, sizeof src, "%s/yuv_planar.frag", VWALL_TEST_SHADER_DIR);
     int bad = find_line(src, "vec3 yuv =");
     CHECK(bad > 2);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < nfiles; i++) {
         snprintf(src, sizeof src, "%s/%s", VWALL_TEST_SHADER_DIR, files[i]);
         snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
         CHECK(copy_file(src, dst, i == 1 ? bad : -1, "    vec3 yuv = no_such_thing;\n"));
@@ -935,7 +1278,7 @@ static void test_shader_errors(void)
     vw_renderer_destroy(r);
     vw_errors_finish(&errs);
 
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < nfiles; i++) {
         snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
         unlink(dst);
     }
@@ -1060,6 +1403,8 @@ int main(void)
     vw_errors_finish(&errs);
 
     test_colours();
+    CHECK(test_formats() > 150);
+    test_huge_frame();
     test_reupload();
     test_clips();
     test_bezel();
@@ -1086,6 +1431,8 @@ int main(void)
         fprintf(stderr, "-- pictures by the CPU\n");
         tol = 6;
         test_colours();
+        CHECK(test_formats() > 150);
+        test_huge_frame();
         test_reupload();
         test_clips();
         test_bezel();

@@ -1,6 +1,8 @@
 #include "render/colour.h"
 
 #include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+#include <string.h>
 
 int vw_colour_matrix(const AVFrame *f)
 {
@@ -26,4 +28,19 @@ void vw_colour_kr_kb(int matrix, double *kr, double *kb)
     case AVCOL_SPC_SMPTE240M: *kr = 0.212, *kb = 0.087; break;
     default: *kr = 0.299, *kb = 0.114; break; /* BT.601 */
     }
+}
+
+bool vw_colour_full_range(const AVFrame *f)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    if (!d)
+        return f->color_range == AVCOL_RANGE_JPEG;
+    if (d->flags &
+        (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BAYER | AV_PIX_FMT_FLAG_FLOAT))
+        return true;
+    if (strncmp(d->name, "yuvj", 4) == 0)
+        return true;           /* the JPEG twins */
+    if (d->nb_components <= 2) /* gray, gray + alpha, monow/monob: full unless tagged */
+        return f->color_range != AVCOL_RANGE_MPEG;
+    return f->color_range == AVCOL_RANGE_JPEG;
 }

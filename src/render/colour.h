@@ -3,11 +3,19 @@
 #ifndef VW_COLOUR_H
 #define VW_COLOUR_H
 
+#include <stdbool.h>
+
 struct AVFrame;
 
 /* The frame's matrix (AVCOL_SPC_*): its own tag when it is one we know; an unspecified
  * one is BT.709 for HD (720 lines and more), BT.601 below. */
 int vw_colour_matrix(const struct AVFrame *f);
+/* Whether the frame's samples are full range, as FFmpeg reads them (libswscale's defaults,
+ * the reference both compositions follow): RGB, palette, Bayer, float (0 to 1) and yuvj*
+ * formats always;
+ * gray formats unless tagged AVCOL_RANGE_MPEG (an untagged gray picture shows its true
+ * values); other Y'CbCr only when tagged AVCOL_RANGE_JPEG. */
+bool vw_colour_full_range(const struct AVFrame *f);
 /* Kr and Kb of a matrix (AVCOL_SPC_*); BT.601 for any other. */
 void vw_colour_kr_kb(int matrix, double *kr, double *kb);
 

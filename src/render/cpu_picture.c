@@ -38,6 +38,7 @@ struct scaled {
 #define PAD 64
 
 struct vw_cpu_picture {
+    struct SwsContext *widen; /* rgb565, rgb555, rgb8…: to rgba at the frame's size (set_frame) */
     AVFrame *frame;       /* our copy of the last frame; its buffers reused while the size holds */
     unsigned long serial; /* counts set_frame calls */
     int matrix;           /* AVCOL_SPC_* the frame was encoded with (see set_frame) */
@@ -85,6 +86,7 @@ void vw_cpu_picture_destroy(struct vw_cpu_picture *p)
     if (!p)
         return;
     av_frame_free(&p->frame);
+    sws_freeContext(p->widen);
     for (int i = 0; i < SLOTS; i++) {
         sws_freeContext(p->slot[i].sws);
         vw_scale420_destroy(p->slot[i].plan);
@@ -117,7 +119,7 @@ static bool readable(const AVFrame *f, enum AVPixelFormat *fmt, bool *full)
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
     if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL) || !sws_isSupportedInput(f->format))
         return false;
-    *full = f->color_range == AVCOL_RANGE_JPEG || (desc->flags & AV_PIX_FMT_FLAG_RGB);
+    *full = vw_colour_full_range(f);
     *fmt = unjpeg(f->format, full);
     return true;
 }
@@ -135,6 +137,19 @@ static void new_picture(struct vw_cpu_picture *p, const AVFrame *f, bool full)
     p->serial++;
 }
 
+/* RGB of fewer than 8 bits a component (rgb565, rgb555, rgb444, rgb8, rgb4_byte). libswscale's
+ * scaled path widens those by a shift (31 -> 248), its unscaled one repeats the bits (31 ->
+ * 255, FFmpeg's colour): such a frame is widened to rgba first, unscaled, then scaled. */
+static bool narrow_rgb(const AVPixFmtDescriptor *d)
+{
+    if (!(d->flags & AV_PIX_FMT_FLAG_RGB) || (d->flags & AV_PIX_FMT_FLAG_BAYER))
+        return false;
+    for (int i = 0; i < d->nb_components && i < 3; i++)
+        if (d->comp[i].depth < 8)
+            return true;
+    return false;
+}
+
 bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
 {
     enum AVPixelFormat fmt;
@@ -142,6 +157,14 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
     if (!readable(f, &fmt, &full))
         return false;
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    bool widen = narrow_rgb(desc);
+    if (widen) {
+        fmt = AV_PIX_FMT_RGBA;
+        p->widen = sws_getCachedContext(p->widen, f->width, f->height, f->format, f->width,
+                                        f->height, fmt, SWS_POINT, NULL, NULL, NULL);
+        if (!p->widen)
+            return false;
+    }
     AVFrame *c = p->frame;
     /* Buffers are reused while the size holds, but never those of a taken frame that others
      * still refer to (a decoder's reference picture). */
@@ -156,6 +179,13 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
             c->format = AV_PIX_FMT_NONE;
             return false;
         }
+    }
+    if (widen) {
+        if (sws_scale(p->widen, (const uint8_t *const *)f->data, f->linesize, 0, f->height, c->data,
+                      c->linesize) != f->height)
+            return false;
+        new_picture(p, f, full);
+        return true;
     }
     /* av_frame_copy() compares the formats: copy the planes of the j twin by hand. */
     int planes = av_pix_fmt_count_planes(fmt);
@@ -175,8 +205,9 @@ bool vw_cpu_picture_set_frame(struct vw_cpu_picture *p, const AVFrame *f)
 
 bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, AVFrame *f)
 {
-    if (!f->buf[0])
-        return vw_cpu_picture_set_frame(p, f); /* not reference-counted: nothing to take */
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (!f->buf[0] || (desc && narrow_rgb(desc)))
+        return vw_cpu_picture_set_frame(p, f); /* nothing to take, or widened anyway */
     enum AVPixelFormat fmt;
     bool full;
     if (!readable(f, &fmt, &full))
@@ -207,6 +238,39 @@ static int crop_px(double frac, int size, int align)
     return v < 0 ? 0 : v > size ? size : (int)v;
 }
 
+/* The grid a crop starts on, so that every plane starts at a whole sample and byte: the
+ * chroma grid (2 for 4:2:x), a whole byte of a 1-bit (8) or 4-bit (2) picture, a whole 2x2
+ * Bayer quad. */
+static void crop_grid(const AVPixFmtDescriptor *d, int *ax, int *ay)
+{
+    *ax = 1 << d->log2_chroma_w;
+    *ay = 1 << d->log2_chroma_h;
+    if ((d->flags & AV_PIX_FMT_FLAG_BITSTREAM) && d->comp[0].step > 0 && d->comp[0].step < 8)
+        *ax = 8 / d->comp[0].step; /* step counts bits here */
+    if (d->flags & AV_PIX_FMT_FLAG_BAYER)
+        *ax = *ay = 2;
+}
+
+/* Where the crop starting at (x0, y0) (on the crop_grid) starts in plane i, in bytes. A plane
+ * holding no component (pal8's palette) is not moved. */
+static ptrdiff_t plane_offset(const AVPixFmtDescriptor *d, int i, int x0, int y0, int linesize)
+{
+    int step = 0; /* from one pixel (or chroma sample) to the next: the smallest step in plane i */
+    bool chroma = false;
+    for (int c = 0; c < d->nb_components; c++)
+        if (d->comp[c].plane == i && (step == 0 || d->comp[c].step < step)) {
+            step = d->comp[c].step;
+            chroma = !(d->flags & AV_PIX_FMT_FLAG_RGB) && (c == 1 || c == 2);
+        }
+    if (step == 0)
+        return 0;
+    int sx = chroma ? x0 >> d->log2_chroma_w : x0;
+    int sy = chroma ? y0 >> d->log2_chroma_h : y0;
+    ptrdiff_t bytes_x =
+        (d->flags & AV_PIX_FMT_FLAG_BITSTREAM) ? (ptrdiff_t)sx * step / 8 : (ptrdiff_t)sx * step;
+    return (ptrdiff_t)sy * linesize + bytes_x;
+}
+
 /* The slot made for this crop and size, or the one used longest ago, emptied. */
 static struct scaled *find_slot(struct vw_cpu_picture *p, const int key[5], struct vw_cpu_crop crop)
 {
@@ -230,7 +294,8 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
     if (p->serial == 0 || !desc || f->width <= 0 || dw <= 0 || dh <= 0)
         return NULL; /* nothing yet, or the last copy failed for want of memory */
-    int ax = 1 << desc->log2_chroma_w, ay = 1 << desc->log2_chroma_h;
+    int ax, ay;
+    crop_grid(desc, &ax, &ay);
     int x0 = crop_px(crop.x0, f->width, ax), y0 = crop_px(crop.y0, f->height, ay);
     int x1 = crop_px(crop.x1, f->width, 1), y1 = crop_px(crop.y1, f->height, 1);
     if (x1 - x0 < 1 || y1 - y0 < 1)
@@ -282,14 +347,7 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
     const uint8_t *src[4] = {NULL, NULL, NULL, NULL};
     int src_stride[4] = {0, 0, 0, 0};
     for (int i = 0; i < 4 && f->data[i]; i++) {
-        bool chroma = i == 1 || i == 2;
-        int sx = chroma ? x0 >> desc->log2_chroma_w : x0;
-        int sy = chroma ? y0 >> desc->log2_chroma_h : y0;
-        int step = 0; /* bytes per sample in plane i */
-        for (int c = 0; c < desc->nb_components; c++)
-            if (desc->comp[c].plane == i)
-                step = desc->comp[c].step;
-        src[i] = f->data[i] + (ptrdiff_t)sy * f->linesize[i] + (ptrdiff_t)sx * step;
+        src[i] = f->data[i] + plane_offset(desc, i, x0, y0, f->linesize[i]);
         src_stride[i] = f->linesize[i];
     }
     if (ours) {

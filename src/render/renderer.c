@@ -5,11 +5,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <epoxy/gl.h>
+#include <libavutil/avconfig.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <link.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +39,13 @@ static const float BLACK[4] = {0.0f, 0.0f, 0.0f, 1.0f};
 struct program {
     GLuint id;
     GLint u_rect, u_tc;       /* tile.vert */
-    GLint u_matrix, u_offset; /* yuv */
+    GLint u_matrix, u_offset; /* pictures */
+    GLint u_cscale;           /* planar, nv12 */
     GLint u_color;            /* solid, text */
 };
 
 struct vw_renderer {
-    struct program planar, nv12, solid, text, copy;
+    struct program planar, nv12, packed, solid, text, copy;
     GLuint vao;
     /* Sampler objects for the picture planes: bilinear, and nearest for a plane shown one
      * texel per pixel (same result, about half the cost of a bilinear fetch in llvmpipe). */
@@ -228,6 +231,7 @@ static bool link_program(struct program *p, const char *dir, const char *vert, c
     p->u_tc = glGetUniformLocation(id, "u_tc");
     p->u_matrix = glGetUniformLocation(id, "u_matrix");
     p->u_offset = glGetUniformLocation(id, "u_offset");
+    p->u_cscale = glGetUniformLocation(id, "u_cscale");
     p->u_color = glGetUniformLocation(id, "u_color");
     glUseProgram(id);
     static const char *const samplers[] = {"u_y", "u_u", "u_v", "u_uv", "u_tex"};
@@ -276,9 +280,10 @@ struct vw_renderer *vw_renderer_create(const struct vw_renderer_options *opt,
     if (r->compose == VW_COMPOSE_AUTO)
         r->compose = is_software_gl(r->gl_name) ? VW_COMPOSE_CPU : VW_COMPOSE_GPU;
 
-    bool ok = true; /* link all four to report every shader error at once */
+    bool ok = true; /* link them all to report every shader error at once */
     ok &= link_program(&r->planar, dir, "tile.vert", "yuv_planar.frag", errs);
     ok &= link_program(&r->nv12, dir, "tile.vert", "nv12.frag", errs);
+    ok &= link_program(&r->packed, dir, "tile.vert", "packed.frag", errs);
     ok &= link_program(&r->solid, dir, "tile.vert", "solid.frag", errs);
     ok &= link_program(&r->text, dir, "tile.vert", "text.frag", errs);
     ok &= link_program(&r->copy, dir, "tile.vert", "copy.frag", errs);
@@ -316,8 +321,8 @@ void vw_renderer_destroy(struct vw_renderer *r)
         glDeleteVertexArrays(1, &r->vao);
     GLuint samplers[2] = {r->linear, r->nearest};
     glDeleteSamplers(2, samplers);
-    struct program *progs[] = {&r->planar, &r->nv12, &r->solid, &r->text, &r->copy};
-    for (int i = 0; i < 5; i++)
+    struct program *progs[] = {&r->planar, &r->nv12, &r->packed, &r->solid, &r->text, &r->copy};
+    for (int i = 0; i < 6; i++)
         if (progs[i]->id)
             glDeleteProgram(progs[i]->id);
     free(r);
@@ -325,43 +330,134 @@ void vw_renderer_destroy(struct vw_renderer *r)
 
 /* ---- Textures ------------------------------------------------------------------------ */
 
-enum layout { LAYOUT_PLANAR, LAYOUT_NV12, LAYOUT_GRAY };
+/* How a pixel format goes up as GL textures, worked out from its descriptor rather than a
+ * list, so that every layout the shaders can read goes up as it is: planar Y'CbCr and RGB
+ * (yuv420p…yuv444p16, yuva*, yuvj*, gbrp*, gbrap*), semi-planar (nv12, nv21, nv24, p010,
+ * p016, p210…), gray (gray…gray16, ya8, ya16) and packed 3- or 4-channel pictures (rgb24,
+ * bgra, argb, rgb0, rgb48, rgba64, vuya…) with a texture swizzle. Anything else (palette,
+ * 1-bit, Bayer, bit fields such as rgb565, packed 4:2:2, float, other byte orders) is
+ * converted by libswscale on the CPU first (convert_target). */
+enum layout { LAYOUT_PLANAR, LAYOUT_NV12, LAYOUT_PACKED };
 
-struct format_info {
-    enum AVPixelFormat fmt;
+struct gl_format {
     enum layout layout;
-    int depth;  /* bits per sample value */
-    int shift;  /* value = stored >> shift (p010 keeps its 10 bits high) */
-    bool wide;  /* 16-bit storage */
-    bool full;  /* yuvj*: full range whatever the frame says */
+    int nplanes;      /* textures: 1 (gray, packed), 2 (semi-planar), 3 (planar) */
+    int chans[3];     /* channels per texture, 1 to 4 */
+    bool wide;        /* 16-bit samples */
+    int depth, shift; /* bits of a value, and how far up its 8 or 16 bits it sits (p010: 6) */
+    int pos[3];       /* where each component (Y/R, Cb/G, Cr/B) lands in the shader's vec3 */
+    GLint swizzle[4]; /* of texture 0 */
+    bool rgb, gray;
     int cw, ch; /* chroma subsampling shifts */
 };
 
-static const struct format_info formats[] = {
-    {AV_PIX_FMT_YUV420P, LAYOUT_PLANAR, 8, 0, false, false, 1, 1},
-    {AV_PIX_FMT_YUVJ420P, LAYOUT_PLANAR, 8, 0, false, true, 1, 1},
-    {AV_PIX_FMT_YUV422P, LAYOUT_PLANAR, 8, 0, false, false, 1, 0},
-    {AV_PIX_FMT_YUVJ422P, LAYOUT_PLANAR, 8, 0, false, true, 1, 0},
-    {AV_PIX_FMT_YUV444P, LAYOUT_PLANAR, 8, 0, false, false, 0, 0},
-    {AV_PIX_FMT_YUVJ444P, LAYOUT_PLANAR, 8, 0, false, true, 0, 0},
-    {AV_PIX_FMT_GRAY8, LAYOUT_GRAY, 8, 0, false, false, 0, 0},
-    {AV_PIX_FMT_NV12, LAYOUT_NV12, 8, 0, false, false, 1, 1},
-    {AV_PIX_FMT_YUV420P10LE, LAYOUT_PLANAR, 10, 0, true, false, 1, 1},
-    {AV_PIX_FMT_P010LE, LAYOUT_NV12, 10, 6, true, false, 1, 1},
-};
+static const GLint NO_SWIZZLE[4] = {GL_RED, GL_GREEN, GL_BLUE, GL_ALPHA};
 
-static const struct format_info *find_format(int fmt)
+/* Fills *g for a format the shaders read as it is; false for one to convert first. */
+static bool gl_format_of(const AVPixFmtDescriptor *d, struct gl_format *g)
 {
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if ((int)formats[i].fmt == fmt)
-            return &formats[i];
-    return NULL;
+    memset(g, 0, sizeof *g);
+    memcpy(g->swizzle, NO_SWIZZLE, sizeof g->swizzle);
+    if (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL |
+                    AV_PIX_FMT_FLAG_BAYER | AV_PIX_FMT_FLAG_FLOAT))
+        return false;
+    if (strncmp(d->name, "xyz", 3) == 0)
+        return false; /* CIE XYZ with its own transfer: libswscale's conversion */
+    g->rgb = d->flags & AV_PIX_FMT_FLAG_RGB;
+    g->gray = !g->rgb && d->nb_components <= 2;
+    int n = g->gray ? 1 : 3;
+    if (!g->gray && d->nb_components < 3)
+        return false;
+    const AVComponentDescriptor *c = d->comp;
+    int depth = c[0].depth, shift = c[0].shift;
+    int bytes = depth > 8 ? 2 : 1;
+    if (depth < 1 || depth + shift > 8 * bytes)
+        return false;
+    if (bytes == 2 && !(d->flags & AV_PIX_FMT_FLAG_BE) != !AV_HAVE_BIGENDIAN)
+        return false; /* the other byte order */
+    for (int i = 0; i < n; i++)
+        if (c[i].depth != depth || c[i].shift != shift || c[i].step % bytes || c[i].offset % bytes)
+            return false; /* bit fields (rgb565, x2rgb10) */
+    g->wide = bytes == 2;
+    g->depth = depth;
+    g->shift = shift;
+    g->cw = d->log2_chroma_w;
+    g->ch = d->log2_chroma_h;
+    g->pos[0] = 0, g->pos[1] = 1, g->pos[2] = 2;
+    if (g->gray) { /* the Y plane, alone or with alpha (ya8) */
+        if (c[0].plane != 0 || c[0].offset != 0 || c[0].step > 2 * bytes)
+            return false;
+        g->layout = LAYOUT_PLANAR;
+        g->nplanes = 1;
+        g->chans[0] = c[0].step / bytes;
+        return true;
+    }
+    if (c[0].plane != c[1].plane && c[1].plane != c[2].plane && c[0].plane != c[2].plane) {
+        for (int i = 0; i < 3; i++)
+            if (c[i].plane > 2 || c[i].step != bytes || c[i].offset != 0)
+                return false;
+        g->layout = LAYOUT_PLANAR; /* yuv*p, gbrp* (planes G, B, R) */
+        g->nplanes = 3;
+        for (int i = 0; i < 3; i++) {
+            g->chans[i] = 1;
+            g->pos[i] = c[i].plane;
+        }
+        return true;
+    }
+    if (!g->rgb && c[0].plane == 0 && c[1].plane == 1 && c[2].plane == 1) {
+        if (c[0].step != bytes || c[0].offset != 0 || c[1].step != 2 * bytes ||
+            c[2].step != 2 * bytes || c[1].offset == c[2].offset || c[1].offset > bytes ||
+            c[2].offset > bytes)
+            return false;
+        g->layout = LAYOUT_NV12; /* nv12, nv21 (Cr first), p010… */
+        g->nplanes = 2;
+        g->chans[0] = 1;
+        g->chans[1] = 2;
+        g->pos[1] = 1 + c[1].offset / bytes;
+        g->pos[2] = 1 + c[2].offset / bytes;
+        return true;
+    }
+    if (c[0].plane == 0 && c[1].plane == 0 && c[2].plane == 0 && g->cw == 0 && g->ch == 0) {
+        int chans = c[0].step / bytes;
+        if (chans < 3 || chans > 4 || c[1].step != c[0].step || c[2].step != c[0].step)
+            return false;
+        g->layout = LAYOUT_PACKED; /* rgb24, bgra, 0rgb, rgb48, vuya… */
+        g->nplanes = 1;
+        g->chans[0] = chans;
+        static const GLint channel[4] = {GL_RED, GL_GREEN, GL_BLUE, GL_ALPHA};
+        for (int i = 0; i < 3; i++)
+            g->swizzle[i] = channel[c[i].offset / bytes];
+        g->swizzle[3] = GL_ONE;
+        return true;
+    }
+    return false;
+}
+
+/* What a frame the shaders can't read is converted to: the same kind of picture (RGB, gray,
+ * Y'CbCr with its subsampling) at 8 or 16 bits, so nothing the wall would show is lost. */
+static enum AVPixelFormat convert_target(const AVPixFmtDescriptor *d)
+{
+    int depth = 0;
+    for (int i = 0; i < d->nb_components; i++)
+        depth = d->comp[i].depth > depth ? d->comp[i].depth : depth;
+    bool deep = depth > 8 || (d->flags & AV_PIX_FMT_FLAG_FLOAT);
+    if ((d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BAYER)) ||
+        strncmp(d->name, "xyz", 3) == 0)
+        return deep ? AV_PIX_FMT_RGBA64 : AV_PIX_FMT_RGBA;
+    if (d->nb_components <= 2)
+        return deep ? AV_PIX_FMT_GRAY16 : AV_PIX_FMT_GRAY8;
+    if (d->log2_chroma_w == 1 && d->log2_chroma_h == 1)
+        return deep ? AV_PIX_FMT_YUV420P16 : AV_PIX_FMT_YUV420P;
+    if (d->log2_chroma_w == 1 && d->log2_chroma_h == 0)
+        return deep ? AV_PIX_FMT_YUV422P16 : AV_PIX_FMT_YUV422P;
+    return deep ? AV_PIX_FMT_YUV444P16 : AV_PIX_FMT_YUV444P;
 }
 
 struct vw_texture {
     struct vw_renderer *r;
     GLuint planes[3];
     GLenum ifmt[3];
+    GLint swizzle[3][4];
     int pw[3], ph[3];
     int nplanes;
     enum layout layout;
@@ -369,10 +465,13 @@ struct vw_texture {
     double aspect;
     float matrix[9]; /* column-major, for glUniformMatrix3fv */
     float offset[3];
-    /* Formats drawn after a CPU conversion. */
+    float cscale[2]; /* chroma texture coordinates per luma ones (odd sizes: below 1) */
+    /* Formats drawn after a CPU conversion, and frames larger than GL_MAX_TEXTURE_SIZE. */
     struct SwsContext *sws;
     AVFrame *conv;
-    int warned_fmt; /* the format last warned about, or AV_PIX_FMT_NONE */
+    int warned_fmt;         /* the format last warned about, or AV_PIX_FMT_NONE */
+    int warned_w, warned_h; /* the size last warned about as too large */
+    char problem[160];      /* why the last frame could not be shown, or "" */
     /* VW_COMPOSE_CPU: the frame kept for the CPU scalers instead of the planes above. */
     struct vw_cpu_picture *cpu;
 };
@@ -409,45 +508,71 @@ double vw_texture_aspect(const struct vw_texture *t)
     return t ? t->aspect : 16.0 / 9.0;
 }
 
-/* rgb = M · samples + off, where samples are the normalized texture values. Folds the
- * storage scale (`code_scale`: normalized sample → code value), the range and the matrix. */
-static void yuv_to_rgb(double kr, double kb, bool full, int depth, double code_scale, bool gray,
-                       float m[9], float off[3])
+const char *vw_texture_problem(const struct vw_texture *t)
 {
-    double kg = 1.0 - kr - kb;
-    double a[3][3] = {
-        {1.0, 0.0, 2.0 * (1.0 - kr)},
-        {1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg},
-        {1.0, 2.0 * (1.0 - kb), 0.0},
-    };
-    double one = (double)(1 << (depth - 8));
-    double max = (double)((1 << depth) - 1);
-    double yb = full ? 0.0 : 16.0 * one;
-    double yr = full ? max : 219.0 * one;
-    double cc = full ? (double)(1 << (depth - 1)) : 128.0 * one;
-    double cr = full ? max : 224.0 * one;
-    double d[3] = {1.0 / yr, 1.0 / cr, 1.0 / cr};
-    double o[3] = {yb, cc, cc};
-    int cols = gray ? 1 : 3;
+    return t && t->problem[0] ? t->problem : NULL;
+}
+
+/* rgb = M · samples + off, where samples are the normalized texture values in the shader's
+ * order (g->pos). Folds the storage scale (normalized sample → code value), the range and
+ * the matrix; RGB is the identity at full range. */
+static void gl_matrix(const struct gl_format *g, const AVFrame *f, float m[9], float off[3])
+{
+    double code_scale = (g->wide ? 65535.0 : 255.0) / (double)(1 << g->shift);
+    double max = (double)((1 << g->depth) - 1);
+    double a[3][3] = {{0}}; /* [row: R, G, B][component] on code values */
+    double o[3] = {0, 0, 0};
+    if (g->rgb) {
+        for (int i = 0; i < 3; i++)
+            a[i][i] = 1.0 / max;
+    } else {
+        double kr, kb;
+        vw_colour_kr_kb(vw_colour_matrix(f), &kr, &kb);
+        double kg = 1.0 - kr - kb;
+        const double e[3][3] = {
+            {1.0, 0.0, 2.0 * (1.0 - kr)},
+            {1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg},
+            {1.0, 2.0 * (1.0 - kb), 0.0},
+        };
+        bool full = vw_colour_full_range(f);
+        double one = (double)(1 << (g->depth > 8 ? g->depth - 8 : 0));
+        if (g->depth < 8)
+            one = 1.0 / (double)(1 << (8 - g->depth));
+        double yb = full ? 0.0 : 16.0 * one;
+        double yr = full ? max : 219.0 * one;
+        double cc = full ? (double)(1 << (g->depth - 1)) : 128.0 * one;
+        double cr = full ? max : 224.0 * one;
+        double d[3] = {1.0 / yr, 1.0 / cr, 1.0 / cr};
+        double z[3] = {yb, cc, cc};
+        int cols = g->gray ? 1 : 3;
+        for (int row = 0; row < 3; row++)
+            for (int col = 0; col < cols; col++) {
+                a[row][col] = e[row][col] * d[col];
+                o[row] -= a[row][col] * z[col];
+            }
+    }
+    memset(m, 0, 9 * sizeof *m);
     for (int row = 0; row < 3; row++) {
-        double s = 0.0;
-        for (int col = 0; col < 3; col++) {
-            double v = col < cols ? a[row][col] * d[col] : 0.0;
-            m[col * 3 + row] = (float)(v * code_scale);
-            s += v * o[col];
-        }
-        off[row] = (float)-s;
+        for (int col = 0; col < 3; col++)
+            m[g->pos[col] * 3 + row] = (float)(a[row][col] * code_scale);
+        off[row] = (float)o[row];
     }
 }
 
-static bool upload_plane(struct vw_texture *t, int i, GLenum ifmt, GLenum fmt, GLenum type, int bpp,
+static bool upload_plane(struct vw_texture *t, int i, int chans, bool wide, const GLint swz[4],
                          int w, int h, const uint8_t *data, int linesize)
 {
+    static const GLenum fmts[4] = {GL_RED, GL_RG, GL_RGB, GL_RGBA};
+    static const GLenum ifmts8[4] = {GL_R8, GL_RG8, GL_RGB8, GL_RGBA8};
+    static const GLenum ifmts16[4] = {GL_R16, GL_RG16, GL_RGB16, GL_RGBA16};
+    GLenum fmt = fmts[chans - 1], ifmt = wide ? ifmts16[chans - 1] : ifmts8[chans - 1];
+    GLenum type = wide ? GL_UNSIGNED_SHORT : GL_UNSIGNED_BYTE;
+    int bpp = chans * (wide ? 2 : 1);
     if (!t->planes[i])
         glGenTextures(1, &t->planes[i]);
     glBindTexture(GL_TEXTURE_2D, t->planes[i]);
     uint8_t *copy = NULL;
-    if (linesize < 0 || linesize % bpp != 0) { /* rare: flipped or odd strides */
+    if (linesize < 0 || linesize % bpp != 0) { /* flipped, or rgb24's rows */
         copy = malloc((size_t)w * bpp * h);
         if (!copy)
             return false;
@@ -470,79 +595,91 @@ static bool upload_plane(struct vw_texture *t, int i, GLenum ifmt, GLenum fmt, G
     } else {
         glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, fmt, type, data);
     }
+    if (memcmp(t->swizzle[i], swz, sizeof t->swizzle[i]) != 0) {
+        glTexParameteriv(GL_TEXTURE_2D, GL_TEXTURE_SWIZZLE_RGBA, swz);
+        memcpy(t->swizzle[i], swz, sizeof t->swizzle[i]);
+    }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
     free(copy);
     return true;
 }
 
-static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct format_info *fi)
+static bool upload_native(struct vw_texture *t, const AVFrame *f, const struct gl_format *g)
 {
     int w = f->width, h = f->height;
-    int cw = -((-w) >> fi->cw), ch = -((-h) >> fi->ch);
-    GLenum type = fi->wide ? GL_UNSIGNED_SHORT : GL_UNSIGNED_BYTE;
-    GLenum r_fmt = fi->wide ? GL_R16 : GL_R8;
-    GLenum rg_fmt = fi->wide ? GL_RG16 : GL_RG8;
-    int bpp = fi->wide ? 2 : 1;
-    bool ok = upload_plane(t, 0, r_fmt, GL_RED, type, bpp, w, h, f->data[0], f->linesize[0]);
-    int n = 1;
-    if (fi->layout == LAYOUT_PLANAR) {
-        ok = ok && upload_plane(t, 1, r_fmt, GL_RED, type, bpp, cw, ch, f->data[1], f->linesize[1]);
-        ok = ok && upload_plane(t, 2, r_fmt, GL_RED, type, bpp, cw, ch, f->data[2], f->linesize[2]);
-        n = 3;
-    } else if (fi->layout == LAYOUT_NV12) {
-        ok = ok &&
-             upload_plane(t, 1, rg_fmt, GL_RG, type, 2 * bpp, cw, ch, f->data[1], f->linesize[1]);
-        n = 2;
-    }
+    int cw = -((-w) >> g->cw), ch = -((-h) >> g->ch);
+    bool ok = true;
+    for (int i = 0; i < g->nplanes && ok; i++)
+        ok = upload_plane(t, i, g->chans[i], g->wide, i == 0 ? g->swizzle : NO_SWIZZLE, i ? cw : w,
+                          i ? ch : h, f->data[i], f->linesize[i]);
     glBindTexture(GL_TEXTURE_2D, 0);
     if (!ok)
         return false;
-    t->nplanes = n;
-    t->layout = fi->layout;
-
-    double kr, kb;
-    vw_colour_kr_kb(vw_colour_matrix(f), &kr, &kb);
-    bool full = fi->full || f->color_range == AVCOL_RANGE_JPEG;
-    double code_scale = (fi->wide ? 65535.0 : 255.0) / (double)(1 << fi->shift);
-    yuv_to_rgb(kr, kb, full, fi->depth, code_scale, fi->layout == LAYOUT_GRAY, t->matrix,
-               t->offset);
+    t->nplanes = g->nplanes;
+    t->layout = g->layout;
+    /* an odd size: the last chroma sample covers one luma sample past the picture */
+    t->cscale[0] = (float)((double)w / (1 << g->cw) / cw);
+    t->cscale[1] = (float)((double)h / (1 << g->ch) / ch);
+    gl_matrix(g, f, t->matrix, t->offset);
     return true;
 }
 
-/* Another format: converted on the CPU to yuv420p, keeping the matrix and range of YUV
- * input; RGB input becomes BT.709 full range. */
-static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
+/* Why frames can't be shown: kept for vw_texture_problem, logged when it changes. */
+static void problem(struct vw_texture *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(struct vw_texture *t, const char *fmt, ...)
+{
+    char text[sizeof t->problem];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (strcmp(text, t->problem) != 0)
+        vw_warn("%s", text);
+    snprintf(t->problem, sizeof t->problem, "%s", text);
+}
+
+/* A frame the shaders can't read as it is, or one larger than the GL texture limit: converted
+ * (and scaled down to dw x dh) by libswscale on the CPU, keeping its matrix and range. */
+static const AVFrame *convert(struct vw_texture *t, const AVFrame *f, int dw, int dh)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
-    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)) {
-        if (t->warned_fmt != f->format)
-            vw_warn("frame in %s can't be shown (hardware frames must be downloaded)",
-                    desc ? desc->name : "an unknown format");
-        t->warned_fmt = f->format;
+    if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL) || !sws_isSupportedInput(f->format)) {
+        problem(t, "frames in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
+                desc && (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
+                    ? "hardware frames must be downloaded"
+                    : "libswscale cannot read them");
         return NULL;
     }
+    enum AVPixelFormat to = convert_target(desc);
     if (t->warned_fmt != f->format) {
-        vw_warn("frames in %s are converted to yuv420p on the CPU (slow)", desc->name);
+        vw_info("frames in %s are converted to %s on the CPU", desc->name, av_get_pix_fmt_name(to));
         t->warned_fmt = f->format;
     }
-    t->sws = sws_getCachedContext(t->sws, f->width, f->height, f->format, f->width, f->height,
-                                  AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!t->sws)
+    int flags = dw == f->width && dh == f->height ? SWS_POINT : SWS_BILINEAR;
+    t->sws = sws_getCachedContext(
+        t->sws, f->width, f->height, f->format, dw, dh, to,
+        flags | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
+    if (!t->sws) {
+        problem(t, "frames in %s at %dx%d can't be shown (libswscale can't convert them)",
+                desc->name, f->width, f->height);
         return NULL;
-    bool rgb = desc->flags & AV_PIX_FMT_FLAG_RGB;
-    int cs = rgb ? AVCOL_SPC_BT709 : vw_colour_matrix(f);
-    bool full = rgb || f->color_range == AVCOL_RANGE_JPEG || strncmp(desc->name, "yuvj", 4) == 0;
+    }
+    const AVPixFmtDescriptor *to_desc = av_pix_fmt_desc_get(to);
+    bool yuv = !(to_desc->flags & AV_PIX_FMT_FLAG_RGB) && to_desc->nb_components >= 3;
+    int cs = vw_colour_matrix(f);
+    bool full = vw_colour_full_range(f);
     const int *coeffs = sws_getCoefficients(cs);
-    sws_setColorspaceDetails(t->sws, coeffs, full, coeffs, full, 0, 1 << 16, 1 << 16);
+    sws_setColorspaceDetails(t->sws, coeffs, full, coeffs, yuv ? full : 1, 0, 1 << 16, 1 << 16);
 
-    if (!t->conv || t->conv->width != f->width || t->conv->height != f->height) {
+    if (!t->conv || t->conv->width != dw || t->conv->height != dh || t->conv->format != to) {
         av_frame_free(&t->conv);
         t->conv = av_frame_alloc();
         if (!t->conv)
             return NULL;
-        t->conv->format = AV_PIX_FMT_YUV420P;
-        t->conv->width = f->width;
-        t->conv->height = f->height;
+        t->conv->format = to;
+        t->conv->width = dw;
+        t->conv->height = dh;
         if (av_frame_get_buffer(t->conv, 0) < 0) {
             av_frame_free(&t->conv);
             return NULL;
@@ -553,7 +690,6 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f)
         return NULL;
     t->conv->colorspace = (enum AVColorSpace)cs;
     t->conv->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
-    t->conv->sample_aspect_ratio = f->sample_aspect_ratio;
     return t->conv;
 }
 
@@ -574,16 +710,14 @@ static bool upload_cpu(struct vw_texture *t, const AVFrame *f, AVFrame *take)
     int format = f->format;
     double aspect = frame_aspect(f); /* before a take blanks f */
     if (!(take ? vw_cpu_picture_take_frame(t->cpu, take) : vw_cpu_picture_set_frame(t->cpu, f))) {
-        if (t->warned_fmt != format) {
-            const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
-            vw_warn("frame in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
-                    desc && (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
-                        ? "hardware frames must be downloaded"
-                        : "libswscale cannot read it, or out of memory");
-            t->warned_fmt = format;
-        }
+        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
+        problem(t, "frames in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
+                desc && (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
+                    ? "hardware frames must be downloaded"
+                    : "libswscale cannot read them, or out of memory");
         return false;
     }
+    t->problem[0] = '\0';
     t->aspect = aspect;
     t->has_picture = true;
     return true;
@@ -597,23 +731,34 @@ static bool upload(struct vw_texture *t, const AVFrame *frame, AVFrame *take)
         return false;
     if (t->r && t->r->compose == VW_COMPOSE_CPU)
         return upload_cpu(t, frame, take);
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(frame->format);
+    struct gl_format g;
+    bool native = desc && gl_format_of(desc, &g);
     int max = t->r ? t->r->max_tex : 8192;
-    if (frame->width > max || frame->height > max) {
-        vw_warn("frame %dx%d is larger than the GL texture limit %d", frame->width, frame->height,
-                max);
-        return false;
-    }
+    int w = frame->width, h = frame->height;
     const AVFrame *f = frame;
-    const struct format_info *fi = find_format(f->format);
-    if (!fi) {
-        f = convert(t, frame);
-        fi = find_format(AV_PIX_FMT_YUV420P);
-        if (!f)
-            return false;
+    if (w > max || h > max) { /* scaled down to fit, keeping its shape */
+        double s = fmin((double)max / w, (double)max / h);
+        int dw = (int)fmax(1.0, floor(w * s)), dh = (int)fmax(1.0, floor(h * s));
+        if (t->warned_w != w || t->warned_h != h)
+            vw_warn("frames of %dx%d are larger than this GL's texture limit (%d): scaled down "
+                    "to %dx%d on the CPU",
+                    w, h, max, dw, dh);
+        t->warned_w = w;
+        t->warned_h = h;
+        f = convert(t, frame, dw, dh);
+        native = false;
+    } else if (!native) {
+        f = convert(t, frame, w, h);
     }
-    if (!upload_native(t, f, fi))
+    if (!f)
         return false;
-    t->aspect = frame_aspect(f);
+    if (!native && !gl_format_of(av_pix_fmt_desc_get(f->format), &g))
+        return false; /* convert_target gives only formats gl_format_of takes */
+    if (!upload_native(t, f, &g))
+        return false;
+    t->problem[0] = '\0';
+    t->aspect = frame_aspect(frame);
     t->has_picture = true;
     return true;
 }
@@ -859,20 +1004,26 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
         draw_picture_cpu(r, t, &pl);
         return;
     }
-    const struct program *p = tex->layout == LAYOUT_NV12 ? &r->nv12 : &r->planar;
+    const struct program *p = tex->layout == LAYOUT_NV12     ? &r->nv12
+                              : tex->layout == LAYOUT_PACKED ? &r->packed
+                                                             : &r->planar;
     glDisable(GL_BLEND);
     glUseProgram(p->id);
     glUniformMatrix3fv(p->u_matrix, 1, GL_FALSE, tex->matrix);
     glUniform3fv(p->u_offset, 1, tex->offset);
+    if (p->u_cscale >= 0)
+        glUniform2fv(p->u_cscale, 1, tex->cscale);
     /* The quad in framebuffer pixels, to pick each plane's sampler. */
     double fx0 = r->px + (pl.quad.x0 - r->virt.x0) * scale_x(r);
     double fx1 = r->px + (pl.quad.x1 - r->virt.x0) * scale_x(r);
     double fy0 = r->py + (pl.quad.y0 - r->virt.y0) * scale_y(r);
     double fy1 = r->py + (pl.quad.y1 - r->virt.y0) * scale_y(r);
-    for (int i = 0; i < 3; i++) {
+    int units = tex->layout == LAYOUT_PLANAR ? 3 : tex->nplanes;
+    for (int i = 0; i < units; i++) {
         int plane = i < tex->nplanes ? i : 0; /* gray: the Y plane in every unit */
         bool exact = vw_geom_one_to_one(fx0, fx1, pl.tex.x0, pl.tex.x1, tex->pw[plane]) &&
-                     vw_geom_one_to_one(fy0, fy1, pl.tex.y0, pl.tex.y1, tex->ph[plane]);
+                     vw_geom_one_to_one(fy0, fy1, pl.tex.y0, pl.tex.y1, tex->ph[plane]) &&
+                     (plane == 0 || (tex->cscale[0] == 1.0f && tex->cscale[1] == 1.0f));
         glActiveTexture(GL_TEXTURE0 + i);
         glBindTexture(GL_TEXTURE_2D, tex->planes[plane]);
         glBindSampler((GLuint)i, exact ? r->nearest : r->linear);
@@ -880,7 +1031,7 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
     }
     glActiveTexture(GL_TEXTURE0);
     quad(r, p, pl.quad, pl.tex);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < units; i++)
         glBindSampler((GLuint)i, 0); /* labels and blits use the textures' own filters */
 }
 

@@ -50,13 +50,21 @@ void vw_renderer_destroy(struct vw_renderer *r); /* NULL ok */
 /* A video picture on the GPU. Created empty (draws as "no picture"). */
 struct vw_texture *vw_texture_create(struct vw_renderer *r);
 void vw_texture_destroy(struct vw_texture *t); /* NULL ok */
-/* Uploads `frame` (not kept). Planes of supported formats go up as they are; another format
- * is converted once on the CPU with a logged warning. false if the frame can't be shown. */
+/* Uploads `frame` (not kept). Any software format libswscale reads is shown with FFmpeg's
+ * colours: planar, semi-planar, gray and packed RGB/YUV 4:4:4 layouts go up as they are and
+ * the shaders convert them; another (palette, 1-bit, Bayer, rgb565, yuyv422, float, the other
+ * byte order) is converted on the CPU first, as is a frame larger than GL_MAX_TEXTURE_SIZE,
+ * scaled down to fit (logged once per size). false if the frame can't be shown: the reason
+ * is logged once and kept (vw_texture_problem). */
 bool vw_texture_upload(struct vw_texture *t, const struct AVFrame *frame);
 /* The same for a frame the caller is done with. With --compose cpu the texture keeps the
  * frame's buffers instead of a copy and leaves `frame` blank; GL textures copy as above. */
 bool vw_texture_upload_take(struct vw_texture *t, struct AVFrame *frame);
 bool vw_texture_has_picture(const struct vw_texture *t);
+/* Why the last frame offered could not be shown ("frames in nv20le can't be shown
+ * (libswscale cannot read them)"), for the tile's slate; NULL once one is shown again.
+ * Frames larger than the GL texture limit are shown, scaled down (logged once). */
+const char *vw_texture_problem(const struct vw_texture *t);
 /* Display aspect (width/height after sample aspect) of the last upload; 16/9 before any. */
 double vw_texture_aspect(const struct vw_texture *t);
 
