@@ -1395,3 +1395,32 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
     }
     return o;
 }
+
+/* ---- cheap reads for the service manager (every tick) ---------------------------------- */
+
+uint64_t vw_wall_frames_rendered(const struct vw_wall *w)
+{
+    return w->frames_rendered;
+}
+
+bool vw_wall_wants_redraw(const struct vw_wall *w)
+{
+    return w->dirty;
+}
+
+void vw_wall_live_sources(const struct vw_wall *w, int *live, int *total)
+{
+    const struct vw_scene_cfg *sc = shown(w);
+    *live = *total = 0;
+    for (int t = 0; t < sc->tile_count; t++) {
+        int s = tile_source(w, t);
+        bool seen = false;
+        for (int u = 0; u < t && !seen; u++)
+            seen = tile_source(w, u) == s;
+        if (seen)
+            continue;
+        (*total)++;
+        if (w->rt[s].src && w->rt[s].st.state == VW_SOURCE_LIVE)
+            (*live)++;
+    }
+}
