@@ -18,7 +18,8 @@ cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS)"
 ldflags=$(dpkg-buildflags --get LDFLAGS)
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
   -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
-  -DVWALL_WERROR=ON -DVWALL_SYSTEMD=ON -DVWALL_MAN=ON "$@" >/dev/null
+  -DVWALL_WERROR=ON -DVWALL_SYSTEMD=ON -DVWALL_MAN=ON -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
+  "$@" >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target vwall vwallctl vwall_man vwall_changelog
 rm -f "$dir"/vwall_*.deb
 (cd "$dir" && cpack -G DEB >/dev/null)
