@@ -22,6 +22,9 @@ PKGS=(
   heaptrack
   # sanitizer and fuzzer runtimes
   libclang-rt-14-dev
+  # installing it like a product: sd_notify, man pages, the Debian package and its tests
+  # (dpkg-shlibdeps from dpkg-dev, lintian, systemd for sysusers and systemd-analyze, man)
+  libsystemd-dev scdoc dpkg-dev lintian systemd man-db
   "$@"
 )
 

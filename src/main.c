@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,7 +17,9 @@
 #include "control/control.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/service.h"
 #include "base/timeutil.h"
+#include "base/version.h"
 #include "feeds/source.h"
 #include "wall/wall.h"
 
@@ -50,7 +53,9 @@ static void usage(FILE *to)
         "      --screens LIST     render only these panels, numbered row by row: 0-8,12\n"
         "      --control EP       control socket endpoint unix:PATH or tcp:HOST:PORT (repeatable;\n"
         "                         default: the wall file's control.listen, else\n"
-        "                         unix:$XDG_RUNTIME_DIR/vwall.sock); --control none disables it\n"
+        "                         unix:$XDG_RUNTIME_DIR/vwall.sock, or as a systemd service\n"
+        "                         unix:$RUNTIME_DIRECTORY/NAME.sock for NAME.cfg); --control\n"
+        "                         none disables it\n"
         "      --no-connect       open no source: preview the layout with every tile's slate\n"
         "      --state-file FILE  where the scene state (incidents, picks, saved scenes) is kept\n"
         "                         (default: wall.state_dir, else $STATE_DIRECTORY,\n"
@@ -60,7 +65,8 @@ static void usage(FILE *to)
         "      --stats FILE       on exit, write status and sources as JSON to FILE\n"
         "      --max-fps N        render at most N frames a second (default 60)\n"
         "      --vsync            wait for the display's vertical blank\n"
-        "      --shaders DIR      GLSL folder (default: the source tree's shaders/)\n"
+        "      --shaders DIR      GLSL folder (default: the installed share/vwall/shaders,\n"
+        "                         or the source tree's shaders/ when run from its build)\n"
         "      --compose MODE     who scales and converts the pictures: gpu (shaders), cpu\n"
         "                         (SIMD code on the CPU), or auto (default: cpu on software\n"
         "                         GL, else gpu)\n"
@@ -68,6 +74,7 @@ static void usage(FILE *to)
         "                         swap), or auto (default: the window's surface on x11\n"
         "                         with --compose cpu, else gl)\n"
         "  -v, --verbose          debug logging\n"
+        "  -V, --version          print the version and exit\n"
         "  -h, --help             this text\n");
 }
 
@@ -91,7 +98,64 @@ static bool parse_number(const char *opt, const char *arg, double lo, double hi,
 static void print_errors(const struct vw_errors *errs)
 {
     for (int i = 0; i < errs->count; i++)
-        fprintf(stderr, "%s\n", errs->msgs[i]);
+        fprintf(stderr, "%s%s\n", vw_log_prefix(VW_LOG_ERROR), errs->msgs[i]);
+}
+
+/* The installed data folder (shaders/, layouts/, assets/): ../share/vwall from the folder
+ * holding this executable, as `cmake --install` lays it out, wherever the prefix is; or
+ * NULL when this vwall runs from its build tree (then the source tree's are used). */
+static const char *installed_data_dir(char *buf, size_t cap)
+{
+#ifdef VWALL_DATA_FROM_BIN
+    char exe[PATH_MAX], dir[PATH_MAX + 64], probe[PATH_MAX + 96];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    snprintf(dir, sizeof dir, "%s/%s", exe, VWALL_DATA_FROM_BIN);
+    snprintf(probe, sizeof probe, "%s/shaders/tile.vert", dir);
+    char real[PATH_MAX];
+    if (access(probe, R_OK) != 0 || !realpath(dir, real))
+        return NULL;
+    snprintf(buf, cap, "%s", real);
+    return buf;
+#else
+    (void)buf;
+    (void)cap;
+    return NULL;
+#endif
+}
+
+/* The name of a wall file without its folder and ".cfg": /etc/vwall/district.cfg → district */
+static void wall_name(const char *path, char *buf, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, base, n);
+    buf[n] = '\0';
+    if (n > 4 && strcmp(buf + n - 4, ".cfg") == 0)
+        buf[n - 4] = '\0';
+}
+
+/* Tells the service manager what the loop sees (main.c is the one who reads the wall). */
+static void service_turn(struct vw_service *svc, const struct vw_wall *w)
+{
+    if (!vw_service_active(svc))
+        return;
+    struct vw_service_view v = {
+        .frames_drawn = vw_wall_frames_rendered(w),
+        .wants_redraw = vw_wall_wants_redraw(w),
+        .scene = vw_wall_showing(w),
+    };
+    vw_wall_live_sources(w, &v.cameras_live, &v.cameras);
+    vw_service_loop(svc, &v);
 }
 
 static bool parse_output(const char *s, enum vw_output_mode *out)
@@ -229,11 +293,12 @@ int main(int argc, char **argv)
         {"no-connect", no_argument, NULL, O_NOCONNECT},
         {"state-file", required_argument, NULL, O_STATEFILE},
         {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:vVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': config_path = optarg; break;
         case O_CHECK: check = true; break;
@@ -285,6 +350,7 @@ int main(int argc, char **argv)
         case O_NOCONNECT: opt.no_connect = true; break;
         case O_STATEFILE: opt.state_file = strcmp(optarg, "none") == 0 ? "" : optarg; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
+        case 'V': printf("vwall %s\n", VWALL_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -295,16 +361,30 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* Shaders and the demo: the installed ones (share/vwall), else the source tree's. */
+    char data_buf[PATH_MAX], shader_dir[PATH_MAX + 16];
+    const char *data_dir = installed_data_dir(data_buf, sizeof data_buf);
+    if (data_dir && !opt.shader_dir && !getenv("VWALL_SHADER_DIR")) {
+        snprintf(shader_dir, sizeof shader_dir, "%s/shaders", data_dir);
+        opt.shader_dir = shader_dir;
+    }
+    vw_debug("data from %s (shaders: %s)", data_dir ? data_dir : VWALL_SOURCE_DIR,
+             opt.shader_dir
+                 ? opt.shader_dir
+                 : (getenv("VWALL_SHADER_DIR") ? getenv("VWALL_SHADER_DIR") : "the source tree's"));
+
     /* With no wall file: the built-in demo. Without a display it becomes a screenshot. */
-    char demo_path[4096], demo_png[4096];
+    char demo_path[PATH_MAX + 32], demo_png[4200];
     bool demo = config_path == NULL;
     if (demo) {
-        snprintf(demo_path, sizeof demo_path, "%s/layouts/demo.cfg", VWALL_SOURCE_DIR);
+        snprintf(demo_path, sizeof demo_path, "%s/layouts/demo.cfg",
+                 data_dir ? data_dir : VWALL_SOURCE_DIR);
         config_path = demo_path;
         if (!screenshot && !check && opt.output != VW_OUTPUT_OFFSCREEN && !have_display()) {
-            snprintf(demo_png, sizeof demo_png, "%s/out/demo.png", VWALL_SOURCE_DIR);
+            /* Installed, the demo picture goes to the current folder. */
             char dir[4096];
-            snprintf(dir, sizeof dir, "%s/out", VWALL_SOURCE_DIR);
+            snprintf(dir, sizeof dir, "%s/out", data_dir ? "." : VWALL_SOURCE_DIR);
+            snprintf(demo_png, sizeof demo_png, "%s/demo.png", dir);
             mkdir(dir, 0755);
             fprintf(stderr,
                     "vwall: no display here (no DISPLAY, WAYLAND_DISPLAY or /dev/dri/card0); "
@@ -319,8 +399,8 @@ int main(int argc, char **argv)
     struct vw_config *cfg = vw_config_load(config_path, &errs);
     if (!cfg) {
         print_errors(&errs);
-        fprintf(stderr, "vwall: %s: %d error%s\n", config_path, errs.count,
-                errs.count == 1 ? "" : "s");
+        fprintf(stderr, "%svwall: %s: %d error%s\n", vw_log_prefix(VW_LOG_ERROR), config_path,
+                errs.count, errs.count == 1 ? "" : "s");
         if (demo)
             fprintf(stderr, "vwall: the demo clips are made by scripts/make-clips.sh demo\n");
         vw_errors_finish(&errs);
@@ -361,7 +441,13 @@ int main(int argc, char **argv)
         neps = cfg->control.listen_count;
     } else if (ncontrol == 0) {
         const char *rt = getenv("XDG_RUNTIME_DIR");
-        if (rt && *rt)
+        /* A systemd service with RuntimeDirectory=vwall: /run/vwall/<wall name>.sock */
+        const char *svc_dir = getenv("RUNTIME_DIRECTORY");
+        if (svc_dir && *svc_dir && !strchr(svc_dir, ':')) {
+            char name[256];
+            wall_name(config_path, name, sizeof name);
+            snprintf(default_ep, sizeof default_ep, "unix:%s/%s.sock", svc_dir, name);
+        } else if (rt && *rt)
             snprintf(default_ep, sizeof default_ep, "unix:%s/vwall.sock", rt);
         else
             snprintf(default_ep, sizeof default_ep, "unix:/tmp/vwall-%u.sock", (unsigned)getuid());
@@ -403,11 +489,17 @@ int main(int argc, char **argv)
         vw_control_attach(ctl, w);
 
     vw_wall_set_events(w, ctl != NULL); /* nobody to send them to: build none */
+    /* READY, STATUS and the watchdog for systemd (Type=notify), from this loop. */
+    struct vw_service *svc = vw_service_create();
     double end = duration > 0 ? vw_now_s() + duration : 0;
     while (!stop_requested && vw_wall_tick(w)) {
         if (end && vw_now_s() >= end)
             break;
+        service_turn(svc, w);
         int wait = vw_wall_wait_ms(w);
+        int svc_wait = vw_service_wait_ms(svc);
+        if (svc_wait >= 0 && svc_wait < wait)
+            wait = svc_wait;
         if (ctl)
             vw_control_poll(ctl, wait, vw_wall_wake_fd(w));
         else {
@@ -416,6 +508,8 @@ int main(int argc, char **argv)
         }
     }
     vw_info("stopping");
+    vw_service_stopping(svc, stop_requested ? "signal" : "the wall was closed");
+    vw_service_destroy(svc);
     if (stats)
         write_stats(w, stats);
     vw_control_destroy(ctl);

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/version.h"
+
 #define EXIT_REPLY_ERROR 1
 #define EXIT_UNREACHABLE 2
 #define EXIT_USAGE 64
@@ -60,6 +62,7 @@ static void usage(FILE *to)
         "  -t, --token T      token for TCP endpoints (default: $VWALL_TOKEN)\n"
         "  -j, --json         print the reply line as it came\n"
         "  --timeout SEC      wait this long for a reply (default 30)\n"
+        "  -V, --version      print the version and exit\n"
         "exit status: 0 ok, 1 the wall replied with an error, 2 the wall can't be reached, 64 usage\n");
 }
 
@@ -578,6 +581,9 @@ int main(int argc, char **argv)
                                    argv[i]);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("vwallctl %s\n", VWALL_VERSION);
             return 0;
         } else if (strcmp(a, "--") == 0) {
             i++;

@@ -1206,3 +1206,33 @@ bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *e
         vw_info("screenshot of the wall (%dx%d) written to %s", pw, ph, path);
     return ok;
 }
+
+/* ---- cheap reads for the service manager ------------------------------------------------ */
+
+uint64_t vw_wall_frames_rendered(const struct vw_wall *w)
+{
+    return w->frames_rendered;
+}
+
+bool vw_wall_wants_redraw(const struct vw_wall *w)
+{
+    return w->dirty;
+}
+
+void vw_wall_live_sources(const struct vw_wall *w, int *live, int *total)
+{
+    const struct vw_scene_cfg *sc = vw_wall_shown(w);
+    *live = *total = 0;
+    for (int t = 0; t < sc->tile_count; t++) {
+        int s = vw_wall_tile_source(w, t);
+        bool seen = false;
+        for (int u = 0; u < t && !seen; u++)
+            seen = vw_wall_tile_source(w, u) == s;
+        if (seen)
+            continue;
+        (*total)++;
+        struct source_rt *rt = vw_wall_rt(w, s);
+        if (rt && rt->src && rt->st.state == VW_SOURCE_LIVE)
+            (*live)++;
+    }
+}

@@ -146,4 +146,12 @@ struct cJSON *vw_wall_status_json(const struct vw_wall *w); /* {"scene","base_sc
 /* Next pending event ({"event": "scene.changed", …}), caller owns it; NULL when none. */
 struct cJSON *vw_wall_take_event(struct vw_wall *w);
 
+/* Cheap reads for the service manager's notifications, every tick (main thread):
+ * frames drawn since the start; whether something waits to be drawn (new frames, ages
+ * counting); the distinct sources the scene showing shows (after tile assignments) and how
+ * many of them are live, as of the last tick. */
+uint64_t vw_wall_frames_rendered(const struct vw_wall *w);
+bool vw_wall_wants_redraw(const struct vw_wall *w);
+void vw_wall_live_sources(const struct vw_wall *w, int *live, int *total);
+
 #endif
