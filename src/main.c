@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "model/config.h"
+#include "console/console.h"
 #include "control/control.h"
 #include "base/errors.h"
 #include "base/log.h"
@@ -48,6 +49,8 @@ static void usage(FILE *to)
         "      --control EP       control socket endpoint unix:PATH or tcp:HOST:PORT (repeatable;\n"
         "                         default: the wall file's control.listen, else\n"
         "                         unix:$XDG_RUNTIME_DIR/vwall.sock); --control none disables it\n"
+        "      --http HOST:PORT   serve the operator console in a browser (default: the wall\n"
+        "                         file's control.http, else off)\n"
         "      --no-connect       open no source: preview the layout with every tile's slate\n"
         "      --duration SEC     run this long, then exit (benchmarks, soak tests)\n"
         "      --stats FILE       on exit, write status and sources as JSON to FILE\n"
@@ -147,7 +150,7 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *screenshot = NULL, *stats = NULL;
+    const char *config_path = NULL, *screenshot = NULL, *stats = NULL, *http = NULL;
     const char *controls[MAX_CONTROL];
     int ncontrol = 0;
     bool check = false, no_control = false;
@@ -169,7 +172,8 @@ int main(int argc, char **argv)
         O_SHADERS,
         O_COMPOSE,
         O_PRESENT,
-        O_NOCONNECT
+        O_NOCONNECT,
+        O_HTTP
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -188,6 +192,7 @@ int main(int argc, char **argv)
         {"compose", required_argument, NULL, O_COMPOSE},
         {"present", required_argument, NULL, O_PRESENT},
         {"no-connect", no_argument, NULL, O_NOCONNECT},
+        {"http", required_argument, NULL, O_HTTP},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -234,6 +239,7 @@ int main(int argc, char **argv)
             opt.present_gl = strcmp(optarg, "gl") == 0;
             break;
         case O_NOCONNECT: opt.no_connect = true; break;
+        case O_HTTP: http = optarg; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -347,6 +353,26 @@ int main(int argc, char **argv)
         }
     }
 
+    /* The browser console rides on the control server (with no endpoint of its own when
+     * --control none). */
+    struct vw_console *console = NULL;
+    if (!http)
+        http = c->control.http;
+    if (http && !ctl)
+        ctl = vw_control_create(w, NULL, 0, &errs);
+    if (http && ctl) {
+        struct vw_console_options copt = {
+            .listen = http, .cert = c->control.http_cert, .key = c->control.http_key};
+        console = vw_console_create(w, ctl, &copt, &errs);
+        if (!console) {
+            print_errors(&errs);
+            vw_control_destroy(ctl);
+            vw_wall_destroy(w);
+            vw_errors_finish(&errs);
+            return 1;
+        }
+    }
+
     vw_wall_set_events(w, ctl != NULL); /* nobody to send them to: build none */
     double end = duration > 0 ? vw_now_s() + duration : 0;
     while (!stop_requested && vw_wall_tick(w)) {
@@ -363,6 +389,7 @@ int main(int argc, char **argv)
     vw_info("stopping");
     if (stats)
         write_stats(w, stats);
+    vw_console_destroy(console);
     vw_control_destroy(ctl);
     vw_wall_destroy(w);
     vw_errors_finish(&errs);

@@ -66,6 +66,9 @@ struct vw_control_cfg {
     char *token;          /* required of TCP clients when set, else NULL */
     char *screenshot_dir; /* resolved against the wall file's folder; NULL disables */
     char *socket_group;   /* group for the Unix socket, or NULL */
+    char *http;           /* the browser console's "HOST:PORT", or NULL: off */
+    char *http_cert;      /* TLS certificate and key (PEM) for it, or NULL: plain HTTP */
+    char *http_key;
 };
 
 struct vw_config {
