@@ -453,6 +453,14 @@ function renderMimic() {
     }
     drawPicture();
   }
+  // Tiles: rebuilt only when what they show changed (keeps the page still under a pointer).
+  const sig = JSON.stringify([key, S.selected, S.lang, S.tiles.map((tl) => {
+    const s = S.sources.get(tl.source) || {};
+    const age = s.state === 'stalled' && s.last_frame_age_ms != null ? Math.round(s.last_frame_age_ms / 1000) : 0;
+    return [tl.index, tl.id, tl.rect, tl.source, tl.assigned_by, tl.state || s.state, s.name, age];
+  })]);
+  if (m.dataset.sig === sig) { renderTileInfo(); return; }
+  m.dataset.sig = sig;
   for (const old of m.querySelectorAll('.tile')) old.remove();
   for (const tl of S.tiles) {
     const [x, y, w, h] = Array.isArray(tl.rect) ? tl.rect : [tl.rect.x, tl.rect.y, tl.rect.w, tl.rect.h];
@@ -669,6 +677,12 @@ function renderCatalog() {
     c.items = all.slice(c.offset, c.offset + PAGE);
   }
   const ol = $('catalog');
+  const sig = JSON.stringify([S.lang, c.offset, c.total, c.items.map((item) => {
+    const s = S.sources.get(item.id) || item;
+    return [s.id, s.name, s.state, s.group];
+  })]);
+  if (ol.dataset.sig === sig) return;
+  ol.dataset.sig = sig;
   ol.textContent = '';
   for (const item of c.items) {
     const s = S.sources.get(item.id) || item;
