@@ -18,12 +18,16 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
   g. the RTSP camera killed: its tile turns stalled/offline in the mimic and the catalog's
      state filter lists it.
   h. /metrics parses with prometheus_client's parser and agrees with status/source.list.
+  i. with no token the console refuses a non-loopback address; with control.http_cert/key
+     it serves HTTPS and WSS.
 
 How fast the second browser follows is printed (console: second browser followed in N ms),
 not asserted; docs/console.md reports it.
 """
 import argparse
+import json
 import os
+import ssl
 import shutil
 import signal
 import socket
@@ -112,6 +116,8 @@ def http_get(url, headers=None):
             return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
+    except (urllib.error.URLError, OSError):
+        return 0, {}, b""  # not listening (yet)
 
 
 def login(d, base, token):
@@ -124,6 +130,14 @@ def login(d, base, token):
     field.send_keys(token)
     d.find_element(By.ID, "login-btn").click()
     return True
+
+
+def click(d, css):
+    """Clicks the element (found again if the page redrew it meanwhile)."""
+    def go():
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+    return wait_for(go, timeout=10)
 
 
 def showing(d):
@@ -160,6 +174,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--screenshot", help="also write the console as a PNG here (docs)")
     args = ap.parse_args()
+    global args_clips
+    args_clips = args.clips
 
     work = tempfile.mkdtemp(prefix="vwall-console-")
     rtsp = RtspServer(work)
@@ -185,6 +201,7 @@ def main():
         ctl = vwtest.Client(sock)
         run(args, base, port, ctl, rtsp, drivers)
         ctl.close()
+        other_walls(args, work)
     finally:
         for d in drivers:
             try:
@@ -272,7 +289,7 @@ def run(args, base, port, ctl, rtsp, drivers):
           "the mimic's tiles carry data-source red, green")
 
     # c. click a scene
-    a.find_element(By.CSS_SELECTOR, '[data-scene="alt"]').click()
+    click(a, '[data-scene="alt"]')
     t0 = time.monotonic()
     seen = wait_for(lambda: showing(b) == "alt", timeout=10, step=0.01)
     follow_ms = (time.monotonic() - t0) * 1000
@@ -342,7 +359,7 @@ def run(args, base, port, ctl, rtsp, drivers):
     check(name == "<img src=x onerror=alert(1)>", f"its name is shown as text ({name!r})")
     check(not a.find_elements(By.CSS_SELECTOR, "#catalog img, #mimic img, #events img"),
           "no <img> element came from the name")
-    a.find_element(By.CSS_SELECTOR, '[data-scene="camera"]').click()
+    click(a, '[data-scene="camera"]')
     check(wait_for(lambda: tile_attr(a, 1, "data-source") == "html"), "scene camera shows it")
     label = wait_for(lambda: a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"] .name').text)
     check(label == "<img src=x onerror=alert(1)>", f"the tile's label is text ({label!r})")
@@ -413,14 +430,86 @@ def run(args, base, port, ctl, rtsp, drivers):
           f"frames rendered {rendered} <= status's {st['frames_rendered']}")
 
     if args.screenshot:
-        a.find_element(By.CSS_SELECTOR, '[data-scene="main"]').click()
+        click(a, '[data-scene="main"]')
         Select(b.find_element(By.ID, "state-filter")).select_by_value("")
         wait_for(lambda: near(panel_colour(a, 0), (255, 0, 0)))
-        a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="0"]').click()
+        click(a, '#mimic [data-tile="0"]')
         time.sleep(1.0)
         a.save_screenshot(args.screenshot)
     ws.close()
 
+
+def small_wall(work, name, control):
+    """A one-panel wall file previewed with --no-connect, with `control` as its control group."""
+    path = os.path.join(work, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('wall = { screen = { width = 64; height = 36; }; grid = { columns = 1; rows = 1; }; };\n'
+                f'sources = ( {{ id = "a"; url = "{os.path.abspath(args_clips)}/red.mp4"; }} );\n'
+                'scenes = ( { id = "s"; grid = [1, 1]; tiles = ( { source = "a"; cell = [0, 0]; } ); } );\n'
+                f"control = {{ {control} }};\n")
+    return path
+
+
+def other_walls(args, work):
+    # i. no token on a public address: refused at start, with a reason
+    port = free_port()
+    cfg = small_wall(work, "public.cfg", f'http = "0.0.0.0:{port}";')
+    r = subprocess.run([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                        "--no-connect", "--duration", "5"], capture_output=True, text=True,
+                       timeout=60)
+    check(r.returncode == 1 and "not a loopback address and no control.token" in r.stderr,
+          f"no token + 0.0.0.0: vwall refuses to start (rc {r.returncode}, {r.stderr[-300:]!r})")
+
+    # TLS: a self-signed certificate for 127.0.0.1
+    key, cert = os.path.join(work, "tls.key"), os.path.join(work, "tls.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"], check=True,
+                   capture_output=True)
+    port = free_port()
+    cfg = small_wall(work, "tls.cfg", f'token = "{TOKEN}"; http = "127.0.0.1:{port}"; '
+                                      'http_cert = "tls.pem"; http_key = "tls.key";')
+    log = open(os.path.join(work, "tls-wall.log"), "wb")
+    wall = subprocess.Popen([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                             "--no-connect"], stdout=log, stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False
+    try:
+        def get():
+            req = urllib.request.Request(f"https://127.0.0.1:{port}/metrics",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:
+                return resp.status, resp.read().decode()
+        got = wait_for(lambda: _try(get), timeout=20, step=0.2)
+        if not check(got and got[0] == 200 and "vwall_source_state{source=\"a\"" in got[1],
+                     "HTTPS: /metrics over TLS with the wall's certificate"):
+            return
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        ws = WebSocket.over(tls, "127.0.0.1", port, origin=f"https://127.0.0.1:{port}")
+        r = ws.call("auth", token=TOKEN)
+        check(r and r.get("ok"), f"WSS: auth over TLS ({r})")
+        r = ws.call("scene.list")
+        check(r and r.get("ok") and [s["id"] for s in r["scenes"]] == ["s"],
+              f"WSS: scene.list over TLS ({json.dumps(r)[:200]})")
+        ws.close()
+    finally:
+        wall.send_signal(signal.SIGTERM)
+        try:
+            check(wall.wait(timeout=20) == 0, "the TLS wall exits cleanly")
+        except subprocess.TimeoutExpired:
+            wall.kill()
+            check(False, "the TLS wall exits cleanly")
+        log.close()
+
+
+def _try(fn):
+    try:
+        return fn()
+    except (OSError, ssl.SSLError):
+        return None
+
+
+args_clips = None
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,21 @@ class HandshakeRefused(Exception):
 class WebSocket:
     def __init__(self, host, port, path="/ws", origin=None, timeout=10):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.next_id = 1
+        self.events = []
+        self._handshake(host, port, path, origin)
+
+    @classmethod
+    def over(cls, sock, host, port, path="/ws", origin=None):
+        """The same over a socket already connected (a TLS one, say)."""
+        ws = cls.__new__(cls)
+        ws.sock, ws.buf, ws.next_id, ws.events = sock, b"", 1, []
+        ws._handshake(host, port, path, origin)
+        return ws
+
+    def _handshake(self, host, port, path, origin):
+        """Upgrades self.sock (plain or TLS); raises HandshakeRefused unless 101."""
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
@@ -36,8 +51,6 @@ class WebSocket:
         if " 101 " not in status + " ":
             self.sock.close()
             raise HandshakeRefused(status)
-        self.next_id = 1
-        self.events = []
 
     def close(self):
         try:

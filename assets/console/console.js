@@ -316,9 +316,12 @@ function stackOf() {
 
 function renderScenes() {
   const ol = $('scenes');
-  ol.textContent = '';
   const st = S.status || {};
   const stack = stackOf();
+  const sig = JSON.stringify([S.lang, S.scenes, st.scene, st.base_scene, stack.map((e) => e.scene)]);
+  if (ol.dataset.sig === sig) { renderStack(); return; }
+  ol.dataset.sig = sig;
+  ol.textContent = '';
   S.scenes.forEach((sc, i) => {
     const li = el('li');
     li.dataset.scene = sc.id;
