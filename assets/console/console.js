@@ -512,7 +512,7 @@ function pollPicture() {
   if (!S.loggedIn || S.pictureBusy || document.hidden || !S.layout) return;
   S.pictureBusy = true;
   const img = new Image();
-  const width = Math.min(1600, Math.max(320, Math.round($('mimic').clientWidth * (window.devicePixelRatio || 1))));
+  const width = Math.min(1280, Math.max(320, Math.round($('mimic').clientWidth * (window.devicePixelRatio || 1))));
   img.onload = () => { S.picture = img; S.pictureBusy = false; drawPicture(); $('mimic').dataset.pictures = (+($('mimic').dataset.pictures || 0) + 1); };
   img.onerror = () => { S.pictureBusy = false; };
   img.src = withTicket('/wall.jpg?width=' + width + '&n=' + Date.now());

@@ -45,6 +45,7 @@
 #define MAX_PENDING (16 * 1024 * 1024)
 #define SNAPSHOT_MIN_US 300000 /* the wall is drawn for /wall.jpg at most ~3 times a second */
 #define SNAPSHOT_DEFAULT_W 960
+#define SNAPSHOT_MAX_W 3840
 #define MAX_LOGIN_DELAY_US (8 * 1000000)
 #define TICKET_LEN 32
 
@@ -74,6 +75,15 @@ struct conn {
     size_t body_len, body_off;
 };
 
+/* The JPEG encoder and converter, kept from one picture to the next (same size). */
+struct jpeg_enc {
+    int w, h; /* of the RGBA input = the JPEG */
+    AVCodecContext *cc;
+    struct SwsContext *sws;
+    AVFrame *frame;
+    AVPacket *pkt;
+};
+
 struct vw_console {
     struct vw_wall *wall;
     struct vw_control *ctl;
@@ -91,6 +101,7 @@ struct vw_console {
     struct conn *ws[MAX_WS];
     int ws_count;
     /* /wall.jpg cache */
+    struct jpeg_enc enc;
     unsigned char *jpg; /* LWS_PRE headroom, then jpg_len bytes */
     size_t jpg_len;
     int64_t jpg_at;
@@ -354,65 +365,79 @@ static void describe_peer(struct lws *wsi, char *buf, size_t cap)
 
 /* ---- /wall.jpg --------------------------------------------------------------------------- */
 
-/* RGBA rows → JPEG `ow` pixels wide, with LWS_PRE bytes of headroom. */
-static unsigned char *encode_jpeg(const uint8_t *rgba, int w, int h, int ow, size_t *out_len)
+static void jpeg_enc_finish(struct jpeg_enc *e)
 {
-    int oh = (int)((int64_t)h * ow / w);
-    ow &= ~1;
-    oh &= ~1;
-    if (ow < 16)
-        ow = 16;
-    if (oh < 16)
-        oh = 16;
-    unsigned char *out = NULL;
-    AVCodecContext *cc = NULL;
-    AVFrame *f = NULL;
-    AVPacket *pkt = NULL;
-    struct SwsContext *sws = NULL;
+    sws_freeContext(e->sws);
+    av_packet_free(&e->pkt);
+    av_frame_free(&e->frame);
+    avcodec_free_context(&e->cc);
+    memset(e, 0, sizeof *e);
+}
+
+static bool jpeg_enc_ready(struct jpeg_enc *e, int w, int h)
+{
+    if (e->cc && e->w == w && e->h == h)
+        return true;
+    jpeg_enc_finish(e);
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    if (!codec || !(cc = avcodec_alloc_context3(codec)))
-        goto done;
-    cc->width = ow;
-    cc->height = oh;
-    cc->pix_fmt = AV_PIX_FMT_YUVJ420P;
-    cc->time_base = (AVRational){1, 25};
-    cc->flags |= AV_CODEC_FLAG_QSCALE;
-    cc->global_quality = FF_QP2LAMBDA * 5;
-    if (avcodec_open2(cc, codec, NULL) < 0)
-        goto done;
-    f = av_frame_alloc();
-    pkt = av_packet_alloc();
-    if (!f || !pkt)
-        goto done;
-    f->format = AV_PIX_FMT_YUVJ420P;
-    f->width = ow;
-    f->height = oh;
-    f->quality = cc->global_quality;
-    f->pict_type = AV_PICTURE_TYPE_I;
-    if (av_frame_get_buffer(f, 0) < 0)
-        goto done;
+    if (!codec || !(e->cc = avcodec_alloc_context3(codec)))
+        goto fail;
+    e->cc->width = w;
+    e->cc->height = h;
+    e->cc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    e->cc->time_base = (AVRational){1, 25};
+    e->cc->flags |= AV_CODEC_FLAG_QSCALE;
+    e->cc->global_quality = FF_QP2LAMBDA * 5;
+    if (avcodec_open2(e->cc, codec, NULL) < 0)
+        goto fail;
+    e->frame = av_frame_alloc();
+    e->pkt = av_packet_alloc();
+    if (!e->frame || !e->pkt)
+        goto fail;
+    e->frame->format = AV_PIX_FMT_YUVJ420P;
+    e->frame->width = w;
+    e->frame->height = h;
+    if (av_frame_get_buffer(e->frame, 0) < 0)
+        goto fail;
     /* Full-range YUV 4:2:0 (what JPEG wants) without swscale's deprecated YUVJ formats. */
-    sws = sws_getContext(w, h, AV_PIX_FMT_RGBA, ow, oh, AV_PIX_FMT_YUV420P, SWS_AREA, NULL, NULL,
-                         NULL);
-    if (!sws)
-        goto done;
+    e->sws = sws_getContext(w, h, AV_PIX_FMT_RGBA, w, h, AV_PIX_FMT_YUV420P, SWS_POINT, NULL, NULL,
+                            NULL);
+    if (!e->sws)
+        goto fail;
     const int *coefs = sws_getCoefficients(SWS_CS_ITU601);
-    sws_setColorspaceDetails(sws, coefs, 1, coefs, 1, 0, 1 << 16, 1 << 16);
+    sws_setColorspaceDetails(e->sws, coefs, 1, coefs, 1, 0, 1 << 16, 1 << 16);
+    e->w = w;
+    e->h = h;
+    return true;
+fail:
+    jpeg_enc_finish(e);
+    return false;
+}
+
+/* RGBA rows (w×h, even sizes are not needed) → JPEG with LWS_PRE bytes of headroom, or
+ * NULL. */
+static unsigned char *encode_jpeg(struct jpeg_enc *e, const uint8_t *rgba, int w, int h,
+                                  size_t *out_len)
+{
+    int ew = w & ~1, eh = h & ~1; /* 4:2:0: the odd last column/row is left out */
+    if (ew < 2 || eh < 2 || !jpeg_enc_ready(e, ew, eh))
+        return NULL;
+    if (av_frame_make_writable(e->frame) < 0)
+        return NULL;
     const uint8_t *src[4] = {rgba};
     int stride[4] = {w * 4};
-    sws_scale(sws, src, stride, 0, h, f->data, f->linesize);
-    if (avcodec_send_frame(cc, f) < 0 || avcodec_receive_packet(cc, pkt) < 0)
-        goto done;
-    out = malloc(LWS_PRE + (size_t)pkt->size);
+    sws_scale(e->sws, src, stride, 0, eh, e->frame->data, e->frame->linesize);
+    e->frame->quality = e->cc->global_quality;
+    e->frame->pict_type = AV_PICTURE_TYPE_I;
+    e->frame->pts++;
+    if (avcodec_send_frame(e->cc, e->frame) < 0 || avcodec_receive_packet(e->cc, e->pkt) < 0)
+        return NULL;
+    unsigned char *out = malloc(LWS_PRE + (size_t)e->pkt->size);
     if (out) {
-        memcpy(out + LWS_PRE, pkt->data, (size_t)pkt->size);
-        *out_len = (size_t)pkt->size;
+        memcpy(out + LWS_PRE, e->pkt->data, (size_t)e->pkt->size);
+        *out_len = (size_t)e->pkt->size;
     }
-done:
-    sws_freeContext(sws);
-    av_packet_free(&pkt);
-    av_frame_free(&f);
-    avcodec_free_context(&cc);
+    av_packet_unref(e->pkt);
     return out;
 }
 
@@ -425,23 +450,27 @@ static const unsigned char *wall_jpeg(struct vw_console *con, int width, size_t 
         *len = con->jpg_len;
         return con->jpg;
     }
+    if (width <= 0)
+        width = SNAPSHOT_DEFAULT_W;
+    if (width > SNAPSHOT_MAX_W)
+        width = SNAPSHOT_MAX_W;
     struct vw_errors errs;
     vw_errors_init(&errs);
     int w = 0, h = 0;
-    uint8_t *rgba = vw_wall_snapshot(con->wall, &w, &h, &errs);
+    int64_t t0 = vw_now_us();
+    uint8_t *rgba = vw_wall_snapshot_scaled(con->wall, width, &w, &h, &errs);
+    int64_t t1 = vw_now_us();
     if (!rgba) {
         vw_warn("console: /wall.jpg: %s", vw_errors_first(&errs));
         vw_errors_finish(&errs);
         return con->jpg ? (*len = con->jpg_len, con->jpg) : NULL;
     }
     vw_errors_finish(&errs);
-    if (width <= 0)
-        width = SNAPSHOT_DEFAULT_W;
-    if (width > w)
-        width = w;
     size_t n = 0;
-    unsigned char *jpg = encode_jpeg(rgba, w, h, width, &n);
+    unsigned char *jpg = encode_jpeg(&con->enc, rgba, w, h, &n);
     free(rgba);
+    vw_debug("console: /wall.jpg %dx%d: drawn in %.1f ms, encoded in %.1f ms", w, h,
+             (t1 - t0) / 1e3, (vw_now_us() - t1) / 1e3);
     if (jpg) {
         free(con->jpg);
         con->jpg = jpg;
@@ -1038,5 +1067,6 @@ void vw_console_destroy(struct vw_console *con)
     free(con->gfds);
     free(con->pfds);
     free(con->jpg);
+    jpeg_enc_finish(&con->enc);
     free(con);
 }

@@ -1231,7 +1231,17 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
 
 uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_errors *errs)
 {
+    return vw_wall_snapshot_scaled(w, 0, width, height, errs);
+}
+
+uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *height,
+                                 struct vw_errors *errs)
+{
     int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
+    if (max_w > 0 && max_w < pw) { /* drawn small, not drawn big and shrunk */
+        ph = (int)fmax(1, lround((double)ph * max_w / pw));
+        pw = max_w;
+    }
     SDL_GL_MakeCurrent(w->gl_window, w->gl);
     struct vw_target *t = vw_target_create(w->renderer, pw, ph, errs);
     if (!t)
