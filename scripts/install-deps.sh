@@ -11,6 +11,8 @@ PKGS=(
   libsdl2-dev libsdl2-ttf-dev libepoxy-dev libfontconfig-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libconfig-dev libcjson-dev
+  # the browser console: HTTP/WebSocket (libwebsockets, driven through a glib main context)
+  libwebsockets-dev libglib2.0-dev
   # headless GL through Mesa (llvmpipe) and a CJK font for labels
   libegl-mesa0 libgl1-mesa-dri libegl-dev libgl1 libglx-mesa0 fonts-wqy-microhei
   # tests: clips, the RTSP camera, window tests
@@ -18,6 +20,8 @@ PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # display servers for the output tests: Xorg with the dummy driver (two displays), sway + grim (wayland)
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils sway grim
+  # the console's browser tests
+  chromium chromium-driver python3-selenium python3-prometheus-client
   # the allocation test (heaptrack)
   heaptrack
   # sanitizer and fuzzer runtimes

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "model/config.h"
+#include "console/console.h"
 #include "control/control.h"
 #include "base/errors.h"
 #include "base/log.h"
@@ -56,6 +57,8 @@ static void usage(FILE *to)
         "                         unix:$XDG_RUNTIME_DIR/vwall.sock, or as a systemd service\n"
         "                         unix:$RUNTIME_DIRECTORY/NAME.sock for NAME.cfg); --control\n"
         "                         none disables it\n"
+        "      --http HOST:PORT   serve the operator console in a browser (default: the wall\n"
+        "                         file's control.http, else off)\n"
         "      --no-connect       open no source: preview the layout with every tile's slate\n"
         "      --state-file FILE  where the scene state (incidents, picks, saved scenes) is kept\n"
         "                         (default: wall.state_dir, else $STATE_DIRECTORY,\n"
@@ -249,7 +252,7 @@ static int run_screenshot(struct vw_wall *w, const char *path, double timeout)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *screenshot = NULL, *stats = NULL;
+    const char *config_path = NULL, *screenshot = NULL, *stats = NULL, *http = NULL;
     const char *controls[MAX_CONTROL];
     int ncontrol = 0;
     bool check = false, no_control = false;
@@ -272,7 +275,8 @@ int main(int argc, char **argv)
         O_COMPOSE,
         O_PRESENT,
         O_NOCONNECT,
-        O_STATEFILE
+        O_STATEFILE,
+        O_HTTP
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
         {"present", required_argument, NULL, O_PRESENT},
         {"no-connect", no_argument, NULL, O_NOCONNECT},
         {"state-file", required_argument, NULL, O_STATEFILE},
+        {"http", required_argument, NULL, O_HTTP},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -349,6 +354,7 @@ int main(int argc, char **argv)
             break;
         case O_NOCONNECT: opt.no_connect = true; break;
         case O_STATEFILE: opt.state_file = strcmp(optarg, "none") == 0 ? "" : optarg; break;
+        case O_HTTP: http = optarg; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'V': printf("vwall %s\n", VWALL_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -488,6 +494,30 @@ int main(int argc, char **argv)
     if (ctl)
         vw_control_attach(ctl, w);
 
+    /* The browser console rides on the control server (with no endpoint of its own when
+     * --control none). */
+    const struct vw_config *c = vw_wall_config(w);
+    struct vw_console *console = NULL;
+    if (!http)
+        http = c->control.http;
+    if (http && !ctl) {
+        ctl = vw_control_create(c, NULL, 0, &errs);
+        if (ctl)
+            vw_control_attach(ctl, w);
+    }
+    if (http && ctl) {
+        struct vw_console_options copt = {
+            .listen = http, .cert = c->control.http_cert, .key = c->control.http_key};
+        console = vw_console_create(w, ctl, &copt, &errs);
+        if (!console) {
+            print_errors(&errs);
+            vw_control_destroy(ctl);
+            vw_wall_destroy(w);
+            vw_errors_finish(&errs);
+            return 1;
+        }
+    }
+
     vw_wall_set_events(w, ctl != NULL); /* nobody to send them to: build none */
     /* READY, STATUS and the watchdog for systemd (Type=notify), from this loop. */
     struct vw_service *svc = vw_service_create();
@@ -512,6 +542,7 @@ int main(int argc, char **argv)
     vw_service_destroy(svc);
     if (stats)
         write_stats(w, stats);
+    vw_console_destroy(console);
     vw_control_destroy(ctl);
     vw_wall_destroy(w);
     vw_errors_finish(&errs);

@@ -98,6 +98,7 @@ struct vw_control {
     struct pollfd *pfds;
     int pfd_cap;
     int reserve_fd; /* spare descriptor, freed to shed a client when out of descriptors */
+    struct vw_control_hook hook; /* a second front end (the console); zero when none */
 };
 
 /* ---- clients -------------------------------------------------------------------------- */
@@ -248,6 +249,20 @@ static void client_flush(struct client *cl)
 
 static void reapply_socket_modes(struct vw_control *c);
 
+/* A request of the console's (a WebSocket session): answered at once; a reload reads the
+ * wall file on this thread (the console's sessions have no deferred replies yet). */
+cJSON *vw_control_run(struct vw_control *c, struct vw_session *s, const char *line, size_t len)
+{
+    int clients = vw_control_client_count(c);
+    if (c->hook.client_count)
+        clients += c->hook.client_count(c->hook.user);
+    struct vw_command_ctx ctx = {.wall = c->wall, .clients = clients};
+    cJSON *reply = vw_commands_handle_line(&ctx, s, line, len);
+    if (ctx.reloaded)
+        reapply_socket_modes(c);
+    return reply;
+}
+
 /* A ticket for the reply to the request being handled: the client's serial. */
 static void *defer_reply(void *ud)
 {
@@ -275,8 +290,11 @@ static void deferred_reply(void *ud, void *ticket, cJSON *reply)
 
 static void handle_line(struct vw_control *c, struct client *cl, const char *line, size_t len)
 {
+    int clients = vw_control_client_count(c);
+    if (c->hook.client_count)
+        clients += c->hook.client_count(c->hook.user);
     struct vw_command_ctx ctx = {.wall = c->wall,
-                                 .clients = vw_control_client_count(c),
+                                 .clients = clients,
                                  .defer = defer_reply,
                                  .deferred_reply = deferred_reply,
                                  .defer_ud = c};
@@ -456,6 +474,8 @@ static void send_events(struct vw_control *c)
             client_queue(cl, text, n, true);
         }
         free(text);
+        if (c->hook.event)
+            c->hook.event(c->hook.user, ev);
         cJSON_Delete(ev);
     }
 }
@@ -835,6 +855,14 @@ void vw_control_attach(struct vw_control *c, struct vw_wall *w)
     c->start_cfg = NULL;
 }
 
+void vw_control_set_hook(struct vw_control *c, const struct vw_control_hook *hook)
+{
+    if (hook)
+        c->hook = *hook;
+    else
+        memset(&c->hook, 0, sizeof c->hook);
+}
+
 int vw_control_client_count(const struct vw_control *c)
 {
     int n = 0;
@@ -892,8 +920,13 @@ void vw_control_poll(struct vw_control *c, int timeout_ms, int wake_fd)
         client_flush(c->clients[i]);
     reap(c);
 
-    int nl = c->listener_count, nc = c->client_count;
-    if (!ensure_pfds(c, nl + 1 + nc)) {
+    int nl = c->listener_count, nc = c->client_count, nh = 0;
+    struct pollfd *hook_fds = NULL;
+    if (c->hook.prepare)
+        hook_fds = c->hook.prepare(c->hook.user, &nh, &timeout_ms);
+    if (!hook_fds)
+        nh = 0;
+    if (!ensure_pfds(c, nl + 1 + nc + nh)) {
         vw_err("control: out of memory");
         return;
     }
@@ -920,12 +953,23 @@ void vw_control_poll(struct vw_control *c, int timeout_ms, int wake_fd)
         }
         pc[i] = (struct pollfd){.fd = cl->fd, .events = ev};
     }
-    int ready = poll(c->pfds, (nfds_t)(nl + 1 + nc), timeout_ms);
+    struct pollfd *ph = pc + nc;
+    for (int i = 0; i < nh; i++)
+        ph[i] = (struct pollfd){.fd = hook_fds[i].fd, .events = hook_fds[i].events};
+    int ready = poll(c->pfds, (nfds_t)(nl + 1 + nc + nh), timeout_ms);
     if (ready < 0) {
         if (errno != EINTR)
             vw_warn("control: poll: %s", strerror(errno));
+        for (int i = 0; i < nh; i++)
+            hook_fds[i].revents = 0;
+        if (c->hook.dispatch)
+            c->hook.dispatch(c->hook.user);
         return;
     }
+    for (int i = 0; i < nh; i++)
+        hook_fds[i].revents = ph[i].revents;
+    if (c->hook.dispatch)
+        c->hook.dispatch(c->hook.user); /* before the events below, so they reach it too */
     /* revents are 0 where nothing happened (also when poll returned 0); clients with a
      * backlog are served regardless. */
     for (int i = 0; i < nc; i++) {

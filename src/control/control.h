@@ -5,6 +5,7 @@
 #define VW_CONTROL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/errors.h"
 
@@ -29,5 +30,29 @@ void vw_control_destroy(struct vw_control *c); /* NULL ok; closes clients, unlin
 void vw_control_poll(struct vw_control *c, int timeout_ms, int wake_fd);
 
 int vw_control_client_count(const struct vw_control *c);
+
+/* A second front end served inside vw_control_poll (the browser console): its descriptors
+ * are polled with the sockets', it sees every wall event, and it runs requests through the
+ * same commands. Main thread only; the hook's functions are called from vw_control_poll. */
+struct cJSON;
+struct pollfd;
+struct vw_session;
+struct vw_control_hook {
+    void *user;
+    /* Returns the hook's descriptors to poll (its array; *n of them) and may lower
+     * *timeout_ms (-1: none) when it needs service sooner. */
+    struct pollfd *(*prepare)(void *user, int *n, int *timeout_ms);
+    /* After the poll: the same array now carries revents. */
+    void (*dispatch)(void *user);
+    /* Each wall event, before the server frees it (borrowed). */
+    void (*event)(void *user, const struct cJSON *ev);
+    int (*client_count)(void *user); /* its clients, counted in "status" */
+};
+/* Installs `hook` (copied; NULL removes it). */
+void vw_control_set_hook(struct vw_control *c, const struct vw_control_hook *hook);
+/* Runs one request line for session `s` with the server's command context, as a socket
+ * client's line would run. Returns the reply (caller owns it) or NULL for a blank line. */
+struct cJSON *vw_control_run(struct vw_control *c, struct vw_session *s, const char *line,
+                             size_t len);
 
 #endif

@@ -620,6 +620,9 @@ static const struct key control_keys[] = {
     {"screenshot_dir", T_PATH, NONEMPTY, AT(C, control.screenshot_dir)},
     {"socket_group", T_STR, NONEMPTY, AT(C, control.socket_group)},
     {"seats", T_LIST, OPTIONAL},
+    {"http", T_STR, NONEMPTY, AT(C, control.http)},
+    {"http_cert", T_PATH, NONEMPTY, AT(C, control.http_cert)},
+    {"http_key", T_PATH, NONEMPTY, AT(C, control.http_key)},
     {0},
 };
 static const struct key root_keys[] = {
@@ -1649,6 +1652,9 @@ void vw_config_destroy(struct vw_config *cfg)
     free(cfg->control.token);
     free(cfg->control.screenshot_dir);
     free(cfg->control.socket_group);
+    free(cfg->control.http);
+    free(cfg->control.http_cert);
+    free(cfg->control.http_key);
     free(cfg->displays);
     free(cfg->name);
     free(cfg->font);

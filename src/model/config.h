@@ -90,6 +90,9 @@ struct vw_control_cfg {
     char *socket_group;        /* group for the Unix socket, or NULL */
     struct vw_seat_cfg *seats; /* control.seats, in file order; NULL when none */
     int seat_count;
+    char *http;      /* the browser console's "HOST:PORT", or NULL: off */
+    char *http_cert; /* TLS certificate and key (PEM) for it, or NULL: plain HTTP */
+    char *http_key;
 };
 
 struct vw_strmap;

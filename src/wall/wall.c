@@ -1169,7 +1169,17 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs)
 
 uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_errors *errs)
 {
+    return vw_wall_snapshot_scaled(w, 0, width, height, errs);
+}
+
+uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *height,
+                                 struct vw_errors *errs)
+{
     int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
+    if (max_w > 0 && max_w < pw) { /* drawn small, not drawn big and shrunk */
+        ph = (int)fmax(1, lround((double)ph * max_w / pw));
+        pw = max_w;
+    }
     vw_outputs_make_current(w->outputs);
     struct vw_target *t = vw_target_create(w->renderer, pw, ph, errs);
     if (!t)
@@ -1188,7 +1198,7 @@ uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_
     vw_target_read(t, rgba);
     vw_target_bind(NULL);
     vw_target_destroy(t);
-    w->full_redraw = w->dirty = true; /* the tiles' frames moved on without the outputs */
+    w->dirty = true; /* new frames were taken: the outputs draw the tiles that changed */
     *width = pw;
     *height = ph;
     return rgba;

@@ -117,6 +117,10 @@ bool vw_wall_reload(struct vw_wall *w, struct vw_errors *errs);
 /* Renders the whole wall (all panels, bezels removed) as RGBA rows, top row first, and
  * returns them (caller frees) with their size; NULL with the reason in errs. */
 uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_errors *errs);
+/* The same drawn at most `max_w` pixels wide, the aspect kept (0: full size): the console's
+ * live picture, which costs a small fraction of a full-size drawing on a big wall. */
+uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *height,
+                                 struct vw_errors *errs);
 /* Renders the whole wall (all panels, bezels removed) to a PNG at `path`. */
 bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs);
 /* True when every tile of the scene showing has shown a frame (for --screenshot). */

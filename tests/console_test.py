@@ -1,0 +1,515 @@
+#!/usr/bin/python3
+"""The operator console through a real browser (issue 14).
+
+Starts a real vwall offscreen (tests/console-wall.cfg: solid-colour clips, a GStreamer RTSP
+camera, a source named as HTML) with --http, and drives it with two headless Chromiums
+(Debian's chromium + chromium-driver, python3-selenium) and raw WebSocket/HTTP clients:
+
+  a. /metrics and /wall.jpg refuse a client without the token / a login ticket; a WebSocket
+     upgrade with a foreign Origin is refused, one from the console's own origin is not.
+  b. login: a wrong token is refused (and answered late), the right one opens the console.
+  c. clicking a scene switches the wall: the control socket says so and the live picture in
+     the mimic changes colour; the second browser marks it showing.
+  d. dragging a camera from the catalog onto a tile shows it there (control socket, both
+     browsers, the picture).
+  e. an incident pushed from the dialog with ttl 3 s: a countdown that falls, then the
+     revert to the base scene in both browsers.
+  f. a camera named <img src=x onerror=alert(1)> is shown as text (no element, no alert).
+  g. the RTSP camera killed: its tile turns stalled/offline in the mimic and the catalog's
+     state filter lists it.
+  h. /metrics parses with prometheus_client's parser and agrees with status/source.list.
+  i. with no token the console refuses a non-loopback address; with control.http_cert/key
+     it serves HTTPS and WSS.
+
+How fast the second browser follows is printed (console: second browser followed in N ms),
+not asserted; docs/console.md reports it.
+"""
+import argparse
+import json
+import os
+import ssl
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vwtest  # noqa: E402
+from console_ws import HandshakeRefused, WebSocket  # noqa: E402
+from vwtest import check  # noqa: E402
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+TOKEN = "seat-token-7f3a"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(fn, timeout=15, step=0.05):
+    """fn() until it returns something truthy (returned), or None after `timeout` s.
+    Exceptions from a page being redrawn count as "not yet"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+        except (StaleElementReferenceException, KeyError, IndexError, TypeError):
+            pass
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(step)
+
+
+class RtspServer:
+    def __init__(self, workdir):
+        self.log = open(os.path.join(workdir, "rtsp.log"), "ab")
+        self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, "rtsp_server.py"), "--port", "0",
+                                      "--cams", "1"], stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline()
+        if not line.startswith(b"READY "):
+            raise RuntimeError(f"rtsp_server.py did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def browser(width, height):
+    o = Options()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              f"--window-size={width},{height}", "--lang=en-US", "--mute-audio",
+              "--disable-extensions", "--disable-background-networking"):
+        o.add_argument(a)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    d.set_script_timeout(10)
+    return d
+
+
+def http_get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+    except (urllib.error.URLError, OSError):
+        return 0, {}, b""  # not listening (yet)
+
+
+def login(d, base, token):
+    d.get(base + "/")
+    field = wait_for(lambda: d.find_element(By.ID, "token").is_displayed() and
+                     d.find_element(By.ID, "token"))
+    if not field:
+        return False
+    field.clear()
+    field.send_keys(token)
+    d.find_element(By.ID, "login-btn").click()
+    return True
+
+
+def click(d, css):
+    """Clicks the element (found again if the page redrew it meanwhile)."""
+    def go():
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+    return wait_for(go, timeout=10)
+
+
+def showing(d):
+    """The scene the page marks showing."""
+    els = d.find_elements(By.CSS_SELECTOR, "#scenes li.showing")
+    return els[0].get_attribute("data-scene") if els else None
+
+
+def tile_attr(d, index, attr):
+    els = d.find_elements(By.CSS_SELECTOR, f'#mimic [data-tile="{index}"]')
+    return els[0].get_attribute(attr) if els else None
+
+
+PIXEL_JS = """
+const cv = document.querySelector('#mimic [data-panel="' + arguments[0] + '"] canvas');
+if (!cv) return null;
+const d = cv.getContext('2d').getImageData(cv.width >> 1, cv.height >> 2, 1, 1).data;
+return [d[0], d[1], d[2]];
+"""
+
+
+def panel_colour(d, panel):
+    return d.execute_script(PIXEL_JS, panel)
+
+
+def near(got, want, tol=40):
+    return got is not None and all(abs(a - b) <= tol for a, b in zip(got, want))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vwall", required=True)
+    ap.add_argument("--clips", required=True)
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--screenshot", help="also write the console as a PNG here (docs)")
+    args = ap.parse_args()
+    global args_clips
+    args_clips = args.clips
+
+    work = tempfile.mkdtemp(prefix="vwall-console-")
+    rtsp = RtspServer(work)
+    cfg_path = os.path.join(work, "wall.cfg")
+    with open(os.path.join(HERE, "console-wall.cfg"), encoding="utf-8") as f:
+        text = f.read()
+    text = (text.replace("@CLIPS@", os.path.abspath(args.clips))
+            .replace("@RTSP@", f"rtsp://127.0.0.1:{rtsp.port}/cam1").replace("@TOKEN@", TOKEN))
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(text)
+    port = free_port()
+    sock = os.path.join(work, "ctl.sock")
+    log = open(os.path.join(work, "vwall.log"), "wb")
+    wall = subprocess.Popen([args.vwall, "-c", cfg_path, "--output", "offscreen", "--control",
+                             f"unix:{sock}", "--http", f"127.0.0.1:{port}", "--max-fps", "30"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    drivers = []
+    try:
+        if not check(wait_for(lambda: os.path.exists(sock) and http_get(base + "/")[0] == 200,
+                              timeout=20), "vwall serves the console"):
+            return
+        ctl = vwtest.Client(sock)
+        run(args, base, port, ctl, rtsp, drivers)
+        ctl.close()
+        other_walls(args, work)
+    finally:
+        for d in drivers:
+            try:
+                d.quit()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+        wall.send_signal(signal.SIGTERM)
+        try:
+            rc = wall.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            wall.kill()
+            rc = None
+        check(rc == 0, f"vwall exits cleanly after the test (rc {rc})")
+        rtsp.kill()
+        log.close()
+        with open(os.path.join(work, "vwall.log"), encoding="utf-8", errors="replace") as f:
+            wall_log = f.read()
+        check("failed login from client=ws:" in wall_log, "the failed login is logged")
+        check("foreign origin 'http://evil.example'" in wall_log,
+              "the refused foreign Origin is logged")
+        if vwtest.failed:
+            print(wall_log[-6000:], file=sys.stderr)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    vwtest.finish("console")
+
+
+def run(args, base, port, ctl, rtsp, drivers):
+    # a. HTTP and WebSocket refusals
+    status, _, _ = http_get(base + "/metrics")
+    check(status == 401, f"/metrics without the token: 401 (got {status})")
+    status, _, _ = http_get(base + "/wall.jpg?width=320")
+    check(status == 403, f"/wall.jpg without a ticket: 403 (got {status})")
+    status, _, _ = http_get(base + "/wall.jpg?width=320&ticket=0123456789abcdef0123456789abcdef")
+    check(status == 403, f"/wall.jpg with a made-up ticket: 403 (got {status})")
+    try:
+        WebSocket("127.0.0.1", port, origin="http://evil.example").close()
+        check(False, "a WebSocket from a foreign Origin is refused")
+    except HandshakeRefused as e:
+        check(" 101 " not in e.status_line + " ", f"foreign Origin refused ({e.status_line})")
+    ws = WebSocket("127.0.0.1", port, origin=base)
+    r = ws.call("status")
+    check(r and r.get("error") == "unauthorized", f"/ws before login: unauthorized ({r})")
+    r = ws.call("auth", token=TOKEN)
+    check(r and r.get("ok"), f"/ws auth with the token ({r})")
+    ev = ws.wait_event("console.login")
+    ticket = ev and ev.get("ticket")
+    check(ticket and len(ticket) == 32, f"a login ticket ({ev})")
+    status, headers, body = http_get(base + f"/wall.jpg?width=320&ticket={ticket}")
+    check(status == 200 and headers.get("content-type") == "image/jpeg" and body[:2] == b"\xff\xd8",
+          f"/wall.jpg with the ticket is a JPEG (status {status})")
+    if status == 200:
+        jpg = os.path.join(tempfile.gettempdir(), f"vwall-console-{os.getpid()}.jpg")
+        with open(jpg, "wb") as f:
+            f.write(body)
+        img = vwtest.Image(jpg)
+        os.unlink(jpg)
+        check(img.w == 320 and img.h == 90, f"/wall.jpg?width=320 is 320x90 ({img.w}x{img.h})")
+        check(near(img.px(80, 45), (255, 0, 0)) and near(img.px(240, 45), (0, 255, 0)),
+              f"/wall.jpg shows red | green ({img.px(80, 45)}, {img.px(240, 45)})")
+    r = ws.call("status")
+    check(r and r.get("ok") and r.get("clients", 0) >= 2,
+          f"/ws after login runs commands; status counts it ({r and r.get('clients')})")
+
+    # b. login through the page
+    a = browser(1920, 1080)
+    drivers.append(a)
+    b = browser(1366, 768)
+    drivers.append(b)
+    login(a, base, "not-the-token")
+    err = wait_for(lambda: a.find_element(By.ID, "login-error").text, timeout=15)
+    check(err and "wrong token" in err.lower(), f"a wrong token is refused on the page ({err!r})")
+    check(a.find_element(By.ID, "login").is_displayed(), "the login form stays up")
+    login(a, base, TOKEN)
+    check(wait_for(lambda: not a.find_element(By.ID, "login").is_displayed() and
+                   len(a.find_elements(By.CSS_SELECTOR, "[data-scene]")) == 4),
+          "the right token opens the console with the 4 scenes")
+    login(b, base, TOKEN)
+    check(wait_for(lambda: showing(b) == "main"), "the second browser shows scene main")
+    check(wait_for(lambda: near(panel_colour(a, 0), (255, 0, 0)) and
+                   near(panel_colour(a, 1), (0, 255, 0))),
+          f"the mimic's live picture: red | green ({panel_colour(a, 0)}, {panel_colour(a, 1)})")
+    check(wait_for(lambda: tile_attr(a, 0, "data-source") == "red" and
+                   tile_attr(a, 1, "data-source") == "green"),
+          "the mimic's tiles carry data-source red, green")
+
+    # c. click a scene
+    click(a, '[data-scene="alt"]')
+    t0 = time.monotonic()
+    seen = wait_for(lambda: showing(b) == "alt", timeout=10, step=0.01)
+    follow_ms = (time.monotonic() - t0) * 1000
+    check(seen, "the second browser marks alt showing")
+    print(f"console: second browser followed a scene switch in {follow_ms:.0f} ms")
+    st = ctl.call("status")
+    check(st.get("scene") == "alt", f"the wall shows alt ({st.get('scene')})")
+    check(wait_for(lambda: near(panel_colour(a, 0), (0, 0, 255)) and
+                   near(panel_colour(a, 1), (255, 255, 0))),
+          f"the live picture turned blue | yellow ({panel_colour(a, 0)}, {panel_colour(a, 1)})")
+
+    # d. drag a camera onto a tile
+    def drag_camera():
+        cam = a.find_element(By.CSS_SELECTOR, '#catalog [data-source="white"]')
+        tile = a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"]')
+        ActionChains(a).click_and_hold(cam).move_by_offset(20, 0).move_to_element(tile) \
+            .move_by_offset(2, 2).release().perform()
+        return True
+    wait_for(drag_camera, timeout=10)
+    check(wait_for(lambda: tile_attr(a, 1, "data-source") == "white"),
+          f"dragged camera white shows in tile 1 ({tile_attr(a, 1, 'data-source')})")
+    check(wait_for(lambda: tile_attr(b, 1, "data-source") == "white", timeout=5),
+          "the second browser shows white in tile 1")
+    ev = ctl.call("source.list")
+    white = [s for s in ev.get("sources", []) if s["id"] == "white"]
+    check(white and white[0]["state"] in ("connecting", "live"), "the wall decodes white")
+    check(wait_for(lambda: near(panel_colour(a, 1), (255, 255, 255))),
+          f"the live picture of panel 1 turned white ({panel_colour(a, 1)})")
+
+    # e. push an incident with ttl 3 s from the dialog
+    a.find_element(By.ID, "push-btn").click()
+    Select(a.find_element(By.ID, "push-scene")).select_by_value("incident")
+    for fid, value in (("push-priority", "5"), ("push-ttl", "3")):
+        f = a.find_element(By.ID, fid)
+        f.clear()
+        f.send_keys(value)
+    a.find_element(By.ID, "push-ok").click()
+    check(wait_for(lambda: showing(a) == "incident" and showing(b) == "incident", timeout=5),
+          "both browsers show the pushed incident")
+
+    def ttl_text(d):
+        els = d.find_elements(By.CSS_SELECTOR, '#stack [data-stack-scene="incident"] .ttl')
+        return els[0].text if els else None
+
+    def ttl_value(d):
+        txt = ttl_text(d)
+        return float(txt.split()[0]) if txt and txt[0].isdigit() else None
+
+    first = wait_for(lambda: ttl_value(b))
+    time.sleep(1.0)
+    second = ttl_value(b)
+    check(first is not None and second is not None and 0 <= second < first <= 3.0,
+          f"the ttl counts down on the second browser ({first} → {second})")
+    check(wait_for(lambda: showing(a) == "alt" and showing(b) == "alt" and
+                   not b.find_elements(By.CSS_SELECTOR, "#stack [data-stack-scene]"), timeout=10),
+          "after the ttl both browsers are back on alt with an empty stack")
+    check(ctl.call("status").get("scene") == "alt", "the wall is back on alt")
+
+    # f. a camera named as HTML, shown as text
+    search = a.find_element(By.ID, "search")
+    search.send_keys("onerror")
+    check(wait_for(lambda: [e.get_attribute("data-source")
+                            for e in a.find_elements(By.CSS_SELECTOR, "#catalog [data-source]")]
+                   == ["html"]), "the search finds the camera named as HTML")
+    name = wait_for(lambda: a.find_element(
+        By.CSS_SELECTOR, '#catalog [data-source="html"] .name').text)
+    check(name == "<img src=x onerror=alert(1)>", f"its name is shown as text ({name!r})")
+    check(not a.find_elements(By.CSS_SELECTOR, "#catalog img, #mimic img, #events img"),
+          "no <img> element came from the name")
+    click(a, '[data-scene="camera"]')
+    check(wait_for(lambda: tile_attr(a, 1, "data-source") == "html"), "scene camera shows it")
+    label = wait_for(lambda: a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"] .name').text)
+    check(label == "<img src=x onerror=alert(1)>", f"the tile's label is text ({label!r})")
+    try:
+        a.switch_to.alert.dismiss()
+        check(False, "no alert ran")
+    except NoAlertPresentException:
+        check(True, "no alert ran")
+    search.clear()
+    search.send_keys(" ")  # an input event for the cleared field
+    search.clear()
+
+    # g. the RTSP camera goes live, then is killed
+    check(wait_for(lambda: tile_attr(b, 0, "data-source") == "cam" and
+                   tile_attr(b, 0, "data-state") == "live", timeout=20),
+          f"the RTSP camera's tile is live ({tile_attr(b, 0, 'data-state')})")
+    rtsp.kill()
+    check(wait_for(lambda: tile_attr(b, 0, "data-state") in ("stalled", "offline"), timeout=15),
+          f"killed: the camera's tile is stalled/offline ({tile_attr(b, 0, 'data-state')})")
+    check(wait_for(lambda: tile_attr(b, 0, "data-state") == "offline", timeout=30),
+          f"killed: the camera's tile turns offline ({tile_attr(b, 0, 'data-state')})")
+    Select(b.find_element(By.ID, "state-filter")).select_by_value("offline")
+    check(wait_for(lambda: "cam" in [e.get_attribute("data-source") for e in
+                                     b.find_elements(By.CSS_SELECTOR, "#catalog [data-source]")]
+                   and all(e.get_attribute("data-state") == "offline" for e in
+                           b.find_elements(By.CSS_SELECTOR, "#catalog [data-source]"))),
+          "the catalog filtered on offline lists the camera, and only offline ones")
+
+    # h. /metrics
+    before = {s["id"]: s for s in ctl.call("source.list")["sources"]}
+    status, headers, body = http_get(base + "/metrics", {"Authorization": f"Bearer {TOKEN}"})
+    after = {s["id"]: s for s in ctl.call("source.list")["sources"]}
+    st = ctl.call("status")
+    check(status == 200 and headers.get("content-type", "").startswith("text/plain"),
+          f"/metrics with the token: 200 text/plain ({status})")
+    samples = {}
+    try:
+        for fam in text_string_to_metric_families(body.decode()):
+            for s in fam.samples:
+                samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        check(True, "/metrics parses as Prometheus text format")
+    except Exception as e:  # noqa: BLE001 - the parser's error is the finding
+        check(False, f"/metrics parses as Prometheus text format: {e}")
+    ids = {dict(k[1]).get("source") for k in samples if k[0] == "vwall_source_state"}
+    check(ids == set(after), f"/metrics has every source of source.list ({sorted(ids)})")
+    for sid, s in after.items():
+        state = [dict(k[1])["state"] for k, v in samples.items()
+                 if k[0] == "vwall_source_state" and dict(k[1]).get("source") == sid and v == 1]
+        check(state == [s["state"]] or (before[sid]["state"] != s["state"]),
+              f"{sid}: state in /metrics {state} = source.list's {s['state']}")
+        dec = samples.get(("vwall_source_frames_decoded_total", (("source", sid),)))
+        check(dec is not None and before[sid]["frames_decoded"] <= dec <= s["frames_decoded"],
+              f"{sid}: frames decoded {dec} within source.list's "
+              f"{before[sid]['frames_decoded']}..{s['frames_decoded']}")
+        rec = samples.get(("vwall_source_reconnects_total", (("source", sid),)))
+        check(rec is not None and before[sid]["reconnects"] <= rec <= s["reconnects"],
+              f"{sid}: reconnects {rec} agree with source.list")
+    check(samples.get(("vwall_scene_info", (("base_scene", st["base_scene"]),
+                                            ("scene", st["scene"])))) == 1,
+          f"vwall_scene_info names scene {st['scene']}")
+    check(samples.get(("vwall_stack_depth", ())) == len(st["stack"]), "stack depth agrees")
+    check(samples.get(("vwall_clients", ())) == st["clients"],
+          f"clients {samples.get(('vwall_clients', ()))} = status's {st['clients']}")
+    check(samples.get(("vwall_scene_changes_total", ()), 0) >= 4,
+          f"scene changes counted ({samples.get(('vwall_scene_changes_total', ()))})")
+    rendered = samples.get(("vwall_frames_rendered_total", ()))
+    check(rendered is not None and 0 < rendered <= st["frames_rendered"],
+          f"frames rendered {rendered} <= status's {st['frames_rendered']}")
+
+    if args.screenshot:
+        click(a, '[data-scene="main"]')
+        Select(b.find_element(By.ID, "state-filter")).select_by_value("")
+        wait_for(lambda: near(panel_colour(a, 0), (255, 0, 0)))
+        click(a, '#mimic [data-tile="0"]')
+        time.sleep(1.0)
+        a.save_screenshot(args.screenshot)
+    ws.close()
+
+
+def small_wall(work, name, control):
+    """A one-panel wall file previewed with --no-connect, with `control` as its control group."""
+    path = os.path.join(work, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('wall = { screen = { width = 64; height = 36; }; grid = { columns = 1; rows = 1; }; };\n'
+                f'sources = ( {{ id = "a"; url = "{os.path.abspath(args_clips)}/red.mp4"; }} );\n'
+                'scenes = ( { id = "s"; grid = [1, 1]; tiles = ( { source = "a"; cell = [0, 0]; } ); } );\n'
+                f"control = {{ {control} }};\n")
+    return path
+
+
+def other_walls(args, work):
+    # i. no token on a public address: refused at start, with a reason
+    port = free_port()
+    cfg = small_wall(work, "public.cfg", f'http = "0.0.0.0:{port}";')
+    r = subprocess.run([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                        "--no-connect", "--duration", "5"], capture_output=True, text=True,
+                       timeout=60)
+    check(r.returncode == 1 and "not a loopback address and no control.token" in r.stderr,
+          f"no token + 0.0.0.0: vwall refuses to start (rc {r.returncode}, {r.stderr[-300:]!r})")
+
+    # TLS: a self-signed certificate for 127.0.0.1
+    key, cert = os.path.join(work, "tls.key"), os.path.join(work, "tls.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"], check=True,
+                   capture_output=True)
+    port = free_port()
+    cfg = small_wall(work, "tls.cfg", f'token = "{TOKEN}"; http = "127.0.0.1:{port}"; '
+                                      'http_cert = "tls.pem"; http_key = "tls.key";')
+    log = open(os.path.join(work, "tls-wall.log"), "wb")
+    wall = subprocess.Popen([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                             "--no-connect"], stdout=log, stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False
+    try:
+        def get():
+            req = urllib.request.Request(f"https://127.0.0.1:{port}/metrics",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+            with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:
+                return resp.status, resp.read().decode()
+        got = wait_for(lambda: _try(get), timeout=20, step=0.2)
+        if not check(got and got[0] == 200 and "vwall_source_state{source=\"a\"" in got[1],
+                     "HTTPS: /metrics over TLS with the wall's certificate"):
+            return
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        ws = WebSocket.over(tls, "127.0.0.1", port, origin=f"https://127.0.0.1:{port}")
+        r = ws.call("auth", token=TOKEN)
+        check(r and r.get("ok"), f"WSS: auth over TLS ({r})")
+        r = ws.call("scene.list")
+        check(r and r.get("ok") and [s["id"] for s in r["scenes"]] == ["s"],
+              f"WSS: scene.list over TLS ({json.dumps(r)[:200]})")
+        ws.close()
+    finally:
+        wall.send_signal(signal.SIGTERM)
+        try:
+            check(wall.wait(timeout=20) == 0, "the TLS wall exits cleanly")
+        except subprocess.TimeoutExpired:
+            wall.kill()
+            check(False, "the TLS wall exits cleanly")
+        log.close()
+
+
+def _try(fn):
+    try:
+        return fn()
+    except (OSError, ssl.SSLError):
+        return None
+
+
+args_clips = None
+
+if __name__ == "__main__":
+    main()
