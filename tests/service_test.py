@@ -268,7 +268,7 @@ def test_journal():
           f"every line carries a priority: {[x for x in lines if x[:3] not in ('<3>', '<4>', '<6>', '<7>')]}")
     check({"<4>", "<6>", "<7>"} <= prios, f"warning, info and debug lines seen, got {sorted(prios)}")
     warn = [line for line in lines if line.startswith("<4>")]
-    check(any("some tiles still have no picture" in line for line in warn),
+    check(any("some tiles still have no picture" in line or "is offline" in line for line in warn),
           f"the missing tile's warning is a <4> line: {warn}")
     check(all(" warn: " in line for line in warn), f"<4> lines are the warnings: {warn}")
     check(all(" info: " in line for line in lines if line.startswith("<6>")), "<6> lines are info")

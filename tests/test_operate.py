@@ -413,6 +413,36 @@ def test_bursts(w):
     c.close()
 
 
+def test_busy_socket_and_offline_screenshot(w, vwall, folder):
+    """A second vwall on a busy socket stops before it opens any camera; --screenshot does
+    not wait for a camera already known to be offline, and says so."""
+    log = os.path.join(folder, "second.log")
+    with open(log, "wb") as f:
+        rc = subprocess.run([vwall, "-c", w.cfg, "--output", "offscreen", "--control",
+                             "unix:" + w.sock], stdout=f, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, SDL_VIDEODRIVER="offscreen"), timeout=60).returncode
+    text = open(log, encoding="utf-8", errors="replace").read()
+    check(rc == 1 and "source '" not in text and "video driver" not in text,
+          f"a second vwall on the busy socket exits 1 before any camera or window ({rc}): {text[-300:]}")
+    check(w.unix().call("ping").get("ok") is True, "the first wall is untouched")
+    dead = os.path.join(folder, "dead.cfg")
+    with open(dead, "w") as f:
+        f.write("""wall = { screen = { width = 160; height = 90; }; grid = { columns = 1; rows = 1; }; };
+sources = ( { id = "gone"; url = "rtsp://127.0.0.1:9/nothing"; } );
+scenes = ( { id = "s"; tiles = ( { source = "gone"; cell = [0, 0]; } ); } );
+""")
+    png = os.path.join(folder, "dead.png")
+    t0 = time.monotonic()
+    r = subprocess.run([vwall, "-c", dead, "--screenshot", png, "--timeout", "60"],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, SDL_VIDEODRIVER="offscreen"))
+    dt = time.monotonic() - t0
+    check(r.returncode == 0 and os.path.exists(png), f"the screenshot is written ({r.returncode})")
+    check("camera 'gone' is offline" in r.stderr, f"...saying which camera is offline: "
+          f"{r.stderr[-400:]}")
+    print(f"   --screenshot with an offline camera and --timeout 60 took {dt:.1f} s", flush=True)
+
+
 # ---- a county: 20,000 cameras ----------------------------------------------------------------
 
 def county(vwall, folder, count):
@@ -521,6 +551,8 @@ def main():
              ("scene_list_and_saved", lambda: test_scene_list_and_saved(w)),
              ("restart", lambda: test_restart(w)), ("adhoc", lambda: test_adhoc(w, clips)),
              ("source_list", lambda: test_source_list(w)), ("bursts", lambda: test_bursts(w)),
+             ("busy_socket_and_offline_screenshot",
+              lambda: test_busy_socket_and_offline_screenshot(w, a.vwall, folder)),
              ("county", lambda: test_county(a.vwall, folder))]
     w.start()
     try:

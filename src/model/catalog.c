@@ -152,6 +152,8 @@ bool vw_catalog_parse(const char *t, size_t n, const struct vw_catalog_sink *sin
 {
     struct record r = {0};
     int col_of[VW_CATALOG_COLUMNS]; /* field index of each known column, or -1 */
+    for (int c = 0; c < VW_CATALOG_COLUMNS; c++)
+        col_of[c] = -1; /* set by the header; rows come only after it */
     int header_fields = 0;
     bool header = false, ok = true;
     size_t i = 0;
