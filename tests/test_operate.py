@@ -429,7 +429,7 @@ def test_busy_socket_and_offline_screenshot(w, vwall, folder):
     with open(dead, "w") as f:
         f.write("""wall = { screen = { width = 160; height = 90; }; grid = { columns = 1; rows = 1; }; };
 sources = ( { id = "gone"; url = "rtsp://127.0.0.1:9/nothing"; } );
-scenes = ( { id = "s"; tiles = ( { source = "gone"; cell = [0, 0]; } ); } );
+scenes = ( { id = "s"; grid = [1, 1]; tiles = ( { source = "gone"; cell = [0, 0]; } ); } );
 """)
     png = os.path.join(folder, "dead.png")
     t0 = time.monotonic()

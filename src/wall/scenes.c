@@ -364,6 +364,7 @@ bool vw_wall_assign(struct vw_wall *w, struct vw_tile_ref tile, const char *sour
     };
     if (!commit(w, &tr, false, e))
         return false;
+    c = vw_wall_source_cfg(w, src); /* resolving may have grown the ad-hoc table */
     w->switch_started_us = vw_now_us();
     vw_info("scene '%s' tile %d now shows '%s' (by %s)", vw_wall_shown(w)->id, t, c->id, by);
     tile_event(w, t, by, false);
