@@ -250,7 +250,7 @@ def run(args, base, port, ctl, rtsp, drivers):
     ev = ws.wait_event("console.login")
     ticket = ev and ev.get("ticket")
     check(ticket and len(ticket) == 32, f"a login ticket ({ev})")
-    status, headers, body = http_get(base + f"/wall.jpg?width=320&ticket={ticket}")
+    status, headers, body = http_get(base + f"/wall.jpg?width=160&ticket={ticket}")
     check(status == 200 and headers.get("content-type") == "image/jpeg" and body[:2] == b"\xff\xd8",
           f"/wall.jpg with the ticket is a JPEG (status {status})")
     if status == 200:
@@ -259,9 +259,9 @@ def run(args, base, port, ctl, rtsp, drivers):
             f.write(body)
         img = vwtest.Image(jpg)
         os.unlink(jpg)
-        check(img.w == 320 and img.h == 90, f"/wall.jpg?width=320 is 320x90 ({img.w}x{img.h})")
-        check(near(img.px(80, 45), (255, 0, 0)) and near(img.px(240, 45), (0, 255, 0)),
-              f"/wall.jpg shows red | green ({img.px(80, 45)}, {img.px(240, 45)})")
+        check(img.w == 160 and img.h == 44, f"/wall.jpg?width=160 is 160x44 ({img.w}x{img.h})")
+        check(near(img.px(40, 22), (255, 0, 0)) and near(img.px(120, 22), (0, 255, 0)),
+              f"/wall.jpg shows red | green ({img.px(40, 22)}, {img.px(120, 22)})")
     r = ws.call("status")
     check(r and r.get("ok") and r.get("clients", 0) >= 2,
           f"/ws after login runs commands; status counts it ({r and r.get('clients')})")

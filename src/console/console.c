@@ -67,8 +67,9 @@ struct conn {
     bool overflow;           /* the message passed the cap */
     struct msg *head, *tail; /* unsent messages */
     size_t pending;
-    int failures; /* failed logins on this connection */
-    cJSON *held;  /* the answer to a failed login, sent when its delay ends */
+    int failures;  /* failed logins on this connection */
+    bool dropping; /* too much unsent: being closed */
+    cJSON *held;   /* the answer to a failed login, sent when its delay ends */
     char ticket[TICKET_LEN + 1];
     /* HTTP */
     unsigned char *body; /* LWS_PRE headroom, then body_len bytes */
@@ -171,7 +172,10 @@ static void new_ticket(char *out)
 
 static void conn_queue_text(struct conn *c, const char *text, size_t n)
 {
+    if (c->dropping)
+        return;
     if (c->pending + n > MAX_PENDING) {
+        c->dropping = true;
         vw_warn("console: dropping client=%s: it does not read its messages (%d MiB unsent)",
                 c->session.peer, MAX_PENDING >> 20);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -1025,6 +1029,7 @@ struct vw_console *vw_console_create(struct vw_wall *w, struct vw_control *ctl,
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = opt->cert;
         info.ssl_private_key_filepath = opt->key;
+        info.alpn = "http/1.1"; /* WebSockets over HTTP/1.1, as without TLS */
     }
     con->lws = lws_create_context(&info);
     if (!con->lws) {
