@@ -18,7 +18,10 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
   g. the RTSP camera killed: its tile turns stalled/offline in the mimic and the catalog's
      state filter lists it.
   h. /metrics parses with prometheus_client's parser and agrees with status/source.list.
-  i. with no token the console refuses a non-loopback address; with control.http_cert/key
+  i. Chinese search, keyboard shortcuts, the language switch, the layout at 1366x768, and a
+     reload from the page: a broken wall file's file:line errors in the events feed, then
+     a good one's config.reloaded on both browsers.
+  j. with no token the console refuses a non-loopback address; with control.http_cert/key
      it serves HTTPS and WSS.
 
 How fast the second browser follows is printed (console: second browser followed in N ms),
@@ -199,7 +202,7 @@ def main():
                               timeout=20), "vwall serves the console"):
             return
         ctl = vwtest.Client(sock)
-        run(args, base, port, ctl, rtsp, drivers)
+        run(args, base, port, ctl, rtsp, drivers, cfg_path)
         ctl.close()
         other_walls(args, work)
     finally:
@@ -229,7 +232,7 @@ def main():
     vwtest.finish("console")
 
 
-def run(args, base, port, ctl, rtsp, drivers):
+def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     # a. HTTP and WebSocket refusals
     status, _, _ = http_get(base + "/metrics")
     check(status == 401, f"/metrics without the token: 401 (got {status})")
@@ -253,15 +256,24 @@ def run(args, base, port, ctl, rtsp, drivers):
     status, headers, body = http_get(base + f"/wall.jpg?width=160&ticket={ticket}")
     check(status == 200 and headers.get("content-type") == "image/jpeg" and body[:2] == b"\xff\xd8",
           f"/wall.jpg with the ticket is a JPEG (status {status})")
-    if status == 200:
-        jpg = os.path.join(tempfile.gettempdir(), f"vwall-console-{os.getpid()}.jpg")
+    jpg = os.path.join(tempfile.gettempdir(), f"vwall-console-{os.getpid()}.jpg")
+
+    def wall_picture():
+        st, _, data = http_get(base + f"/wall.jpg?width=160&ticket={ticket}")
+        if st != 200:
+            return None
         with open(jpg, "wb") as f:
-            f.write(body)
-        img = vwtest.Image(jpg)
-        os.unlink(jpg)
-        check(img.w == 160 and img.h == 44, f"/wall.jpg?width=160 is 160x44 ({img.w}x{img.h})")
-        check(near(img.px(40, 22), (255, 0, 0)) and near(img.px(120, 22), (0, 255, 0)),
-              f"/wall.jpg shows red | green ({img.px(40, 22)}, {img.px(120, 22)})")
+            f.write(data)
+        return vwtest.Image(jpg)
+
+    # The wall shows red | green once both clips have their first frame.
+    img = wait_for(lambda: (lambda i: i if near(i.px(40, 22), (255, 0, 0)) and
+                            near(i.px(120, 22), (0, 255, 0)) else None)(wall_picture()),
+                   timeout=15, step=0.3) or wall_picture()
+    os.unlink(jpg)
+    check(img and img.w == 160 and img.h == 44, f"/wall.jpg?width=160 is 160x44 ({img and img.w}x{img and img.h})")
+    check(img and near(img.px(40, 22), (255, 0, 0)) and near(img.px(120, 22), (0, 255, 0)),
+          f"/wall.jpg shows red | green ({img and img.px(40, 22)}, {img and img.px(120, 22)})")
     r = ws.call("status")
     check(r and r.get("ok") and r.get("clients", 0) >= 2,
           f"/ws after login runs commands; status counts it ({r and r.get('clients')})")
@@ -428,6 +440,52 @@ def run(args, base, port, ctl, rtsp, drivers):
     rendered = samples.get(("vwall_frames_rendered_total", ()))
     check(rendered is not None and 0 < rendered <= st["frames_rendered"],
           f"frames rendered {rendered} <= status's {st['frames_rendered']}")
+
+    # i. Chinese search, keys, language, 1366x768, reload
+    search = a.find_element(By.ID, "search")
+    search.clear()
+    search.send_keys("河口")
+    check(wait_for(lambda: [e.get_attribute("data-source")
+                            for e in a.find_elements(By.CSS_SELECTOR, "#catalog [data-source]")]
+                   == ["cam"]), "a Chinese search (河口) finds the camera by its name")
+    search.clear()
+    search.send_keys("x")
+    search.send_keys("\b")
+    b.find_element(By.TAG_NAME, "body").send_keys("2")
+    check(wait_for(lambda: showing(a) == "alt" and ctl.call("status").get("scene") == "alt"),
+          "key 2 on the second browser switches to the second scene")
+    click(b, "#lang")
+    check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text == "场景"),
+          "the language button switches the interface to Chinese")
+    check(wait_for(lambda: "在线" in b.find_element(By.ID, "state-filter").text),
+          "the state filter speaks Chinese too")
+    click(b, "#lang")
+    check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
+                   == "scenes"), "and back to English")
+    fits = b.execute_script("""
+        const de = document.documentElement, vw = innerWidth, vh = innerHeight;
+        const inside = (id) => { const r = document.getElementById(id).getBoundingClientRect();
+            return r.width > 50 && r.height > 20 && r.left >= 0 && r.top >= 0 &&
+                   r.right <= vw + 1 && r.bottom <= vh + 1; };
+        return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'),
+                inside('scenes'), inside('catalog'), inside('events-panel'), vw, vh];""")
+    check(fits and all(fits[:5]), f"at 1366x768 everything fits the screen ({fits})")
+
+    with open(cfg_path, encoding="utf-8") as f:
+        good = f.read()
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(good.replace('stall_timeout = 1.0;', 'stall_timeout = "soon";'))
+    bad_line = good[:good.index("stall_timeout = 1.0;")].count("\n") + 1
+    click(a, "#reload")
+    err = wait_for(lambda: [e.text for e in a.find_elements(
+        By.CSS_SELECTOR, '#events [data-event="config.reload"] .err')])
+    check(err and any(f"wall.cfg:{bad_line}:" in e for e in err),
+          f"a failed reload lists its file:line errors in the feed ({err})")
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(good)
+    click(a, "#reload")
+    check(wait_for(lambda: b.find_elements(By.CSS_SELECTOR, '#events [data-event="config.reloaded"]')),
+          "the good reload shows as config.reloaded on the second browser")
 
     if args.screenshot:
         click(a, '[data-scene="main"]')
