@@ -144,14 +144,16 @@ def click(d, css):
 
 
 def showing(d):
-    """The scene the page marks showing."""
-    els = d.find_elements(By.CSS_SELECTOR, "#scenes li.showing")
-    return els[0].get_attribute("data-scene") if els else None
+    """The scene the page marks showing (read in one step: the page redraws)."""
+    return d.execute_script(
+        "const e = document.querySelector('#scenes li.showing');"
+        "return e ? e.getAttribute('data-scene') : null;")
 
 
 def tile_attr(d, index, attr):
-    els = d.find_elements(By.CSS_SELECTOR, f'#mimic [data-tile="{index}"]')
-    return els[0].get_attribute(attr) if els else None
+    return d.execute_script(
+        "const e = document.querySelector('#mimic [data-tile=\"' + arguments[0] + '\"]');"
+        "return e ? e.getAttribute(arguments[1]) : null;", index, attr)
 
 
 PIXEL_JS = """
@@ -342,9 +344,10 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     check(wait_for(lambda: showing(a) == "incident" and showing(b) == "incident", timeout=5),
           "both browsers show the pushed incident")
 
-    def ttl_text(d):
-        els = d.find_elements(By.CSS_SELECTOR, '#stack [data-stack-scene="incident"] .ttl')
-        return els[0].text if els else None
+    def ttl_text(d):  # read in one step: the countdown redraws 5 times a second
+        return d.execute_script(
+            "const e = document.querySelector('#stack [data-stack-scene=\"incident\"] .ttl');"
+            "return e ? e.textContent : null;")
 
     def ttl_value(d):
         txt = ttl_text(d)
