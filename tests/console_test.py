@@ -21,8 +21,9 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
   i. Chinese search, keyboard shortcuts, the language switch, the layout at 1366x768, and a
      reload from the page: a broken wall file's file:line errors in the events feed, then
      a good one's config.reloaded on both browsers.
-  j. with no token the console refuses a non-loopback address; with control.http_cert/key
-     it serves HTTPS and WSS.
+  j. with no token the console refuses a non-loopback address, and on loopback answers
+     only a loopback Host (no DNS rebinding); with control.http_cert/key it serves HTTPS
+     and WSS.
 
 How fast the second browser follows is printed (console: second browser followed in N ms),
 not asserted; docs/console.md reports it.
@@ -225,6 +226,8 @@ def main():
         with open(os.path.join(work, "vwall.log"), encoding="utf-8", errors="replace") as f:
             wall_log = f.read()
         check("failed login from client=ws:" in wall_log, "the failed login is logged")
+        check("(2 from 127.0.0.1 lately); answered in 1.0 s" in wall_log,
+              "a second failed login from the same address, on a new connection, waits longer")
         check("foreign origin 'http://evil.example'" in wall_log,
               "the refused foreign Origin is logged")
         if vwtest.failed:
@@ -247,6 +250,11 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
         check(False, "a WebSocket from a foreign Origin is refused")
     except HandshakeRefused as e:
         check(" 101 " not in e.status_line + " ", f"foreign Origin refused ({e.status_line})")
+    for attempt in (1, 2):  # two connections, one wrong token each: the delay grows by address
+        bad = WebSocket("127.0.0.1", port, origin=base)
+        r = bad.call("auth", token="wrong")
+        check(r and r.get("error") == "unauthorized", f"wrong token #{attempt}: unauthorized ({r})")
+        bad.close()
     ws = WebSocket("127.0.0.1", port, origin=base)
     r = ws.call("status")
     check(r and r.get("error") == "unauthorized", f"/ws before login: unauthorized ({r})")
@@ -520,6 +528,38 @@ def other_walls(args, work):
                        timeout=60)
     check(r.returncode == 1 and "not a loopback address and no control.token" in r.stderr,
           f"no token + 0.0.0.0: vwall refuses to start (rc {r.returncode}, {r.stderr[-300:]!r})")
+
+    # no token on loopback: open to this machine, but only under a loopback Host
+    port = free_port()
+    cfg = small_wall(work, "open.cfg", f'http = "127.0.0.1:{port}";')
+    log = open(os.path.join(work, "open-wall.log"), "wb")
+    wall = subprocess.Popen([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                             "--no-connect"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        check(wait_for(lambda: http_get(base + "/metrics")[0] == 200, timeout=20),
+              "no token, loopback: /metrics answers without a bearer")
+        check(http_get(base + "/wall.jpg?width=64")[0] == 200, "and /wall.jpg without a ticket")
+        status = http_get(base + "/wall.jpg?width=64", {"Host": f"rebind.example:{port}"})[0]
+        check(status == 403, f"but not for another Host name (DNS rebinding): {status}")
+        ws = WebSocket("127.0.0.1", port, origin=base)
+        r = ws.call("status")
+        check(r and r.get("ok"), f"no token: /ws runs commands without auth ({r and r.get('ok')})")
+        ws.close()
+        try:
+            WebSocket("127.0.0.1", port, origin=f"http://rebind.example:{port}",
+                      host_header=f"rebind.example:{port}").close()
+            check(False, "a WebSocket for another Host name is refused")
+        except HandshakeRefused as e:
+            check(True, f"a WebSocket for another Host name is refused ({e.status_line})")
+    finally:
+        wall.send_signal(signal.SIGTERM)
+        try:
+            check(wall.wait(timeout=20) == 0, "the open wall exits cleanly")
+        except subprocess.TimeoutExpired:
+            wall.kill()
+            check(False, "the open wall exits cleanly")
+        log.close()
 
     # TLS: a self-signed certificate for 127.0.0.1
     key, cert = os.path.join(work, "tls.key"), os.path.join(work, "tls.pem")
