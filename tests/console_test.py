@@ -284,6 +284,21 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     check(img and img.w == 160 and img.h == 44, f"/wall.jpg?width=160 is 160x44 ({img and img.w}x{img and img.h})")
     check(img and near(img.px(40, 22), (255, 0, 0)) and near(img.px(120, 22), (0, 255, 0)),
           f"/wall.jpg shows red | green ({img and img.px(40, 22)}, {img and img.px(120, 22)})")
+    r = ws.call("no.such.command")
+    check(r and r.get("error") == "unknown_command", f"/ws: the protocol's own errors ({r})")
+    ws.send_text("{not json")
+    r = json.loads(ws.recv_text())
+    check(r.get("error") == "parse_error", f"/ws: a broken message gets parse_error ({r})")
+    big = WebSocket("127.0.0.1", port, origin=base)
+    big.send_text(json.dumps({"cmd": "ping", "pad": "x" * 70000}))
+    r = json.loads(big.recv_text() or "{}")
+    check(r.get("error") == "too_large", f"/ws: a 70 kB message gets too_large ({r.get('error')})")
+    try:
+        closed = big.recv_text(timeout=10) is None
+    except (ConnectionError, OSError):
+        closed = True
+    check(closed, "and the connection closes")
+    big.sock.close()
     r = ws.call("status")
     check(r and r.get("ok") and r.get("clients", 0) >= 2,
           f"/ws after login runs commands; status counts it ({r and r.get('clients')})")
@@ -335,6 +350,11 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
           f"dragged camera white shows in tile 1 ({tile_attr(a, 1, 'data-source')})")
     check(wait_for(lambda: tile_attr(b, 1, "data-source") == "white", timeout=5),
           "the second browser shows white in tile 1")
+    click(a, '#mimic [data-tile="1"]')
+    info = wait_for(lambda: a.find_element(By.ID, "tile-info").is_displayed() and
+                    a.find_element(By.ID, "ti-fields").text)
+    check(info and "white" in info and "fps" in info,
+          f"clicking the tile shows its camera, fps and the rest ({info!r})")
     ev = ctl.call("source.list")
     white = [s for s in ev.get("sources", []) if s["id"] == "white"]
     check(white and white[0]["state"] in ("connecting", "live"), "the wall decodes white")
