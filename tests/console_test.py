@@ -18,8 +18,12 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
   g. the RTSP camera killed: its tile turns stalled/offline in the mimic and the catalog's
      state filter lists it.
   h. /metrics parses with prometheus_client's parser and agrees with status/source.list.
-  i. with no token the console refuses a non-loopback address; with control.http_cert/key
-     it serves HTTPS and WSS.
+  i. Chinese search, keyboard shortcuts, the language switch, the layout at 1366x768, and a
+     reload from the page: a broken wall file's file:line errors in the events feed, then
+     a good one's config.reloaded on both browsers.
+  j. with no token the console refuses a non-loopback address, and on loopback answers
+     only a loopback Host (no DNS rebinding); with control.http_cert/key it serves HTTPS
+     and WSS.
 
 How fast the second browser follows is printed (console: second browser followed in N ms),
 not asserted; docs/console.md reports it.
@@ -141,14 +145,16 @@ def click(d, css):
 
 
 def showing(d):
-    """The scene the page marks showing."""
-    els = d.find_elements(By.CSS_SELECTOR, "#scenes li.showing")
-    return els[0].get_attribute("data-scene") if els else None
+    """The scene the page marks showing (read in one step: the page redraws)."""
+    return d.execute_script(
+        "const e = document.querySelector('#scenes li.showing');"
+        "return e ? e.getAttribute('data-scene') : null;")
 
 
 def tile_attr(d, index, attr):
-    els = d.find_elements(By.CSS_SELECTOR, f'#mimic [data-tile="{index}"]')
-    return els[0].get_attribute(attr) if els else None
+    return d.execute_script(
+        "const e = document.querySelector('#mimic [data-tile=\"' + arguments[0] + '\"]');"
+        "return e ? e.getAttribute(arguments[1]) : null;", index, attr)
 
 
 PIXEL_JS = """
@@ -199,7 +205,7 @@ def main():
                               timeout=20), "vwall serves the console"):
             return
         ctl = vwtest.Client(sock)
-        run(args, base, port, ctl, rtsp, drivers)
+        run(args, base, port, ctl, rtsp, drivers, cfg_path)
         ctl.close()
         other_walls(args, work)
     finally:
@@ -220,6 +226,8 @@ def main():
         with open(os.path.join(work, "vwall.log"), encoding="utf-8", errors="replace") as f:
             wall_log = f.read()
         check("failed login from client=ws:" in wall_log, "the failed login is logged")
+        check("(2 from 127.0.0.1 lately); answered in 1.0 s" in wall_log,
+              "a second failed login from the same address, on a new connection, waits longer")
         check("foreign origin 'http://evil.example'" in wall_log,
               "the refused foreign Origin is logged")
         if vwtest.failed:
@@ -229,7 +237,7 @@ def main():
     vwtest.finish("console")
 
 
-def run(args, base, port, ctl, rtsp, drivers):
+def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     # a. HTTP and WebSocket refusals
     status, _, _ = http_get(base + "/metrics")
     check(status == 401, f"/metrics without the token: 401 (got {status})")
@@ -242,6 +250,11 @@ def run(args, base, port, ctl, rtsp, drivers):
         check(False, "a WebSocket from a foreign Origin is refused")
     except HandshakeRefused as e:
         check(" 101 " not in e.status_line + " ", f"foreign Origin refused ({e.status_line})")
+    for attempt in (1, 2):  # two connections, one wrong token each: the delay grows by address
+        bad = WebSocket("127.0.0.1", port, origin=base)
+        r = bad.call("auth", token="wrong")
+        check(r and r.get("error") == "unauthorized", f"wrong token #{attempt}: unauthorized ({r})")
+        bad.close()
     ws = WebSocket("127.0.0.1", port, origin=base)
     r = ws.call("status")
     check(r and r.get("error") == "unauthorized", f"/ws before login: unauthorized ({r})")
@@ -250,18 +263,42 @@ def run(args, base, port, ctl, rtsp, drivers):
     ev = ws.wait_event("console.login")
     ticket = ev and ev.get("ticket")
     check(ticket and len(ticket) == 32, f"a login ticket ({ev})")
-    status, headers, body = http_get(base + f"/wall.jpg?width=320&ticket={ticket}")
+    status, headers, body = http_get(base + f"/wall.jpg?width=160&ticket={ticket}")
     check(status == 200 and headers.get("content-type") == "image/jpeg" and body[:2] == b"\xff\xd8",
           f"/wall.jpg with the ticket is a JPEG (status {status})")
-    if status == 200:
-        jpg = os.path.join(tempfile.gettempdir(), f"vwall-console-{os.getpid()}.jpg")
+    jpg = os.path.join(tempfile.gettempdir(), f"vwall-console-{os.getpid()}.jpg")
+
+    def wall_picture():
+        st, _, data = http_get(base + f"/wall.jpg?width=160&ticket={ticket}")
+        if st != 200:
+            return None
         with open(jpg, "wb") as f:
-            f.write(body)
-        img = vwtest.Image(jpg)
-        os.unlink(jpg)
-        check(img.w == 320 and img.h == 90, f"/wall.jpg?width=320 is 320x90 ({img.w}x{img.h})")
-        check(near(img.px(80, 45), (255, 0, 0)) and near(img.px(240, 45), (0, 255, 0)),
-              f"/wall.jpg shows red | green ({img.px(80, 45)}, {img.px(240, 45)})")
+            f.write(data)
+        return vwtest.Image(jpg)
+
+    # The wall shows red | green once both clips have their first frame.
+    img = wait_for(lambda: (lambda i: i if near(i.px(40, 22), (255, 0, 0)) and
+                            near(i.px(120, 22), (0, 255, 0)) else None)(wall_picture()),
+                   timeout=15, step=0.3) or wall_picture()
+    os.unlink(jpg)
+    check(img and img.w == 160 and img.h == 44, f"/wall.jpg?width=160 is 160x44 ({img and img.w}x{img and img.h})")
+    check(img and near(img.px(40, 22), (255, 0, 0)) and near(img.px(120, 22), (0, 255, 0)),
+          f"/wall.jpg shows red | green ({img and img.px(40, 22)}, {img and img.px(120, 22)})")
+    r = ws.call("no.such.command")
+    check(r and r.get("error") == "unknown_command", f"/ws: the protocol's own errors ({r})")
+    ws.send_text("{not json")
+    r = json.loads(ws.recv_text())
+    check(r.get("error") == "parse_error", f"/ws: a broken message gets parse_error ({r})")
+    big = WebSocket("127.0.0.1", port, origin=base)
+    big.send_text(json.dumps({"cmd": "ping", "pad": "x" * 70000}))
+    r = json.loads(big.recv_text() or "{}")
+    check(r.get("error") == "too_large", f"/ws: a 70 kB message gets too_large ({r.get('error')})")
+    try:
+        closed = big.recv_text(timeout=10) is None
+    except (ConnectionError, OSError):
+        closed = True
+    check(closed, "and the connection closes")
+    big.sock.close()
     r = ws.call("status")
     check(r and r.get("ok") and r.get("clients", 0) >= 2,
           f"/ws after login runs commands; status counts it ({r and r.get('clients')})")
@@ -313,6 +350,11 @@ def run(args, base, port, ctl, rtsp, drivers):
           f"dragged camera white shows in tile 1 ({tile_attr(a, 1, 'data-source')})")
     check(wait_for(lambda: tile_attr(b, 1, "data-source") == "white", timeout=5),
           "the second browser shows white in tile 1")
+    click(a, '#mimic [data-tile="1"]')
+    info = wait_for(lambda: a.find_element(By.ID, "tile-info").is_displayed() and
+                    a.find_element(By.ID, "ti-fields").text)
+    check(info and "white" in info and "fps" in info,
+          f"clicking the tile shows its camera, fps and the rest ({info!r})")
     ev = ctl.call("source.list")
     white = [s for s in ev.get("sources", []) if s["id"] == "white"]
     check(white and white[0]["state"] in ("connecting", "live"), "the wall decodes white")
@@ -330,9 +372,10 @@ def run(args, base, port, ctl, rtsp, drivers):
     check(wait_for(lambda: showing(a) == "incident" and showing(b) == "incident", timeout=5),
           "both browsers show the pushed incident")
 
-    def ttl_text(d):
-        els = d.find_elements(By.CSS_SELECTOR, '#stack [data-stack-scene="incident"] .ttl')
-        return els[0].text if els else None
+    def ttl_text(d):  # read in one step: the countdown redraws 5 times a second
+        return d.execute_script(
+            "const e = document.querySelector('#stack [data-stack-scene=\"incident\"] .ttl');"
+            "return e ? e.textContent : null;")
 
     def ttl_value(d):
         txt = ttl_text(d)
@@ -429,6 +472,52 @@ def run(args, base, port, ctl, rtsp, drivers):
     check(rendered is not None and 0 < rendered <= st["frames_rendered"],
           f"frames rendered {rendered} <= status's {st['frames_rendered']}")
 
+    # i. Chinese search, keys, language, 1366x768, reload
+    search = a.find_element(By.ID, "search")
+    search.clear()
+    search.send_keys("河口")
+    check(wait_for(lambda: [e.get_attribute("data-source")
+                            for e in a.find_elements(By.CSS_SELECTOR, "#catalog [data-source]")]
+                   == ["cam"]), "a Chinese search (河口) finds the camera by its name")
+    search.clear()
+    search.send_keys("x")
+    search.send_keys("\b")
+    b.find_element(By.TAG_NAME, "body").send_keys("2")
+    check(wait_for(lambda: showing(a) == "alt" and ctl.call("status").get("scene") == "alt"),
+          "key 2 on the second browser switches to the second scene")
+    click(b, "#lang")
+    check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text == "场景"),
+          "the language button switches the interface to Chinese")
+    check(wait_for(lambda: "在线" in b.find_element(By.ID, "state-filter").text),
+          "the state filter speaks Chinese too")
+    click(b, "#lang")
+    check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
+                   == "scenes"), "and back to English")
+    fits = b.execute_script("""
+        const de = document.documentElement, vw = innerWidth, vh = innerHeight;
+        const inside = (id) => { const r = document.getElementById(id).getBoundingClientRect();
+            return r.width > 50 && r.height > 20 && r.left >= 0 && r.top >= 0 &&
+                   r.right <= vw + 1 && r.bottom <= vh + 1; };
+        return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'),
+                inside('scenes'), inside('catalog'), inside('events-panel'), vw, vh];""")
+    check(fits and all(fits[:5]), f"at 1366x768 everything fits the screen ({fits})")
+
+    with open(cfg_path, encoding="utf-8") as f:
+        good = f.read()
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(good.replace('stall_timeout = 1.0;', 'stall_timeout = "soon";'))
+    bad_line = good[:good.index("stall_timeout = 1.0;")].count("\n") + 1
+    click(a, "#reload")
+    err = wait_for(lambda: [e.text for e in a.find_elements(
+        By.CSS_SELECTOR, '#events [data-event="config.reload"] .err')])
+    check(err and any(f"wall.cfg:{bad_line}:" in e for e in err),
+          f"a failed reload lists its file:line errors in the feed ({err})")
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(good)
+    click(a, "#reload")
+    check(wait_for(lambda: b.find_elements(By.CSS_SELECTOR, '#events [data-event="config.reloaded"]')),
+          "the good reload shows as config.reloaded on the second browser")
+
     if args.screenshot:
         click(a, '[data-scene="main"]')
         Select(b.find_element(By.ID, "state-filter")).select_by_value("")
@@ -459,6 +548,38 @@ def other_walls(args, work):
                        timeout=60)
     check(r.returncode == 1 and "not a loopback address and no control.token" in r.stderr,
           f"no token + 0.0.0.0: vwall refuses to start (rc {r.returncode}, {r.stderr[-300:]!r})")
+
+    # no token on loopback: open to this machine, but only under a loopback Host
+    port = free_port()
+    cfg = small_wall(work, "open.cfg", f'http = "127.0.0.1:{port}";')
+    log = open(os.path.join(work, "open-wall.log"), "wb")
+    wall = subprocess.Popen([args.vwall, "-c", cfg, "--output", "offscreen", "--control", "none",
+                             "--no-connect"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        check(wait_for(lambda: http_get(base + "/metrics")[0] == 200, timeout=20),
+              "no token, loopback: /metrics answers without a bearer")
+        check(http_get(base + "/wall.jpg?width=64")[0] == 200, "and /wall.jpg without a ticket")
+        status = http_get(base + "/wall.jpg?width=64", {"Host": f"rebind.example:{port}"})[0]
+        check(status == 403, f"but not for another Host name (DNS rebinding): {status}")
+        ws = WebSocket("127.0.0.1", port, origin=base)
+        r = ws.call("status")
+        check(r and r.get("ok"), f"no token: /ws runs commands without auth ({r and r.get('ok')})")
+        ws.close()
+        try:
+            WebSocket("127.0.0.1", port, origin=f"http://rebind.example:{port}",
+                      host_header=f"rebind.example:{port}").close()
+            check(False, "a WebSocket for another Host name is refused")
+        except HandshakeRefused as e:
+            check(True, f"a WebSocket for another Host name is refused ({e.status_line})")
+    finally:
+        wall.send_signal(signal.SIGTERM)
+        try:
+            check(wall.wait(timeout=20) == 0, "the open wall exits cleanly")
+        except subprocess.TimeoutExpired:
+            wall.kill()
+            check(False, "the open wall exits cleanly")
+        log.close()
 
     # TLS: a self-signed certificate for 127.0.0.1
     key, cert = os.path.join(work, "tls.key"), os.path.join(work, "tls.pem")

@@ -16,12 +16,12 @@ class HandshakeRefused(Exception):
 
 
 class WebSocket:
-    def __init__(self, host, port, path="/ws", origin=None, timeout=10):
+    def __init__(self, host, port, path="/ws", origin=None, timeout=10, host_header=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         self.next_id = 1
         self.events = []
-        self._handshake(host, port, path, origin)
+        self._handshake(host, port, path, origin, host_header)
 
     @classmethod
     def over(cls, sock, host, port, path="/ws", origin=None):
@@ -31,10 +31,11 @@ class WebSocket:
         ws._handshake(host, port, path, origin)
         return ws
 
-    def _handshake(self, host, port, path, origin):
+    def _handshake(self, host, port, path, origin, host_header=None):
         """Upgrades self.sock (plain or TLS); raises HandshakeRefused unless 101."""
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host_header or f'{host}:{port}'}",
+                 "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
                  "Sec-WebSocket-Version: 13"]
         if origin:

@@ -20,6 +20,7 @@ const T = {
     wrong_token: 'Refused: wrong token', forbidden: 'Your seat may not do that', of: 'of',
     not_supported: 'This wall does not support that yet', until_popped: 'until popped',
     all_groups: 'all groups', ungrouped: '(no group)', read_only: 'read-only',
+    reload: 'Reload wall file', reload_failed: 'reload failed; the wall keeps the old file',
   },
   zh: {
     disconnected: '未连接', connected: '已连接', logout: '退出', scenes: '场景',
@@ -37,6 +38,7 @@ const T = {
     wrong_token: '拒绝：令牌错误', forbidden: '您的席位无权执行此操作', of: '共',
     not_supported: '此视频墙尚不支持该操作', until_popped: '直到弹出',
     all_groups: '全部分组', ungrouped: '（未分组）', read_only: '只读',
+    reload: '重新加载配置', reload_failed: '重新加载失败，视频墙保持原配置',
   },
 };
 
@@ -62,6 +64,7 @@ function applyLang() {
   for (const el of document.querySelectorAll('[data-i18n-placeholder]'))
     el.placeholder = t(el.dataset.i18nPlaceholder);
   $('lang').textContent = S.lang === 'zh' ? 'English' : '中文';
+  if (S.loggedIn) buildGroups();
   renderAll();
 }
 
@@ -169,6 +172,17 @@ $('login-form').addEventListener('submit', async (e) => {
   }
 });
 
+// Reload: a failure is not an event, so its file:line errors go into this console's feed.
+$('reload').addEventListener('click', async () => {
+  const r = await call('config.reload');
+  if (r.ok) return;
+  if (r.error === 'config_error') {
+    addEvent({ event: 'config.reload', message: t('reload_failed'), errors: r.errors || [r.message] });
+  } else {
+    toast('config.reload: ' + (r.message || r.error));
+  }
+});
+
 $('logout').addEventListener('click', () => {
   sessionStorage.removeItem('vwall.token');
   S.ticket = '';
@@ -179,12 +193,13 @@ async function loggedIn(status) {
   S.loggedIn = true;
   $('login').hidden = true;
   $('logout').hidden = false;
+  $('reload').hidden = false;
   await call('subscribe', { events: ['*'] });
   S.layout = await fetchJSON('/layout.json');
   if (S.layout) $('wall-name').textContent = S.layout.name;
   onStatus(status);
-  await Promise.all([refreshScenes(), refreshTiles(), refreshSources()]);
-  queryCatalog();
+  await Promise.all([refreshScenes(), refreshTiles(), refreshSources(true)]);
+  await queryCatalog();
   renderAll();
 }
 
@@ -237,12 +252,24 @@ async function refreshTiles() {
   })) : [];
 }
 
-// Every source's state for the mimic (names, states, ages).
-async function refreshSources() {
-  const r = await call('source.list');
-  if (!r.ok) return;
-  for (const s of r.sources || []) S.sources.set(s.id, s);
-  if (!S.groupsBuilt) buildGroups();
+// Sources for the mimic and the tile panel (names, states, ages, fps). On a wall whose
+// source.list pages (a catalog of thousands), the whole list is read only at login and
+// after a reload (names, the group tree); each second then only the stalled ones (their
+// age) and the selected tile's camera. A small wall without paging is read whole.
+async function refreshSources(full) {
+  if (full || !S.catalog.paged) {
+    const r = await call('source.list');
+    if (!r.ok) return;
+    S.sources = new Map((r.sources || []).map((x) => [x.id, x]));
+    buildGroups();
+    return;
+  }
+  const asks = [call('source.list', { state: 'stalled' })];
+  const tl = S.tiles.find((x) => x.index === S.selected);
+  if (tl && tl.source) asks.push(call('source.list', { query: tl.source, limit: 20 }));
+  for (const r of await Promise.all(asks)) {
+    for (const x of (r.ok && r.sources) || []) S.sources.set(x.id, Object.assign(S.sources.get(x.id) || {}, x));
+  }
 }
 
 // ---- events -----------------------------------------------------------------------------
@@ -278,12 +305,18 @@ function onEvent(ev) {
       if (ev.error !== undefined) s.error = ev.error;
       if (ev.group !== undefined) s.group = ev.group;
       S.sources.set(ev.source, s);
+      for (const tl of S.tiles) if (tl.source === ev.source) tl.state = ev.state;
       renderMimic();
       renderCatalog();
       break;
     }
     case 'config.reloaded':
-      fetchJSON('/layout.json').then((l) => { if (l) S.layout = l; soon(); queryCatalog(); });
+      fetchJSON('/layout.json').then(async (l) => {
+        if (l) S.layout = l;
+        await refreshSources(true);
+        soon();
+        queryCatalog();
+      });
       break;
     default:
       soon();
@@ -299,6 +332,7 @@ function addEvent(ev) {
     if (ev[k] !== undefined && ev[k] !== null) parts.push(k + '=' + ev[k]);
   }
   li.appendChild(el('span', null, ' ' + parts.join(' ')));
+  if (ev.message) li.appendChild(el('span', null, ' ' + ev.message));
   if (ev.by) { li.appendChild(el('span', null, ' · ')); li.appendChild(el('span', 'by', ev.by)); }
   if (ev.error) li.appendChild(el('span', 'err', ev.error));
   for (const e of ev.errors || []) li.appendChild(el('span', 'err', e));
@@ -713,8 +747,10 @@ function buildGroups() {
     const parts = s.group.split('/');
     for (let i = 1; i <= parts.length; i++) groups.add(parts.slice(0, i).join('/'));
   }
-  S.groupsBuilt = groups.size > 0;
   const box = $('groups');
+  const sig = JSON.stringify([S.lang, S.group, [...groups].sort()]);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
   box.textContent = '';
   if (!groups.size) { box.hidden = true; return; }
   box.hidden = false;

@@ -48,6 +48,8 @@
 #define SNAPSHOT_MAX_W 3840
 #define MAX_LOGIN_DELAY_US (8 * 1000000)
 #define TICKET_LEN 32
+#define FAIL_HOSTS 64                    /* addresses whose failed logins are remembered */
+#define FAIL_FORGET_US (600LL * 1000000) /* for ten minutes after their last one */
 
 struct msg {
     struct msg *next;
@@ -67,8 +69,10 @@ struct conn {
     bool overflow;           /* the message passed the cap */
     struct msg *head, *tail; /* unsent messages */
     size_t pending;
-    int failures; /* failed logins on this connection */
-    cJSON *held;  /* the answer to a failed login, sent when its delay ends */
+    int failures;  /* failed logins on this connection */
+    bool dropping; /* too much unsent: being closed */
+    char ip[INET6_ADDRSTRLEN];
+    cJSON *held; /* the answer to a failed login, sent when its delay ends */
     char ticket[TICKET_LEN + 1];
     /* HTTP */
     unsigned char *body; /* LWS_PRE headroom, then body_len bytes */
@@ -82,6 +86,13 @@ struct jpeg_enc {
     struct SwsContext *sws;
     AVFrame *frame;
     AVPacket *pkt;
+};
+
+/* Failed logins by address, so that reconnecting does not reset the delay. */
+struct fail_host {
+    char ip[INET6_ADDRSTRLEN];
+    int failures;
+    int64_t last;
 };
 
 struct vw_console {
@@ -106,6 +117,7 @@ struct vw_console {
     size_t jpg_len;
     int64_t jpg_at;
     uint64_t snapshots, scene_changes;
+    struct fail_host fails[FAIL_HOSTS];
 };
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -171,7 +183,10 @@ static void new_ticket(char *out)
 
 static void conn_queue_text(struct conn *c, const char *text, size_t n)
 {
+    if (c->dropping)
+        return;
     if (c->pending + n > MAX_PENDING) {
+        c->dropping = true;
         vw_warn("console: dropping client=%s: it does not read its messages (%d MiB unsent)",
                 c->session.peer, MAX_PENDING >> 20);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -240,6 +255,38 @@ static bool is_login(const char *text, size_t len)
     return yes;
 }
 
+/* Counts a failed login from `ip`; returns that address's recent failures (1 or more). */
+static int note_failure(struct vw_console *con, const char *ip)
+{
+    int64_t now = vw_now_us();
+    struct fail_host *slot = &con->fails[0];
+    for (int i = 0; i < FAIL_HOSTS; i++) {
+        struct fail_host *f = &con->fails[i];
+        if (f->failures && now - f->last > FAIL_FORGET_US)
+            f->failures = 0;
+        if (f->failures && strcmp(f->ip, ip) == 0) {
+            slot = f;
+            break;
+        }
+        if (!f->failures || (slot->failures && f->last < slot->last))
+            slot = f; /* a free slot, else the oldest */
+    }
+    if (!slot->failures || strcmp(slot->ip, ip) != 0) {
+        snprintf(slot->ip, sizeof slot->ip, "%s", ip);
+        slot->failures = 0;
+    }
+    slot->failures++;
+    slot->last = now;
+    return slot->failures;
+}
+
+static void forget_failures(struct vw_console *con, const char *ip)
+{
+    for (int i = 0; i < FAIL_HOSTS; i++)
+        if (con->fails[i].failures && strcmp(con->fails[i].ip, ip) == 0)
+            con->fails[i].failures = 0;
+}
+
 static void handle_message(struct vw_console *con, struct conn *c)
 {
     bool was_authed = c->session.authed;
@@ -249,14 +296,17 @@ static void handle_message(struct vw_console *con, struct conn *c)
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
     if (cJSON_IsString(err) && strcmp(err->valuestring, "unauthorized") == 0 &&
         is_login(c->in, c->in_len)) {
-        /* A wrong token: answer late, and later each time, reading nothing from this
-         * connection meanwhile. */
+        /* A wrong token: answer late, and later each time from the same address (a new
+         * connection does not start afresh), reading nothing from this one meanwhile. */
         c->failures++;
-        int64_t delay = 500000LL << (c->failures < 5 ? c->failures - 1 : 4);
+        int n = note_failure(con, c->ip);
+        if (n < c->failures)
+            n = c->failures;
+        int64_t delay = 500000LL << (n < 5 ? n - 1 : 4);
         if (delay > MAX_LOGIN_DELAY_US)
             delay = MAX_LOGIN_DELAY_US;
-        vw_warn("console: failed login from client=%s (%d on this connection); answered in %.1f s",
-                c->session.peer, c->failures, delay / 1e6);
+        vw_warn("console: failed login from client=%s (%d from %s lately); answered in %.1f s",
+                c->session.peer, n, c->ip, delay / 1e6);
         cJSON_Delete(c->held);
         c->held = reply;
         lws_rx_flow_control(c->wsi, 0);
@@ -266,6 +316,7 @@ static void handle_message(struct vw_console *con, struct conn *c)
     conn_queue_json(c, reply);
     if (!was_authed && c->session.authed) {
         c->failures = 0;
+        forget_failures(con, c->ip);
         new_ticket(c->ticket);
         cJSON *hello = cJSON_CreateObject();
         cJSON_AddStringToObject(hello, "event", "console.login");
@@ -343,20 +394,46 @@ static bool origin_ok(struct lws *wsi)
     return host[0] && strcasecmp(o, host) == 0;
 }
 
-static void describe_peer(struct lws *wsi, char *buf, size_t cap)
+/* "ws:IP:PORT" into buf, the IP into ip (INET6_ADDRSTRLEN bytes). */
+/* With no token the console serves loopback only; a page from another name that resolves
+ * to this machine (DNS rebinding) must not drive it either: the Host asked must be a
+ * loopback address or "localhost". With a token any Host passes (the token guards). */
+static bool host_ok(const struct vw_console *con, struct lws *wsi)
+{
+    if (configured_token(con))
+        return true;
+    char host[256] = "";
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        return false;
+    char *h = host;
+    if (h[0] == '[') { /* [::1]:8080 */
+        char *end = strchr(h, ']');
+        if (!end)
+            return false;
+        *end = '\0';
+        h++;
+    } else {
+        char *colon = strrchr(h, ':');
+        if (colon)
+            *colon = '\0';
+    }
+    return strcasecmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
+}
+
+static void describe_peer(struct lws *wsi, char *buf, size_t cap, char *ip)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "?";
     int port = 0;
+    snprintf(ip, INET6_ADDRSTRLEN, "?");
     if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) == 0) {
         if (ss.ss_family == AF_INET) {
             struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            inet_ntop(AF_INET, &a->sin_addr, ip, INET6_ADDRSTRLEN);
             port = ntohs(a->sin_port);
         } else if (ss.ss_family == AF_INET6) {
             struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, INET6_ADDRSTRLEN);
             port = ntohs(a->sin6_port);
         }
     }
@@ -739,6 +816,11 @@ static int http_request(struct vw_console *con, struct conn *c)
     lws_hdr_copy(c->wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     size_t len = 0;
     unsigned char *body = NULL;
+    if (!host_ok(con, c->wsi))
+        return lws_return_http_status(c->wsi, HTTP_STATUS_FORBIDDEN, NULL) ||
+                       lws_http_transaction_completed(c->wsi)
+                   ? -1
+                   : 0;
     if (strcmp(uri, "/metrics") == 0) {
         if (!bearer_ok(con, c->wsi)) {
             vw_warn("console: /metrics refused: no or wrong bearer token");
@@ -816,6 +898,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
         if (strcmp(uri, "/ws") != 0)
             return -1;
+        if (!host_ok(con, wsi)) {
+            char host[256] = "";
+            lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+            vw_warn("console: refused a WebSocket for Host '%s': with no control.token only "
+                    "a loopback address or localhost",
+                    host);
+            return -1;
+        }
         if (!origin_ok(wsi)) {
             char origin[256] = "";
             lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
@@ -834,7 +924,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         c->ws = true;
         char peer[sizeof c->session.peer];
-        describe_peer(wsi, peer, sizeof peer);
+        describe_peer(wsi, peer, sizeof peer, c->ip);
         vw_session_init(&c->session, peer, false);
         con->ws[con->ws_count++] = c;
         vw_debug("console: client=%s connected", peer);
@@ -1025,6 +1115,7 @@ struct vw_console *vw_console_create(struct vw_wall *w, struct vw_control *ctl,
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = opt->cert;
         info.ssl_private_key_filepath = opt->key;
+        info.alpn = "http/1.1"; /* WebSockets over HTTP/1.1, as without TLS */
     }
     con->lws = lws_create_context(&info);
     if (!con->lws) {
