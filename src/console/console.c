@@ -122,11 +122,11 @@ struct vw_console {
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static const char *configured_token(const struct vw_console *con)
+/* Whether the wall asks for a token: control.token or control.seats is set. */
+static bool configured_token(const struct vw_console *con)
 {
     const struct vw_config *cfg = vw_wall_config(con->wall);
-    const char *t = cfg ? cfg->control.token : NULL;
-    return t && t[0] ? t : NULL;
+    return cfg && ((cfg->control.token && cfg->control.token[0]) || cfg->control.seat_count > 0);
 }
 
 static bool same_secret(const char *a, const char *b)
@@ -782,15 +782,21 @@ static bool ticket_ok(struct vw_console *con, struct lws *wsi)
     return false;
 }
 
+/* /metrics: "Authorization: Bearer TOKEN" with control.token or any seat's token. */
 static bool bearer_ok(struct vw_console *con, struct lws *wsi)
 {
-    const char *want = configured_token(con);
-    if (!want)
+    if (!configured_token(con))
         return true;
+    const struct vw_config *cfg = vw_wall_config(con->wall);
     char auth[512] = "";
-    if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+    if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+        strncmp(auth, "Bearer ", 7) != 0)
         return false;
-    return strncmp(auth, "Bearer ", 7) == 0 && same_secret(auth + 7, want);
+    bool ok =
+        cfg->control.token && cfg->control.token[0] && same_secret(auth + 7, cfg->control.token);
+    for (int i = 0; i < cfg->control.seat_count; i++)
+        ok |= same_secret(auth + 7, cfg->control.seats[i].token);
+    return ok;
 }
 
 /* Sends the headers and starts writing `body` (taken; LWS_PRE headroom). -1: close. */
