@@ -49,7 +49,13 @@ static void usage(FILE *to)
         "                                 push an incident scene (ttl 0: until popped)\n"
         "  scene pop ID                   take an incident scene off the stack\n"
         "  tile assign TILE SOURCE        show SOURCE in TILE (index or tile id) of the scene showing\n"
-        "  sources                        the sources and their state\n"
+        "  sources [QUERY] [--state S] [--group G] [--limit N] [--offset N]\n"
+        "                                 the sources and their state as a table: QUERY in the\n"
+        "                                 id, name or group; S live, offline, stalled, ...\n"
+        "  tile list                      the tiles of the scene showing and what each shows\n"
+        "  tile swap A B | tile reset TILE|all\n"
+        "  scene clear | scene save ID [NAME] | scene delete ID\n"
+        "  reconnect SOURCE               restart a source's feed now\n"
         "  status                         the wall's state\n"
         "  reload                         reload the wall file\n"
         "  screenshot NAME.png            write the wall as a PNG into control.screenshot_dir\n"
@@ -116,8 +122,8 @@ static void default_endpoint(char *buf, size_t cap)
 static void set_send_timeout(int fd)
 {
     struct timeval tv = {.tv_sec = (time_t)connect_timeout_s,
-                         .tv_usec = (suseconds_t)((connect_timeout_s - (time_t)connect_timeout_s) *
-                                                  1e6)};
+                         .tv_usec =
+                             (suseconds_t)((connect_timeout_s - (time_t)connect_timeout_s) * 1e6)};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
@@ -283,8 +289,8 @@ static char *read_line(struct conn *c)
         if (r == 0) {
             fprintf(stderr, "%s: no reply from the wall within %g s%s\n", prog, c->timeout_s,
                     c->noise ? " (it sent only lines that are not JSON)"
-                    : c->len  ? " (only part of a line arrived)"
-                              : "");
+                    : c->len ? " (only part of a line arrived)"
+                             : "");
             return NULL;
         }
         ssize_t k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
@@ -382,21 +388,36 @@ static void print_scenes(const cJSON *reply)
 static void print_sources(const cJSON *reply)
 {
     const cJSON *s;
+    printf("%-20s %-12s %9s %9s  %s\n", "ID", "STATE", "SIZE", "FPS", "NAME / GROUP / ERROR");
+    int listed = 0;
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(reply, "sources"))
     {
+        listed++;
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(s, "width");
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(s, "height");
         const cJSON *fps = cJSON_GetObjectItemCaseSensitive(s, "fps");
         printf("%-20s %-12s", str_field(s, "id", "?"), str_field(s, "state", "?"));
+        char size[32] = "", rate[32] = "";
         if (cJSON_IsNumber(w) && cJSON_IsNumber(h) && w->valuedouble > 0)
-            printf(" %4.0fx%-4.0f", w->valuedouble, h->valuedouble);
+            snprintf(size, sizeof size, "%.0fx%.0f", w->valuedouble, h->valuedouble);
         if (cJSON_IsNumber(fps) && fps->valuedouble > 0)
-            printf(" %5.1f fps", fps->valuedouble);
+            snprintf(rate, sizeof rate, "%.1f", fps->valuedouble);
+        if (size[0] || rate[0])
+            printf(" %9s %9s", size, rate);
+        else
+            printf(" %9s %9s", "", "");
+        printf("  %s", str_field(s, "name", ""));
+        const char *group = str_field(s, "group", NULL);
+        if (group)
+            printf("  [%s]", group);
         const char *err = str_field(s, "error", NULL);
         if (err)
-            printf("  %s", err);
-        printf("  %s\n", str_field(s, "name", ""));
+            printf("  (%s)", err);
+        printf("\n");
     }
+    const cJSON *total = cJSON_GetObjectItemCaseSensitive(reply, "total");
+    if (cJSON_IsNumber(total) && total->valuedouble > listed)
+        printf("(%d of %.0f shown; --offset/--limit page)\n", listed, total->valuedouble);
 }
 
 static void print_errors_reply(const cJSON *reply)
@@ -438,6 +459,75 @@ static cJSON *build_request(int argc, char **argv, enum print_kind *kind, bool *
     *kind = PRINT_FIELDS;
     *watch = false;
     const char *what = argv[0];
+    if (strcmp(what, "sources") == 0) {
+        cJSON *r = request("source.list");
+        *kind = PRINT_SOURCES;
+        for (int i = 1; i < argc; i++) {
+            const char *opt = argv[i];
+            bool has_value = i + 1 < argc;
+            double v;
+            if (strcmp(opt, "--state") == 0 && has_value) {
+                cJSON_AddStringToObject(r, "state", argv[++i]);
+            } else if (strcmp(opt, "--group") == 0 && has_value) {
+                cJSON_AddStringToObject(r, "group", argv[++i]);
+            } else if ((strcmp(opt, "--limit") == 0 || strcmp(opt, "--offset") == 0) && has_value &&
+                       parse_number(argv[i + 1], &v)) {
+                cJSON_AddNumberToObject(r, opt + 2, v);
+                i++;
+            } else if (opt[0] != '-' && !cJSON_GetObjectItemCaseSensitive(r, "query")) {
+                cJSON_AddStringToObject(r, "query", opt);
+            } else {
+                cJSON_Delete(r);
+                usage_error("sources: expected [QUERY] [--state S] [--group G] [--limit N] "
+                            "[--offset N], at '%s'",
+                            opt);
+                return NULL;
+            }
+        }
+        return r;
+    }
+    if (strcmp(what, "reconnect") == 0 && argc == 2) {
+        cJSON *r = request("source.reconnect");
+        cJSON_AddStringToObject(r, "source", argv[1]);
+        return r;
+    }
+    if (strcmp(what, "tile") == 0 && argc == 2 && strcmp(argv[1], "list") == 0)
+        return request("tile.list");
+    if (strcmp(what, "tile") == 0 && argc >= 3 &&
+        (strcmp(argv[1], "swap") == 0 || strcmp(argv[1], "reset") == 0)) {
+        bool swap = strcmp(argv[1], "swap") == 0;
+        if (argc != (swap ? 4 : 3)) {
+            usage_error("%s", swap ? "tile swap: expected two tiles A B"
+                                   : "tile reset: expected a tile or all");
+            return NULL;
+        }
+        cJSON *r = request(swap ? "tile.swap" : "tile.reset");
+        for (int k = 2; k < argc; k++) {
+            const char *key = swap ? (k == 2 ? "a" : "b") : "tile";
+            char *end;
+            long idx = strtol(argv[k], &end, 10);
+            if (argv[k][0] && !*end)
+                cJSON_AddNumberToObject(r, key, (double)idx);
+            else
+                cJSON_AddStringToObject(r, key, argv[k]);
+        }
+        return r;
+    }
+    if (strcmp(what, "scene") == 0 && argc >= 2 && strcmp(argv[1], "clear") == 0 && argc == 2)
+        return request("scene.clear");
+    if (strcmp(what, "scene") == 0 && argc >= 3 &&
+        (strcmp(argv[1], "save") == 0 || strcmp(argv[1], "delete") == 0)) {
+        bool save = strcmp(argv[1], "save") == 0;
+        if (argc > (save ? 4 : 3)) {
+            usage_error("scene %s: too many arguments", argv[1]);
+            return NULL;
+        }
+        cJSON *r = request(save ? "scene.save" : "scene.delete");
+        cJSON_AddStringToObject(r, "scene", argv[2]);
+        if (save && argc == 4)
+            cJSON_AddStringToObject(r, "name", argv[3]);
+        return r;
+    }
     if (strcmp(what, "scene") == 0) {
         if (argc < 2) {
             usage_error("scene: expected list, switch, push or pop%s", "");
@@ -493,7 +583,6 @@ static cJSON *build_request(int argc, char **argv, enum print_kind *kind, bool *
         enum print_kind kind;
     } simple[] = {
         {"status", "status", PRINT_FIELDS},
-        {"sources", "source.list", PRINT_SOURCES},
         {"reload", "config.reload", PRINT_FIELDS},
         {"ping", "ping", PRINT_FIELDS},
         {"help", "help", PRINT_FIELDS},

@@ -676,6 +676,16 @@ def test_vwallctl(wall):
     check(rc == 0 and "frames_rendered" in out and "clients" in out, f"vwallctl status: {out!r}")
     rc, out, err = run_ctl(wall, *s, "sources")
     check(rc == 0 and "magenta" in out, f"vwallctl sources: {out!r}")
+    rc, out, err = run_ctl(wall, *s, "sources", "红", "--limit", "5")
+    rows = [line for line in out.splitlines() if line and not line.startswith("ID")]
+    check(rc == 0 and out.startswith("ID") and len(rows) == 1 and rows[0].startswith("red"),
+          f"vwallctl sources QUERY: a table with a header, the matching source: {out!r}")
+    rc, out, err = run_ctl(wall, *s, "sources", "--limit", "2")
+    check(rc == 0 and "(2 of 6 shown" in out, f"vwallctl sources --limit pages: {out!r}")
+    rc, out, err = run_ctl(wall, *s, "sources", "--state", "asleep")
+    check(rc == 1 and "bad_args" in err, f"vwallctl sources --state of no state: {rc} {err!r}")
+    rc, out, err = run_ctl(wall, *s, "tile", "list")
+    check(rc == 0 and "configured_source" in out, f"vwallctl tile list: {out!r}")
     rc, out, err = run_ctl(wall, *s, "reload")
     check(rc == 0, f"vwallctl reload: {rc} {err!r}")
     rc, out, err = run_ctl(wall, *s, "screenshot", "ctl.png")
