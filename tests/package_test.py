@@ -204,6 +204,66 @@ def test_deb():
               "the machine's users and groups are as before")
 
 
+def run_as_service_user():
+    """The installed example run the way vwall@example runs it, as far as can be without
+    systemd: as the user vwall with its groups, from /var/lib/vwall, told of its runtime
+    directory and a NOTIFY_SOCKET. Its control socket must be /run/vwall/example.sock, of
+    group wallops, mode 0660: a member of wallops gets in, anybody else does not."""
+    import socket as so
+    ndir = tempfile.mkdtemp(prefix="notify-", dir=TMP)
+    os.chmod(TMP, 0o755)
+    os.chmod(ndir, 0o755)
+    npath = os.path.join(ndir, "notify.sock")
+    nsock = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    nsock.bind(npath)
+    os.chmod(npath, 0o777)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/var/lib/vwall", "RUNTIME_DIRECTORY": "/run/vwall",
+           "NOTIFY_SOCKET": npath, "WATCHDOG_USEC": "10000000", "SDL_VIDEODRIVER": "offscreen"}
+    log = open(os.path.join(TMP, "service-user.log"), "w")
+    p = subprocess.Popen(["setpriv", "--reuid=vwall", "--regid=vwall", "--init-groups",
+                          "/usr/bin/vwall", "--config", "/etc/vwall/example.cfg", "--output",
+                          "offscreen", "--no-connect"],
+                         cwd="/var/lib/vwall", env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        nsock.settimeout(90)
+        ready = ""
+        try:
+            while "READY=1" not in ready:
+                ready = nsock.recv(4096).decode()
+        except so.timeout:
+            pass
+        with open(os.path.join(TMP, "service-user.log")) as f:
+            text = f.read()
+        check("READY=1" in ready and "STATUS=scene overview, 0/18 cameras live" in ready,
+              f"as the user vwall: READY=1 with its STATUS, got {ready!r}\n{text[-2000:]}")
+        sock = "/run/vwall/example.sock"
+        if not os.path.exists(sock):
+            check(False, f"control socket {sock} exists")
+            return
+        st = os.stat(sock)
+        check(grp.getgrgid(st.st_gid).gr_name == "wallops" and st.st_mode & 0o777 == 0o660,
+              f"{sock}: group wallops, mode 0660, got {grp.getgrgid(st.st_gid).gr_name} "
+              f"{oct(st.st_mode & 0o777)}")
+        wallops = grp.getgrnam("wallops").gr_gid
+        ctl = ["/usr/bin/vwallctl", "-s", f"unix:{sock}", "ping"]
+        member = run(["setpriv", "--reuid=65534", "--regid=65534", f"--groups={wallops}", *ctl])
+        check(member.returncode == 0, f"a member of wallops reaches the wall: {member.stderr}")
+        other = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *ctl])
+        check(other.returncode == 2 and "Permission denied" in other.stderr,
+              f"anybody else does not: exit {other.returncode} {other.stderr}")
+        reload = run(["/usr/bin/vwallctl", "--socket", f"unix:{sock}", "reload"])
+        check(reload.returncode == 0, f"ExecReload's vwallctl reload: {reload.stdout} {reload.stderr}")
+    finally:
+        p.send_signal(15)
+        try:
+            rc = p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        nsock.close()
+    check(rc == 0, f"the wall run as vwall exits 0 on SIGTERM, got {rc}")
+
+
 def check_installed():
     user = pwd.getpwnam("vwall")
     groups = {g.gr_name for g in grp.getgrall() if "vwall" in g.gr_mem}
@@ -226,6 +286,7 @@ def check_installed():
         check(inst == f"{prog} {version}", f"installed {prog} --version: {inst!r}, want {version!r}")
 
     use_installed("/usr/bin/vwall", "/etc/vwall/example.cfg", "/usr/share/vwall", "dpkg -i")
+    run_as_service_user()
 
     unit = "/usr/lib/systemd/system/vwall@.service"
     with open(unit) as f:

@@ -170,7 +170,7 @@ def test_notify():
         check(live is not None,
               f"STATUS 'scene three, 2/3 cameras live' within 30 s; got {[t for _, t in n.msgs]}")
 
-        # WATCHDOG=1 keeps coming while the wall draws (every half WATCHDOG_USEC: 0.5 s).
+        # WATCHDOG=1 keeps coming while the wall draws (every quarter WATCHDOG_USEC: 0.25 s).
         got = n.poll(3.0)
         pings = [t for _, t in got if "WATCHDOG=1" in t]
         check(len(pings) >= 3, f"WATCHDOG=1 at least 3 times in 3 s while drawing, got {len(pings)}")

@@ -3,7 +3,7 @@
  *
  *   READY=1      once, after the wall's first frame was drawn (vw_service_loop)
  *   STATUS=...   "scene overview, 17/18 cameras live", sent when it changes
- *   WATCHDOG=1   every half WATCHDOG_USEC, from the render loop, only while the wall draws
+ *   WATCHDOG=1   every quarter WATCHDOG_USEC, from the render loop, only while the wall draws
  *                its frames (or has nothing new to draw): a loop that stalls, or one that
  *                runs but no longer gets frames drawn, stops the pings and systemd restarts
  *                the wall (WatchdogSec=)

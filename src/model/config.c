@@ -1126,8 +1126,8 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
     }
     if (cfg->output && !strcmp(cfg->output, "displays") && n == 0) {
         const config_setting_t *out = member(wall, "output");
-        fail(
-            L, line_of(out),
+        fail_at(
+            L, out,
             "wall.output: \"displays\" needs wall.displays = ( { display = 0; panels = [x, y, columns, rows]; }, "
             "... )");
     }

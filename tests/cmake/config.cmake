@@ -99,3 +99,21 @@ add_test(NAME options-numeric COMMAND sh -c [=[
 ]=] options-numeric $<TARGET_FILE:vwall> ${CMAKE_SOURCE_DIR}/layouts/demo.cfg)
 set_tests_properties(options-numeric PROPERTIES LABELS "layouts" TIMEOUT 60
   ENVIRONMENT "${VWALL_TEST_ENV}")
+
+# The catalog reader and the UTF-8 validator: a libFuzzer target (-DVWALL_FUZZ=ON with clang)
+# and always a regression run over tests/configs/catalog-corpus.
+set(VW_FUZZ_CATALOG_SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz_catalog.c
+  ${CMAKE_SOURCE_DIR}/src/model/catalog.c ${CMAKE_SOURCE_DIR}/src/base/utf8.c)
+add_executable(fuzz_catalog_regress ${VW_FUZZ_CATALOG_SOURCES})
+target_compile_definitions(fuzz_catalog_regress PRIVATE VW_FUZZ_MAIN)
+target_include_directories(fuzz_catalog_regress PRIVATE ${CMAKE_SOURCE_DIR}/src)
+add_test(NAME fuzz_catalog_corpus
+  COMMAND fuzz_catalog_regress ${CMAKE_SOURCE_DIR}/tests/configs/catalog-corpus)
+set_tests_properties(fuzz_catalog_corpus PROPERTIES LABELS "unit;fuzz" TIMEOUT 60
+  ENVIRONMENT "${VWALL_TEST_ENV}")
+if(VWALL_FUZZ)
+  add_executable(fuzz_catalog ${VW_FUZZ_CATALOG_SOURCES})
+  target_include_directories(fuzz_catalog PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_compile_options(fuzz_catalog PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_catalog PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()
