@@ -443,6 +443,45 @@ scenes = ( { id = "s"; grid = [1, 1]; tiles = ( { source = "gone"; cell = [0, 0]
     print(f"   --screenshot with an offline camera and --timeout 60 took {dt:.1f} s", flush=True)
 
 
+def test_reload_refusals_and_limits(w):
+    """A reload refuses what it cannot apply, naming the key, and keeps the old file; a
+    65,536-byte request ending in CRLF is within the limit."""
+    c = w.unix()
+    with open(w.cfg, encoding="utf-8") as f:
+        good = f.read()
+    try:
+        for change, key in (
+                ('control = {\n  listen = ["unix:/tmp/vwall-never-opened.sock"];\n', "control.listen"),
+                ('control = {\n  socket_group = "no-such-group-vwall";\n', "socket_group"),
+                ('wall = {\n  state_dir = "elsewhere";\n', "state_dir")):
+            with open(w.cfg, "w", encoding="utf-8") as f:
+                f.write(good.replace("control = {\n" if key != "state_dir" else "wall = {\n",
+                                     change, 1))
+            r = c.call("config.reload", timeout=60)
+            errs = " ".join(r.get("errors", []))
+            check(r.get("error") == "config_error" and key in errs,
+                  f"a reload changing {key} is refused, naming it: {errs or r}")
+            check(not os.path.exists("/tmp/vwall-never-opened.sock"), "no socket was opened")
+    finally:
+        with open(w.cfg, "w", encoding="utf-8") as f:
+            f.write(good)
+    check(c.call("config.reload", timeout=60).get("ok") is True, "the good file reloads again")
+    for size, want in ((65536, True), (65537, False)):
+        head, tail = b'{"id":"', b'","cmd":"ping"}'
+        line = head + b"x" * (size - len(head) - len(tail)) + tail
+        assert len(line) == size
+        r = Client(w.sock)
+        r.send_raw(line + b"\r\n")
+        rep = r.reply(20)
+        if want:
+            check(rep and rep.get("ok") is True and len(rep.get("id", "")) == size - 22,
+                  "a 65,536-byte request ending in CRLF is answered")
+        else:
+            check(rep and rep.get("error") == "too_large", f"65,537 bytes are too large: {rep}")
+        r.close()
+    c.close()
+
+
 # ---- a county: 20,000 cameras ----------------------------------------------------------------
 
 def county(vwall, folder, count):
@@ -553,6 +592,7 @@ def main():
              ("source_list", lambda: test_source_list(w)), ("bursts", lambda: test_bursts(w)),
              ("busy_socket_and_offline_screenshot",
               lambda: test_busy_socket_and_offline_screenshot(w, a.vwall, folder)),
+             ("reload_refusals_and_limits", lambda: test_reload_refusals_and_limits(w)),
              ("county", lambda: test_county(a.vwall, folder))]
     w.start()
     try:
