@@ -59,6 +59,7 @@ from selenium.webdriver.support.ui import Select  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 TOKEN = "seat-token-7f3a"
+VIEW_TOKEN = "lobby-view-51c2"  # control.seats: a view seat
 
 
 def free_port():
@@ -189,7 +190,8 @@ def main():
     with open(os.path.join(HERE, "console-wall.cfg"), encoding="utf-8") as f:
         text = f.read()
     text = (text.replace("@CLIPS@", os.path.abspath(args.clips))
-            .replace("@RTSP@", f"rtsp://127.0.0.1:{rtsp.port}/cam1").replace("@TOKEN@", TOKEN))
+            .replace("@RTSP@", f"rtsp://127.0.0.1:{rtsp.port}/cam1").replace("@TOKEN@", TOKEN)
+                                  .replace("@VIEWTOKEN@", VIEW_TOKEN))
     with open(cfg_path, "w", encoding="utf-8") as f:
         f.write(text)
     port = free_port()
@@ -324,6 +326,21 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     check(wait_for(lambda: tile_attr(a, 0, "data-source") == "red" and
                    tile_attr(a, 1, "data-source") == "green"),
           "the mimic's tiles carry data-source red, green")
+
+    # b2. a view seat sees the wall and changes nothing: a click is refused, and says why
+    v = browser(1366, 768)
+    drivers.append(v)
+    login(v, base, VIEW_TOKEN)
+    check(wait_for(lambda: not v.find_element(By.ID, "login").is_displayed() and
+                   showing(v) == "main"), "a view seat logs in and sees the scene showing")
+    click(v, '[data-scene="alt"]')
+    toast = wait_for(lambda: " ".join(e.text for e in v.find_elements(By.CSS_SELECTOR, "#toasts .toast")),
+                     timeout=5)
+    check(toast and "operate" in toast, f"the view seat's click is refused with the role it needs ({toast!r})")
+    time.sleep(0.5)
+    check(ws.call("status").get("scene") == "main", "the wall did not switch for a view seat")
+    v.quit()
+    drivers.remove(v)
 
     # c. click a scene
     click(a, '[data-scene="alt"]')
