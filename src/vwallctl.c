@@ -113,8 +113,8 @@ static void default_endpoint(char *buf, size_t cap)
 static void set_send_timeout(int fd)
 {
     struct timeval tv = {.tv_sec = (time_t)connect_timeout_s,
-                         .tv_usec = (suseconds_t)((connect_timeout_s - (time_t)connect_timeout_s) *
-                                                  1e6)};
+                         .tv_usec =
+                             (suseconds_t)((connect_timeout_s - (time_t)connect_timeout_s) * 1e6)};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
@@ -280,8 +280,8 @@ static char *read_line(struct conn *c)
         if (r == 0) {
             fprintf(stderr, "%s: no reply from the wall within %g s%s\n", prog, c->timeout_s,
                     c->noise ? " (it sent only lines that are not JSON)"
-                    : c->len  ? " (only part of a line arrived)"
-                              : "");
+                    : c->len ? " (only part of a line arrived)"
+                             : "");
             return NULL;
         }
         ssize_t k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);

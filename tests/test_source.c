@@ -550,7 +550,8 @@ static void test_flapping_backoff(void)
     }
     struct vw_source_stats st = stats(s);
     int conns = atomic_load(&h->connections);
-    fprintf(stderr, "  one burst per connection, 8 s: %d connections, %d reconnects, "
+    fprintf(stderr,
+            "  one burst per connection, 8 s: %d connections, %d reconnects, "
             "backoff up to %lld ms, %llu frames, last error: %s\n",
             conns, st.reconnects, (long long)max_backoff, (unsigned long long)st.frames_decoded,
             st.error);

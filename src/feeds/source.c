@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
@@ -358,8 +362,7 @@ static int64_t bytes_read(const struct conn *c)
 
 /* Why a network stream gave no picture within `secs`, from what it sent meanwhile: nothing,
  * a trickle, or plenty that is not video. "" when nothing useful can be said. */
-static void describe_silence(const struct conn *c, int64_t bytes, double secs, char *out,
-                             size_t n)
+static void describe_silence(const struct conn *c, int64_t bytes, double secs, char *out, size_t n)
 {
     out[0] = '\0';
     if (c->decode_errors > 0) {
@@ -657,8 +660,7 @@ static void set_stalled(struct vw_source *s, struct conn *c, double secs)
     describe_silence(c, bytes < 0 ? -1 : bytes - c->bytes_at_progress, secs, why, sizeof why);
     enum vw_source_state st = get_state(s);
     if (st == VW_SOURCE_LIVE || st == VW_SOURCE_STALLED)
-        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s%s%s", secs, why[0] ? ": " : "",
-                  why);
+        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s%s%s", secs, why[0] ? ": " : "", why);
     else
         set_state(s, VW_SOURCE_OFFLINE, "opened, but no video frame within %.1f s%s%s", secs,
                   why[0] ? ": " : "", why);
@@ -802,8 +804,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 break;
             }
             if (ret < 0) {
-                set_state(s, VW_SOURCE_OFFLINE, "the decoder failed: %s",
-                          averr(ret, e, sizeof e));
+                set_state(s, VW_SOURCE_OFFLINE, "the decoder failed: %s", averr(ret, e, sizeof e));
                 return END_LOST;
             }
             bool failed = false;
@@ -926,6 +927,12 @@ done:
     av_frame_free(&w.sw);
     av_frame_free(&w.frame);
     av_packet_free(&w.pkt);
+#ifdef __GLIBC__
+    /* The decoder's buffers are free now: give whole free pages back to the system, so a wall
+     * that shows fewer streams than before (an incident scene gone) shrinks. On this thread,
+     * never the render loop's. */
+    malloc_trim(0);
+#endif
     return NULL;
 }
 
