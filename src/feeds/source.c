@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
@@ -63,6 +67,7 @@ struct vw_source {
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
+    atomic_llong polls;       /* calls of the callback: FFmpeg's sockets call it per read */
 
     pthread_mutex_t lock;
     pthread_cond_t cond; /* signalled with lock held when stop or reconnect is set */
@@ -190,6 +195,7 @@ static bool sleep_until(struct vw_source *s, int64_t until_us)
 static int interrupt_cb(void *opaque)
 {
     struct vw_source *s = opaque;
+    atomic_fetch_add_explicit(&s->polls, 1, memory_order_relaxed);
     if (atomic_load_explicit(&s->stop, memory_order_relaxed) ||
         atomic_load_explicit(&s->reconnect, memory_order_relaxed))
         return 1;
@@ -358,8 +364,7 @@ static int64_t bytes_read(const struct conn *c)
 
 /* Why a network stream gave no picture within `secs`, from what it sent meanwhile: nothing,
  * a trickle, or plenty that is not video. "" when nothing useful can be said. */
-static void describe_silence(const struct conn *c, int64_t bytes, double secs, char *out,
-                             size_t n)
+static void describe_silence(const struct conn *c, int64_t bytes, double secs, char *out, size_t n)
 {
     out[0] = '\0';
     if (c->decode_errors > 0) {
@@ -442,11 +447,30 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
     }
     avlog.last[0] = avlog.part[0] = '\0';
     arm(s, vw_now_us() + OPEN_TIMEOUT_US);
+    long long polls0 = atomic_load(&s->polls);
     ret = avformat_open_input(&c->fmt, url, NULL, &opts); /* frees fmt on failure */
     av_dict_free(&opts);
     if (ret < 0) {
-        if (atomic_load(&s->timed_out))
+        /* RTSP reads through FFmpeg's own socket, whose bytes cannot be counted; but it
+         * calls the interrupt callback about ten times a second while it waits and once or
+         * twice per read: a few calls a second is silence, thousands a flood. */
+        long long rate = (atomic_load(&s->polls) - polls0) / (OPEN_TIMEOUT_US / 1000000);
+        if (atomic_load(&s->timed_out) && !c->pb && rate > 100000)
+            snprintf(err, errsz,
+                     "cannot open: the server sends a flood of data that is not an RTSP "
+                     "answer; is it a camera's RTSP port?");
+        else if (atomic_load(&s->timed_out) && !c->pb && rate > 40)
+            snprintf(err, errsz,
+                     "cannot open: the server answers too slowly (no complete answer within "
+                     "%d s)",
+                     OPEN_TIMEOUT_US / 1000000);
+        else if (atomic_load(&s->timed_out))
             open_timeout_error(c, "cannot open", err, errsz);
+        else if (ret == AVERROR_INVALIDDATA && is_rtsp(url))
+            snprintf(err, errsz,
+                     "cannot open: the server's answer is not RTSP (%s); is it a camera's RTSP "
+                     "port?",
+                     averr(ret, e, sizeof e));
         else if (ret == AVERROR_INVALIDDATA && bytes_read(c) > 0)
             snprintf(err, errsz,
                      "cannot open: the stream sends data that is not video (no known format in "
@@ -474,21 +498,31 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
         if (atomic_load(&s->timed_out))
             open_timeout_error(c, "cannot read stream info", err, errsz);
         else
-            snprintf(err, errsz, "cannot read stream info: %s", averr(ret, e, sizeof e));
+            snprintf(err, errsz, "cannot read stream info: %s%s", averr(ret, e, sizeof e),
+                     ret == AVERROR_INVALIDDATA ? " (the stream is not video FFmpeg can read)"
+                                                : "");
         goto fail;
     }
 
     const AVCodec *codec = NULL;
     ret = av_find_best_stream(c->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (ret < 0) {
-        const char *name = NULL;
+        const AVCodecParameters *par = NULL;
         for (unsigned i = 0; i < c->fmt->nb_streams; i++)
-            if (c->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !name)
-                name = avcodec_get_name(c->fmt->streams[i]->codecpar->codec_id);
-        if (name)
-            snprintf(err, errsz, "unsupported codec %s", name);
-        else
-            snprintf(err, errsz, "no video stream");
+            if (c->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !par)
+                par = c->fmt->streams[i]->codecpar;
+        if (par && par->codec_id != AV_CODEC_ID_NONE) {
+            snprintf(err, errsz, "unsupported codec %s: this FFmpeg has no decoder for it",
+                     avcodec_get_name(par->codec_id));
+        } else if (par) {
+            char tag[AV_FOURCC_MAX_STRING_SIZE];
+            snprintf(err, errsz,
+                     "unsupported codec none: a video codec FFmpeg does not know (tag %s)",
+                     av_fourcc_make_string(tag, par->codec_tag));
+        } else {
+            snprintf(err, errsz, "no video stream (%u other stream%s: audio or data only)",
+                     c->fmt->nb_streams, c->fmt->nb_streams == 1 ? "" : "s");
+        }
         goto fail;
     }
     c->vidx = ret;
@@ -657,8 +691,7 @@ static void set_stalled(struct vw_source *s, struct conn *c, double secs)
     describe_silence(c, bytes < 0 ? -1 : bytes - c->bytes_at_progress, secs, why, sizeof why);
     enum vw_source_state st = get_state(s);
     if (st == VW_SOURCE_LIVE || st == VW_SOURCE_STALLED)
-        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s%s%s", secs, why[0] ? ": " : "",
-                  why);
+        set_state(s, VW_SOURCE_STALLED, "no frame for %.1f s%s%s", secs, why[0] ? ": " : "", why);
     else
         set_state(s, VW_SOURCE_OFFLINE, "opened, but no video frame within %.1f s%s%s", secs,
                   why[0] ? ": " : "", why);
@@ -802,8 +835,7 @@ static enum end run_conn(struct worker *w, struct conn *c)
                 break;
             }
             if (ret < 0) {
-                set_state(s, VW_SOURCE_OFFLINE, "the decoder failed: %s",
-                          averr(ret, e, sizeof e));
+                set_state(s, VW_SOURCE_OFFLINE, "the decoder failed: %s", averr(ret, e, sizeof e));
                 return END_LOST;
             }
             bool failed = false;
@@ -926,6 +958,12 @@ done:
     av_frame_free(&w.sw);
     av_frame_free(&w.frame);
     av_packet_free(&w.pkt);
+#ifdef __GLIBC__
+    /* The decoder's buffers are free now: give whole free pages back to the system, so a wall
+     * that shows fewer streams than before (an incident scene gone) shrinks. On this thread,
+     * never the render loop's. */
+    malloc_trim(0);
+#endif
     return NULL;
 }
 
@@ -980,6 +1018,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->reconnect, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
+    atomic_init(&s->polls, 0);
     s->st.state = VW_SOURCE_IDLE;
     if (oom || !s->mb)
         goto fail_alloc;

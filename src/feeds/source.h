@@ -8,8 +8,8 @@
  *   a frame or two per connection and fails backs off instead of flapping) → live.  A source
  *   that never came up, or that failed every attempt so far, is offline.  The error text
  *   says what happened in an operator's words: nothing arrived, the server sends too slowly,
- *   the stream is not video, the server ended it.  Every blocking FFmpeg call has a deadline (interrupt
- *   callback + socket timeouts), so destroy never hangs on a dead camera.
+ *   the stream is not video, the server ended it.  Every blocking FFmpeg call has a deadline
+ * (interrupt callback + socket timeouts), so destroy never hangs on a dead camera.
  * Make-before-break: during a reconnect the last good frame stays the current frame; the
  * new stream replaces it only once its first frame is decoded. */
 #ifndef VW_SOURCE_H
