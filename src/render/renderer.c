@@ -472,6 +472,8 @@ struct vw_texture {
     int warned_fmt;         /* the format last warned about, or AV_PIX_FMT_NONE */
     int warned_w, warned_h; /* the size last warned about as too large */
     char problem[160];      /* why the last frame could not be shown, or "" */
+    uint8_t *rows;          /* a plane whose rows GL can't take as they are, packed */
+    size_t rows_size;
     /* VW_COMPOSE_CPU: the frame kept for the CPU scalers instead of the planes above. */
     struct vw_cpu_picture *cpu;
 };
@@ -495,6 +497,7 @@ void vw_texture_destroy(struct vw_texture *t)
     sws_freeContext(t->sws);
     av_frame_free(&t->conv);
     vw_cpu_picture_destroy(t->cpu);
+    free(t->rows);
     free(t);
 }
 
@@ -571,14 +574,18 @@ static bool upload_plane(struct vw_texture *t, int i, int chans, bool wide, cons
     if (!t->planes[i])
         glGenTextures(1, &t->planes[i]);
     glBindTexture(GL_TEXTURE_2D, t->planes[i]);
-    uint8_t *copy = NULL;
-    if (linesize < 0 || linesize % bpp != 0) { /* flipped, or rgb24's rows */
-        copy = malloc((size_t)w * bpp * h);
-        if (!copy)
-            return false;
+    if (linesize < 0 || linesize % bpp != 0) { /* flipped, or rgb24's rows: packed first */
+        size_t need = (size_t)w * bpp * h;
+        if (t->rows_size < need) { /* kept: no allocation per frame */
+            free(t->rows);
+            t->rows_size = 0;
+            if (!(t->rows = malloc(need)))
+                return false;
+            t->rows_size = need;
+        }
         for (int y = 0; y < h; y++)
-            memcpy(copy + (size_t)y * w * bpp, data + (ptrdiff_t)y * linesize, (size_t)w * bpp);
-        data = copy;
+            memcpy(t->rows + (size_t)y * w * bpp, data + (ptrdiff_t)y * linesize, (size_t)w * bpp);
+        data = t->rows;
         linesize = w * bpp;
     }
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
@@ -600,7 +607,6 @@ static bool upload_plane(struct vw_texture *t, int i, int chans, bool wide, cons
         memcpy(t->swizzle[i], swz, sizeof t->swizzle[i]);
     }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
-    free(copy);
     return true;
 }
 
