@@ -83,6 +83,11 @@ make fmt-gbrp10.mkv "color=c=0x2040FF:size=160x90:rate=10:duration=1,format=gbrp
 make fmt-yuyv422.nut "color=c=0xFFFF00:size=160x90:rate=5:duration=1,format=yuyv422" -c:v rawvideo -f nut
 make fmt-monow.nut "color=c=black:size=320x90:rate=5:duration=1,geq=lum='if(lt(mod(X\,80)\,40)\,0\,255)',format=monow" -c:v rawvideo -f nut
 make fmt-huge.mkv "color=c=0x00FF80:size=16448x32:rate=10:duration=1,format=yuv420p" -c:v ffv1 -f matroska
+# Quadrants (red, green / blue, white) in H.264 whose display-orientation SEI says: turn 90
+# degrees anticlockwise to show (FFmpeg's decoder attaches it to each frame as a display
+# matrix; ffprobe: rotation=90).
+make rot90-sei.mp4 "color=c=red:size=160x90:rate=10:duration=1,drawbox=x=80:y=0:w=80:h=45:color=0x00FF00:t=fill,drawbox=x=0:y=45:w=80:h=45:color=blue:t=fill,drawbox=x=80:y=45:w=80:h=45:color=white:t=fill" \
+  "${h264_709[@]}" -bsf:v h264_metadata=display_orientation=insert:rotate=90
 # Broken inputs: garbage bytes, and an H.264 file cut in half.
 [ -s "$out/garbage.mp4" ] || head -c 200000 /dev/urandom > "$out/garbage.mp4"
 if [ ! -s "$out/truncated.mp4" ]; then

@@ -209,6 +209,20 @@ def test_monow_fill():
             check(near(img.px(x, y), want), f"monow: fill band {k} at ({x},{y}) {want}, got {img.px(x, y)}")
 
 
+def test_rotation():
+    """A camera whose stream says to turn its picture 90 degrees anticlockwise (H.264
+    display-orientation SEI): shown upright as a portrait picture in a fit tile, its stored
+    top-right quadrant (green) now top-left."""
+    img, _ = shoot(wall(1, 1, w=160, h=160) + file_sources(rot="rot90-sei.mp4") +
+                   'scenes = ( { id = "s"; tiles = ( { source = "rot"; rect = [0, 0, 1, 1]; fit = "fit"; } ); } );\n',
+                   "rotation")
+    if not img:
+        return
+    for (x, y), want in [((57, 40), (0, 255, 0)), ((103, 40), (255, 255, 255)), ((57, 120), (255, 0, 0)),
+                         ((103, 120), (0, 0, 255)), ((20, 80), (0, 0, 0)), ((140, 80), (0, 0, 0))]:
+        check(near(img.px(x, y), want), f"rotation: ({x},{y}) {want}, got {img.px(x, y)}")
+
+
 def test_huge_frame():
     """A picture 16448 wide, over llvmpipe's texture limit (16384): shown, scaled down, and
     said once in the log, not once a frame; never the no-signal slate."""
@@ -385,7 +399,7 @@ def test_upload_once():
 
 
 TESTS = [test_upload_once, test_window_on_x11, test_shipped_layouts, test_tiles_in_place, test_fit_fill_stretch, test_bezel_span, test_district_wall,
-         test_colour_matrices, test_pixel_formats, test_monow_fill, test_huge_frame, test_labels_and_slate, test_bad_file]
+         test_colour_matrices, test_pixel_formats, test_monow_fill, test_rotation, test_huge_frame, test_labels_and_slate, test_bad_file]
 for t in TESTS:
     if not ONLY or t.__name__ in ONLY:
         t()

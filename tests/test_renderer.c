@@ -5,6 +5,7 @@
 #include <epoxy/gl.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -413,6 +414,39 @@ static uint8_t *reference_rgb(const AVFrame *f, int matrix, bool full)
     return out;
 }
 
+/* Semi-planar formats libswscale can't read but the shaders can, and their planar twins. */
+static enum AVPixelFormat planar_twin(enum AVPixelFormat fmt)
+{
+    switch (fmt) {
+    case AV_PIX_FMT_NV16: return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_NV20LE: return AV_PIX_FMT_YUV422P10LE;
+    default: return AV_PIX_FMT_NONE;
+    }
+}
+
+/* The twin p's chroma planes interleaved into a frame in fmt (nv16, nv20le). */
+static AVFrame *interleave(const AVFrame *p, enum AVPixelFormat fmt)
+{
+    int bytes = av_pix_fmt_desc_get(fmt)->comp[0].step; /* 1 or 2 */
+    AVFrame *f = av_frame_alloc();
+    f->format = fmt, f->width = p->width, f->height = p->height;
+    f->colorspace = p->colorspace, f->color_range = p->color_range;
+    if (av_frame_get_buffer(f, 0) < 0)
+        abort();
+    int cw = (p->width + 1) / 2;
+    for (int y = 0; y < p->height; y++) {
+        memcpy(f->data[0] + (size_t)y * f->linesize[0], p->data[0] + (size_t)y * p->linesize[0],
+               (size_t)p->width * bytes);
+        uint8_t *o = f->data[1] + (size_t)y * f->linesize[1];
+        for (int x = 0; x < cw; x++) {
+            memcpy(o + 2 * x * bytes, p->data[1] + (size_t)y * p->linesize[1] + x * bytes, bytes);
+            memcpy(o + (2 * x + 1) * bytes, p->data[2] + (size_t)y * p->linesize[2] + x * bytes,
+                   bytes);
+        }
+    }
+    return f;
+}
+
 /* Every software pixel format FFmpeg knows, at 1x1, odd and even sizes, landscape and
  * portrait, in a fit tile (panel 0) and a cropped fill tile (panel 1): each quadrant shows
  * libswscale's colour for it within the tolerance. Formats libswscale can't read are refused
@@ -444,19 +478,19 @@ static int test_formats(void)
         bool gray = !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components <= 2;
         bool full = range == AVCOL_RANGE_JPEG || strncmp(d->name, "yuvj", 4) == 0 ||
                     (gray && range == AVCOL_RANGE_UNSPECIFIED);
-        if (!sws_isSupportedInput(fmt)) {
-            /* refused with the reason; the shaders may read some (nv16, nv20le) as they are */
+        /* the shaders read nv16 and nv20le, libswscale can't: checked against their twins */
+        enum AVPixelFormat twin = planar_twin(fmt);
+        bool gpu = vw_renderer_compose(R) == VW_COMPOSE_GPU;
+        if (!sws_isSupportedInput(fmt) && !(twin != AV_PIX_FMT_NONE && gpu)) {
+            /* refused, with the reason */
             AVFrame *f = av_frame_alloc();
             f->format = fmt, f->width = 16, f->height = 16;
             if (av_frame_get_buffer(f, 0) == 0) {
                 struct vw_texture *tex = vw_texture_create(R);
-                bool up = vw_texture_upload(tex, f);
-                CHECK(up == vw_texture_has_picture(tex));
-                CHECK(!up || vw_renderer_compose(R) == VW_COMPOSE_GPU);
+                CHECK(!vw_texture_upload(tex, f));
+                CHECK(!vw_texture_has_picture(tex));
                 const char *why = vw_texture_problem(tex);
-                CHECK(up ? why == NULL : why && strstr(why, d->name));
-                if (up)
-                    fprintf(stderr, "  %s: shown by the shaders, not libswscale\n", d->name);
+                CHECK(why && strstr(why, d->name));
                 vw_texture_destroy(tex);
             }
             av_frame_free(&f);
@@ -470,8 +504,10 @@ static int test_formats(void)
                          : h >= 720                  ? AVCOL_SPC_BT709
                                                      : AVCOL_SPC_SMPTE170M;
             AVFrame *rgb = quad_rgb(w, h, mono ? QUAD_MONO : QUAD);
-            AVFrame *f = make_frame(fmt, rgb, matrix, full, cs, range);
+            AVFrame *f =
+                make_frame(twin != AV_PIX_FMT_NONE ? twin : fmt, rgb, matrix, full, cs, range);
             av_frame_free(&rgb);
+            AVFrame *shown_f = f && twin != AV_PIX_FMT_NONE ? interleave(f, fmt) : f;
             if (!f) {
                 fprintf(stderr, "  %s %dx%d: can't make a test frame\n", d->name, w, h);
                 CHECK(f != NULL);
@@ -487,12 +523,14 @@ static int test_formats(void)
             }
             CHECK(ref != NULL);
             struct vw_texture *tex = vw_texture_create(R);
-            bool up = vw_texture_upload(tex, f);
+            bool up = vw_texture_upload(tex, shown_f);
             CHECK(up);
             if (!up || !ref) {
                 fprintf(stderr, "  ^ %s %dx%d not shown: %s\n", d->name, w, h,
                         vw_texture_problem(tex) ? vw_texture_problem(tex) : "?");
                 free(ref);
+                if (shown_f != f)
+                    av_frame_free(&shown_f);
                 av_frame_free(&f);
                 vw_texture_destroy(tex);
                 continue;
@@ -533,12 +571,86 @@ static int test_formats(void)
             }
             shown += si == 0;
             free(ref);
+            if (shown_f != f)
+                av_frame_free(&shown_f);
             av_frame_free(&f);
             vw_texture_destroy(tex);
         }
     }
     fprintf(stderr, "  %d pixel formats, %d shown at every size in fit and fill tiles\n", n, shown);
     return shown;
+}
+
+/* A picture stored on its side (a display matrix, as H.264/HEVC decoders attach from the
+ * stream's display-orientation SEI) shows upright, in fit and cropped fill tiles, on both
+ * compositions: each quadrant of the turned picture where it belongs. */
+static void test_rotation(void)
+{
+    static const int rotations[] = {90, 180, 270, 0};
+    struct vw_draw_tile tiles[2] = {
+        {.box = {0, 0, PANEL_W, FB_H}, .fit = VW_FIT_FIT},
+        {.box = {PANEL_W + BEZEL, 0, 2 * PANEL_W + BEZEL, FB_H}, .fit = VW_FIT_FILL},
+    };
+    const int w = 64, h = 36;
+    for (int k = 0; k < 4; k++) {
+        int rot = rotations[k];
+        AVFrame *rgb = quad_rgb(w, h, QUAD);
+        AVFrame *f = make_frame(AV_PIX_FMT_YUV420P, rgb, AVCOL_SPC_BT709, false, AVCOL_SPC_BT709,
+                                AVCOL_RANGE_MPEG);
+        av_frame_free(&rgb);
+        if (rot) {
+            AVFrameSideData *sd =
+                av_frame_new_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+            av_display_rotation_set((int32_t *)sd->data, rot); /* turn clockwise to show */
+        }
+        struct vw_texture *tex = vw_texture_create(R);
+        CHECK(vw_texture_upload(tex, f));
+        double aspect = rot % 180 ? (double)h / w : (double)w / h;
+        CHECK_NEAR(vw_texture_aspect(tex), aspect, 1e-9);
+        tiles[0].tex = tiles[1].tex = tex;
+        render(tiles, 2);
+        int fails = check_failed;
+        for (int t = 0; t < 2; t++) {
+            struct vw_placement pl = vw_geom_place(tiles[t].box, aspect, tiles[t].fit);
+            /* points of the shown picture (u, v), a quarter in from its visible edges */
+            for (int q = 0; q < 4; q++) {
+                double u = pl.tex.x0 + (pl.tex.x1 - pl.tex.x0) * (q % 2 ? 0.75 : 0.25);
+                double v = pl.tex.y0 + (pl.tex.y1 - pl.tex.y0) * (q / 2 ? 0.75 : 0.25);
+                double s = rot == 90 ? v : rot == 180 ? 1 - u : rot == 270 ? 1 - v : u;
+                double tt = rot == 90 ? 1 - u : rot == 180 ? 1 - v : rot == 270 ? u : v;
+                const int *want = QUAD[quadrant((int)(s * w), (int)(tt * h), w, h)];
+                double cx = pl.quad.x0 + (q % 2 ? 0.75 : 0.25) * (pl.quad.x1 - pl.quad.x0);
+                double cy = pl.quad.y0 + (q / 2 ? 0.75 : 0.25) * (pl.quad.y1 - pl.quad.y0);
+                CHECK_PX((int)cx - (t ? BEZEL : 0), (int)cy, want[0], want[1], want[2]);
+            }
+        }
+        if (check_failed != fails) {
+            fprintf(stderr, "  ^ turned %d degrees\n", rot);
+            char name[32];
+            snprintf(name, sizeof name, "rotation-%d", rot);
+            dump(name);
+        }
+        vw_texture_destroy(tex);
+        av_frame_free(&f);
+    }
+    /* The SEI comes once: the frames after it, of the same size, keep its rotation; a frame
+     * of another size without one is upright. */
+    struct vw_texture *tex = vw_texture_create(R);
+    AVFrame *f =
+        solid_frame(AV_PIX_FMT_YUV420P, w, h, 255, 0, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    AVFrameSideData *sd = av_frame_new_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX, 9 * 4);
+    av_display_rotation_set((int32_t *)sd->data, 90);
+    CHECK(vw_texture_upload(tex, f));
+    CHECK_NEAR(vw_texture_aspect(tex), (double)h / w, 1e-9);
+    av_frame_remove_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX);
+    CHECK(vw_texture_upload(tex, f));
+    CHECK_NEAR(vw_texture_aspect(tex), (double)h / w, 1e-9);
+    av_frame_free(&f);
+    f = solid_frame(AV_PIX_FMT_YUV420P, 48, 36, 255, 0, 0, AVCOL_SPC_BT709, AVCOL_RANGE_MPEG);
+    CHECK(vw_texture_upload(tex, f));
+    CHECK_NEAR(vw_texture_aspect(tex), 48.0 / 36.0, 1e-9);
+    av_frame_free(&f);
+    vw_texture_destroy(tex);
 }
 
 /* A frame wider or taller than GL_MAX_TEXTURE_SIZE is scaled down to fit, not refused. */
@@ -1405,6 +1517,7 @@ int main(void)
     test_colours();
     CHECK(test_formats() > 150);
     test_huge_frame();
+    test_rotation();
     test_reupload();
     test_clips();
     test_bezel();
@@ -1433,6 +1546,7 @@ int main(void)
         test_colours();
         CHECK(test_formats() > 150);
         test_huge_frame();
+        test_rotation();
         test_reupload();
         test_clips();
         test_bezel();

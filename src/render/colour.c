@@ -1,7 +1,9 @@
 #include "render/colour.h"
 
+#include <libavutil/display.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
+#include <math.h>
 #include <string.h>
 
 int vw_colour_matrix(const AVFrame *f)
@@ -43,4 +45,16 @@ bool vw_colour_full_range(const AVFrame *f)
     if (d->nb_components <= 2) /* gray, gray + alpha, monow/monob: full unless tagged */
         return f->color_range != AVCOL_RANGE_MPEG;
     return f->color_range == AVCOL_RANGE_JPEG;
+}
+
+int vw_picture_rotation(const AVFrame *f, int keep)
+{
+    const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_DISPLAYMATRIX);
+    if (!sd || sd->size < 9 * sizeof(int32_t))
+        return keep;
+    double ccw = av_display_rotation_get((const int32_t *)sd->data); /* -180..180, or NaN */
+    if (!isfinite(ccw))
+        return 0;
+    long quarter = lround(-ccw / 90.0); /* as ffmpeg's autorotate: clockwise quarter turns */
+    return (int)(((quarter % 4) + 4) % 4) * 90;
 }

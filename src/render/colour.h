@@ -16,6 +16,13 @@ int vw_colour_matrix(const struct AVFrame *f);
  * gray formats unless tagged AVCOL_RANGE_MPEG (an untagged gray picture shows its true
  * values); other Y'CbCr only when tagged AVCOL_RANGE_JPEG. */
 bool vw_colour_full_range(const struct AVFrame *f);
+/* How far the frame must be turned clockwise to show upright: 0, 90, 180 or 270, from its
+ * display matrix (AV_FRAME_DATA_DISPLAYMATRIX, which H.264/HEVC decoders attach from the
+ * stream's display-orientation SEI), rounded to a quarter turn, as ffmpeg's autorotate reads
+ * it. A frame without one gets `keep`: the SEI comes once and holds for the frames after it,
+ * so callers pass the stream's last rotation while the frame size stays. Mirroring in the
+ * matrix is not shown. */
+int vw_picture_rotation(const struct AVFrame *f, int keep);
 /* Kr and Kb of a matrix (AVCOL_SPC_*); BT.601 for any other. */
 void vw_colour_kr_kb(int matrix, double *kr, double *kb);
 

@@ -30,6 +30,11 @@ struct scaled {
     int stride;
     unsigned long serial; /* the frame in rgba; 0: none */
     unsigned long used;   /* when it was last asked for, to replace the older one */
+    /* a picture stored on its side: rgba turned upright, as vw_cpu_picture_scaled gives it */
+    uint8_t *turned; /* av_malloc'ed, rows of turned_stride bytes, bottom row first */
+    size_t turned_size;
+    int turned_stride;
+    unsigned long turned_serial;
 };
 
 #define SLOTS 2
@@ -42,6 +47,7 @@ struct vw_cpu_picture {
     AVFrame *frame;       /* our copy of the last frame; its buffers reused while the size holds */
     unsigned long serial; /* counts set_frame calls */
     int matrix;           /* AVCOL_SPC_* the frame was encoded with (see set_frame) */
+    int rotation;         /* clockwise degrees to show it upright (vw_picture_rotation) */
     bool full;            /* full-range samples */
     struct vw_yuv_matrix yuv; /* the two as gains, for src/scale420.c */
     struct scaled slot[SLOTS];
@@ -72,6 +78,7 @@ static void clear_slot(struct scaled *s)
     s->plan = NULL;
     s->made = false;
     s->serial = 0;
+    s->turned_serial = 0;
 }
 
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on)
@@ -91,6 +98,7 @@ void vw_cpu_picture_destroy(struct vw_cpu_picture *p)
         sws_freeContext(p->slot[i].sws);
         vw_scale420_destroy(p->slot[i].plan);
         av_free(p->slot[i].buf);
+        av_free(p->slot[i].turned);
     }
     free(p);
 }
@@ -219,6 +227,16 @@ bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, AVFrame *f)
     return true;
 }
 
+void vw_cpu_picture_set_rotation(struct vw_cpu_picture *p, int degrees)
+{
+    if (degrees != 90 && degrees != 180 && degrees != 270)
+        degrees = 0;
+    if (degrees != p->rotation)
+        for (int i = 0; i < SLOTS; i++) /* made for the other way round */
+            clear_slot(&p->slot[i]);
+    p->rotation = degrees;
+}
+
 int vw_cpu_picture_width(const struct vw_cpu_picture *p)
 {
     return p->frame->width;
@@ -287,8 +305,77 @@ static struct scaled *find_slot(struct vw_cpu_picture *p, const int key[5], stru
     return oldest;
 }
 
+static const uint8_t *scaled_stored(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
+                                    int dh, int *stride, struct scaled **slot);
+
+/* s's picture (sw x sh, as stored) turned `rotation` degrees clockwise into s->turned, dw x
+ * dh. Display pixel (X, Y) shows stored (Y, sh-1-X) at 90, (dw-1-X, dh-1-Y) at 180,
+ * (dh-1-Y, X) at 270; both buffers hold their bottom row first. */
+static const uint8_t *turn(struct scaled *s, const uint8_t *src, int src_stride, int rotation,
+                           int dw, int dh, int *stride)
+{
+    int row = (dw * 4 + PAD - 1) / PAD * PAD;
+    size_t need = (size_t)row * dh + 2 * PAD;
+    if (s->turned_size < need) {
+        av_free(s->turned);
+        s->turned_size = 0;
+        if (!(s->turned = av_malloc(need)))
+            return NULL;
+        s->turned_size = need;
+    }
+    int sh = rotation == 180 ? dh : dw; /* stored rows */
+    uint8_t *dst = s->turned + PAD;
+    for (int y = 0; y < dh; y++) {
+        uint8_t *d = dst + (size_t)(dh - 1 - y) * row;
+        for (int x = 0; x < dw; x++) {
+            int sx, sy;
+            if (rotation == 90)
+                sx = y, sy = dw - 1 - x;
+            else if (rotation == 180)
+                sx = dw - 1 - x, sy = dh - 1 - y;
+            else
+                sx = dh - 1 - y, sy = x;
+            memcpy(d + 4 * x, src + (size_t)(sh - 1 - sy) * src_stride + 4 * sx, 4);
+        }
+    }
+    s->turned_stride = row;
+    *stride = row;
+    return dst;
+}
+
 const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
                                      int dh, int *stride)
+{
+    int rot = p->rotation;
+    if (rot == 0)
+        return scaled_stored(p, crop, dw, dh, stride, NULL);
+    /* the crop and size as stored: shown (u, v) is stored (v, 1-u) at 90, (1-u, 1-v) at 180,
+     * (1-v, u) at 270 */
+    struct vw_cpu_crop c = crop;
+    if (rot == 90)
+        c = (struct vw_cpu_crop){crop.y0, 1.0 - crop.x1, crop.y1, 1.0 - crop.x0};
+    else if (rot == 180)
+        c = (struct vw_cpu_crop){1.0 - crop.x1, 1.0 - crop.y1, 1.0 - crop.x0, 1.0 - crop.y0};
+    else
+        c = (struct vw_cpu_crop){1.0 - crop.y1, crop.x0, 1.0 - crop.y0, crop.x1};
+    struct scaled *s = NULL;
+    int src_stride;
+    const uint8_t *src =
+        scaled_stored(p, c, rot == 180 ? dw : dh, rot == 180 ? dh : dw, &src_stride, &s);
+    if (!src)
+        return NULL;
+    if (s->turned_serial == p->serial) {
+        *stride = s->turned_stride;
+        return s->turned + PAD;
+    }
+    const uint8_t *out = turn(s, src, src_stride, rot, dw, dh, stride);
+    s->turned_serial = out ? p->serial : 0;
+    return out;
+}
+
+/* vw_cpu_picture_scaled for the picture as stored; *slot (when asked) the slot it is in. */
+static const uint8_t *scaled_stored(struct vw_cpu_picture *p, struct vw_cpu_crop crop, int dw,
+                                    int dh, int *stride, struct scaled **slot)
 {
     AVFrame *f = p->frame;
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
@@ -305,6 +392,8 @@ const uint8_t *vw_cpu_picture_scaled(struct vw_cpu_picture *p, struct vw_cpu_cro
     int key[5] = {sw, sh, f->format, dw, dh};
     struct scaled *s = find_slot(p, key, crop);
     s->used = ++p->uses;
+    if (slot)
+        *slot = s;
     if (s->serial == p->serial) {
         *stride = s->stride;
         return s->rgba; /* this frame at this size already */

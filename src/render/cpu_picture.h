@@ -36,6 +36,9 @@ bool vw_cpu_picture_take_frame(struct vw_cpu_picture *p, struct AVFrame *f);
  * Off, a half-size picture takes its plain C rows and any other size libswscale, as on a
  * CPU without AVX2: tests turn it off to check that. */
 void vw_cpu_picture_use_simd(struct vw_cpu_picture *p, bool on);
+/* Shows the picture turned clockwise by `degrees` (0, 90, 180, 270; see vw_picture_rotation):
+ * vw_cpu_picture_scaled's crop and size are then the upright picture's. */
+void vw_cpu_picture_set_rotation(struct vw_cpu_picture *p, int degrees);
 int vw_cpu_picture_width(const struct vw_cpu_picture *p);
 int vw_cpu_picture_height(const struct vw_cpu_picture *p);
 

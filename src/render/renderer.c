@@ -34,11 +34,21 @@ static const float BADGE_RED[4] = {0.80f, 0.08f, 0.08f, 0.92f};
 static const float BADGE_AMBER[4] = {0.95f, 0.62f, 0.05f, 0.92f};
 static const float BLACK[4] = {0.0f, 0.0f, 0.0f, 1.0f};
 
+/* u_orient for a picture turned 0, 90, 180, 270 degrees clockwise (column-major): the
+ * stored texture coordinates of a shown point (u, v), about the centre. 90: s = v, t = 1 - u. */
+static const GLfloat ORIENT[4][4] = {
+    {1, 0, 0, 1},
+    {0, -1, 1, 0},
+    {-1, 0, 0, -1},
+    {0, 1, -1, 0},
+};
+
 /* ---- Programs ------------------------------------------------------------------------ */
 
 struct program {
     GLuint id;
     GLint u_rect, u_tc;       /* tile.vert */
+    GLint u_orient;           /* tile.vert: picture rotation */
     GLint u_matrix, u_offset; /* pictures */
     GLint u_cscale;           /* planar, nv12 */
     GLint u_color;            /* solid, text */
@@ -229,11 +239,13 @@ static bool link_program(struct program *p, const char *dir, const char *vert, c
     p->id = id;
     p->u_rect = glGetUniformLocation(id, "u_rect");
     p->u_tc = glGetUniformLocation(id, "u_tc");
+    p->u_orient = glGetUniformLocation(id, "u_orient");
     p->u_matrix = glGetUniformLocation(id, "u_matrix");
     p->u_offset = glGetUniformLocation(id, "u_offset");
     p->u_cscale = glGetUniformLocation(id, "u_cscale");
     p->u_color = glGetUniformLocation(id, "u_color");
     glUseProgram(id);
+    glUniformMatrix2fv(p->u_orient, 1, GL_FALSE, ORIENT[0]); /* upright unless a picture says */
     static const char *const samplers[] = {"u_y", "u_u", "u_v", "u_uv", "u_tex"};
     static const int units[] = {0, 1, 2, 1, 0};
     for (int i = 0; i < 5; i++) {
@@ -465,13 +477,17 @@ struct vw_texture {
     double aspect;
     float matrix[9]; /* column-major, for glUniformMatrix3fv */
     float offset[3];
-    float cscale[2]; /* chroma texture coordinates per luma ones (odd sizes: below 1) */
+    float cscale[2];  /* chroma texture coordinates per luma ones (odd sizes: below 1) */
+    int rotation;     /* clockwise degrees to show it upright (vw_picture_rotation) */
+    int rot_w, rot_h; /* the size of the frame it was worked out for */
     /* Formats drawn after a CPU conversion, and frames larger than GL_MAX_TEXTURE_SIZE. */
     struct SwsContext *sws;
     AVFrame *conv;
     int warned_fmt;         /* the format last warned about, or AV_PIX_FMT_NONE */
     int warned_w, warned_h; /* the size last warned about as too large */
     char problem[160];      /* why the last frame could not be shown, or "" */
+    uint8_t *rows;          /* a plane whose rows GL can't take as they are, packed */
+    size_t rows_size;
     /* VW_COMPOSE_CPU: the frame kept for the CPU scalers instead of the planes above. */
     struct vw_cpu_picture *cpu;
 };
@@ -495,6 +511,7 @@ void vw_texture_destroy(struct vw_texture *t)
     sws_freeContext(t->sws);
     av_frame_free(&t->conv);
     vw_cpu_picture_destroy(t->cpu);
+    free(t->rows);
     free(t);
 }
 
@@ -571,14 +588,18 @@ static bool upload_plane(struct vw_texture *t, int i, int chans, bool wide, cons
     if (!t->planes[i])
         glGenTextures(1, &t->planes[i]);
     glBindTexture(GL_TEXTURE_2D, t->planes[i]);
-    uint8_t *copy = NULL;
-    if (linesize < 0 || linesize % bpp != 0) { /* flipped, or rgb24's rows */
-        copy = malloc((size_t)w * bpp * h);
-        if (!copy)
-            return false;
+    if (linesize < 0 || linesize % bpp != 0) { /* flipped, or rgb24's rows: packed first */
+        size_t need = (size_t)w * bpp * h;
+        if (t->rows_size < need) { /* kept: no allocation per frame */
+            free(t->rows);
+            t->rows_size = 0;
+            if (!(t->rows = malloc(need)))
+                return false;
+            t->rows_size = need;
+        }
         for (int y = 0; y < h; y++)
-            memcpy(copy + (size_t)y * w * bpp, data + (ptrdiff_t)y * linesize, (size_t)w * bpp);
-        data = copy;
+            memcpy(t->rows + (size_t)y * w * bpp, data + (ptrdiff_t)y * linesize, (size_t)w * bpp);
+        data = t->rows;
         linesize = w * bpp;
     }
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
@@ -600,7 +621,6 @@ static bool upload_plane(struct vw_texture *t, int i, int chans, bool wide, cons
         memcpy(t->swizzle[i], swz, sizeof t->swizzle[i]);
     }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
-    free(copy);
     return true;
 }
 
@@ -693,12 +713,20 @@ static const AVFrame *convert(struct vw_texture *t, const AVFrame *f, int dw, in
     return t->conv;
 }
 
-/* Display aspect: width/height after the sample aspect ratio. */
-static double frame_aspect(const AVFrame *f)
+/* Display aspect: width/height after the sample aspect ratio, turned `rotation` degrees. */
+static double frame_aspect(const AVFrame *f, int rotation)
 {
     AVRational sar = f->sample_aspect_ratio;
     double sa = sar.num > 0 && sar.den > 0 ? (double)sar.num / sar.den : 1.0;
-    return (double)f->width * sa / f->height;
+    double a = (double)f->width * sa / f->height;
+    return rotation % 180 ? 1.0 / a : a;
+}
+
+/* f's rotation: its display matrix's, else the stream's last while the size stays. */
+static int frame_rotation(const struct vw_texture *t, const AVFrame *f)
+{
+    bool same = f->width == t->rot_w && f->height == t->rot_h;
+    return vw_picture_rotation(f, same ? t->rotation : 0);
 }
 
 /* VW_COMPOSE_CPU: keeps the frame, its buffers when `take` (f itself) is given, else a
@@ -708,7 +736,8 @@ static bool upload_cpu(struct vw_texture *t, const AVFrame *f, AVFrame *take)
     if (!t->cpu && !(t->cpu = vw_cpu_picture_create()))
         return false;
     int format = f->format;
-    double aspect = frame_aspect(f); /* before a take blanks f */
+    int rotation = frame_rotation(t, f), w = f->width, h = f->height;
+    double aspect = frame_aspect(f, rotation); /* before a take blanks f */
     if (!(take ? vw_cpu_picture_take_frame(t->cpu, take) : vw_cpu_picture_set_frame(t->cpu, f))) {
         const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
         problem(t, "frames in %s can't be shown (%s)", desc ? desc->name : "an unknown format",
@@ -717,8 +746,12 @@ static bool upload_cpu(struct vw_texture *t, const AVFrame *f, AVFrame *take)
                     : "libswscale cannot read them, or out of memory");
         return false;
     }
+    vw_cpu_picture_set_rotation(t->cpu, rotation);
     t->problem[0] = '\0';
     t->aspect = aspect;
+    t->rotation = rotation;
+    t->rot_w = w;
+    t->rot_h = h;
     t->has_picture = true;
     return true;
 }
@@ -758,7 +791,10 @@ static bool upload(struct vw_texture *t, const AVFrame *frame, AVFrame *take)
     if (!upload_native(t, f, &g))
         return false;
     t->problem[0] = '\0';
-    t->aspect = frame_aspect(frame);
+    t->rotation = frame_rotation(t, frame);
+    t->rot_w = w;
+    t->rot_h = h;
+    t->aspect = frame_aspect(frame, t->rotation);
     t->has_picture = true;
     return true;
 }
@@ -1013,6 +1049,7 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
     glUniform3fv(p->u_offset, 1, tex->offset);
     if (p->u_cscale >= 0)
         glUniform2fv(p->u_cscale, 1, tex->cscale);
+    glUniformMatrix2fv(p->u_orient, 1, GL_FALSE, ORIENT[tex->rotation / 90 % 4]);
     /* The quad in framebuffer pixels, to pick each plane's sampler. */
     double fx0 = r->px + (pl.quad.x0 - r->virt.x0) * scale_x(r);
     double fx1 = r->px + (pl.quad.x1 - r->virt.x0) * scale_x(r);
@@ -1023,7 +1060,8 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
         int plane = i < tex->nplanes ? i : 0; /* gray: the Y plane in every unit */
         bool exact = vw_geom_one_to_one(fx0, fx1, pl.tex.x0, pl.tex.x1, tex->pw[plane]) &&
                      vw_geom_one_to_one(fy0, fy1, pl.tex.y0, pl.tex.y1, tex->ph[plane]) &&
-                     (plane == 0 || (tex->cscale[0] == 1.0f && tex->cscale[1] == 1.0f));
+                     (plane == 0 || (tex->cscale[0] == 1.0f && tex->cscale[1] == 1.0f)) &&
+                     tex->rotation == 0;
         glActiveTexture(GL_TEXTURE0 + i);
         glBindTexture(GL_TEXTURE_2D, tex->planes[plane]);
         glBindSampler((GLuint)i, exact ? r->nearest : r->linear);
@@ -1031,6 +1069,7 @@ static void draw_picture(struct vw_renderer *r, const struct vw_draw_tile *t)
     }
     glActiveTexture(GL_TEXTURE0);
     quad(r, p, pl.quad, pl.tex);
+    glUniformMatrix2fv(p->u_orient, 1, GL_FALSE, ORIENT[0]);
     for (int i = 0; i < units; i++)
         glBindSampler((GLuint)i, 0); /* labels and blits use the textures' own filters */
 }

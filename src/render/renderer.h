@@ -65,7 +65,9 @@ bool vw_texture_has_picture(const struct vw_texture *t);
  * (libswscale cannot read them)"), for the tile's slate; NULL once one is shown again.
  * Frames larger than the GL texture limit are shown, scaled down (logged once). */
 const char *vw_texture_problem(const struct vw_texture *t);
-/* Display aspect (width/height after sample aspect) of the last upload; 16/9 before any. */
+/* Display aspect (width/height after sample aspect, turned upright when the frame's display
+ * matrix says so: see vw_picture_rotation) of the last upload; 16/9 before any. Pictures are
+ * drawn upright too. */
 double vw_texture_aspect(const struct vw_texture *t);
 
 enum vw_tile_badge {
