@@ -683,7 +683,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
 
         t_left = time.monotonic()
         after_switch("B", "A→B")
-        while time.monotonic() - t_left < 1.5:
+        while time.monotonic() - t_left < 1.5 or not log:  # a slow switch may take it all
             sample(log=log)
             time.sleep(0.15)
         f_mid = log[-1][1]
