@@ -522,8 +522,11 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
             d->badge_text = badge;
             ticking = true;
         }
+        const char *problem = rt && rt->tex ? vw_texture_problem(rt->tex) : NULL;
         if (w->opt.no_connect)
             snprintf(detail, 160, "PREVIEW · source not opened");
+        else if (problem && !picture)
+            snprintf(detail, 160, "CANNOT SHOW · %.140s", problem);
         else if (st.error[0])
             snprintf(detail, 160, "NO SIGNAL · %s: %.100s", vw_source_state_name(st.state),
                      st.error);
