@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, builds with warnings as errors, runs the whole ctest
 # suite, then again under AddressSanitizer + UndefinedBehaviorSanitizer, and the frame
-# handoff and decoder tests under ThreadSanitizer.
+# handoff, decoder and state-store tests (ctest -L tsan) under ThreadSanitizer.
 #   scripts/test.sh           everything
 #   scripts/test.sh --quick   the plain build only
 set -euo pipefail
@@ -30,5 +30,5 @@ echo "== tests under ASan/UBSan"
 
 echo "== build (thread sanitizer)"
 scripts/build.sh build-tsan -DVWALL_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
-echo "== frame handoff and decoders under TSan"
+echo "== frame handoff, decoders and the state store under TSan"
 (cd build-tsan && ctest --output-on-failure --timeout 900 -L tsan)

@@ -5,5 +5,7 @@ foreach(t geometry state cpu_picture)
   add_test(NAME ${t} COMMAND test_${t})
   set_tests_properties(${t} PROPERTIES LABELS "unit" TIMEOUT 30 ENVIRONMENT "${VWALL_TEST_ENV}")
 endforeach()
+# the state's store hands its value to a writer thread: also under TSan
+set_tests_properties(state PROPERTIES LABELS "unit;tsan")
 # cpu_picture checks every pixel against a reference in doubles: slower under -O0 sanitizers
 set_tests_properties(cpu_picture PROPERTIES TIMEOUT 120)
