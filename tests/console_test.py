@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
 from console_ws import HandshakeRefused, WebSocket  # noqa: E402
-from vwtest import check  # noqa: E402
+from vwtest import check, free_port  # noqa: E402
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from selenium import webdriver  # noqa: E402
@@ -61,13 +61,6 @@ PYTHON = "/usr/bin/python3"
 TOKEN = "seat-token-7f3a"
 VIEW_TOKEN = "lobby-view-51c2"  # control.seats: a view seat
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(fn, timeout=15, step=0.05):

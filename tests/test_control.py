@@ -24,7 +24,7 @@ import time
 import zlib
 
 import vwtest
-from vwtest import Client, check
+from vwtest import Client, check, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "s3cret-令牌"
@@ -195,13 +195,6 @@ class Wall:
             assert r and r.get("ok"), r
         return c
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def shot(wall, c, name):

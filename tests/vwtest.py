@@ -49,6 +49,15 @@ def near(got, want, tol=3):
     return all(abs(a - b) <= tol for a, b in zip(got, want))
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def request(sock_path, cmd, **args):
     """One request on a connection of its own to a Unix control socket; the reply."""
     c = Client(sock_path)
