@@ -22,6 +22,10 @@ PKGS=(
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils sway grim
   # the console's browser tests
   chromium chromium-driver python3-selenium python3-prometheus-client
+  # the console in Firefox too (driven over its Marionette protocol; Debian has no geckodriver)
+  firefox-esr
+  # one wall over several machines: NATS JetStream (the server for tests, the C client)
+  nats-server libnats-dev
   # the allocation test (heaptrack)
   heaptrack
   # sanitizer and fuzzer runtimes
