@@ -32,6 +32,7 @@
 #include "base/strmap.h"
 #include "base/utf8.h"
 #include "model/catalog.h"
+#include "model/geometry.h"
 
 #define MAX_PANELS 64
 #define RECT_EPS 1e-6 /* slack for rects computed in floating point */
@@ -625,12 +626,33 @@ static const struct key control_keys[] = {
     {"http_key", T_PATH, NONEMPTY, AT(C, control.http_key)},
     {0},
 };
+static const struct key cluster_tls_keys[] = {
+    {"ca", T_PATH, NONEMPTY, AT(C, cluster.tls_ca)},
+    {"cert", T_PATH, NONEMPTY, AT(C, cluster.tls_cert)},
+    {"key", T_PATH, NONEMPTY, AT(C, cluster.tls_key)},
+    {0},
+};
+static const struct key cluster_keys[] = {
+    {"nats", T_STRS, REQUIRED, AT(C, cluster.nats), .off_count = offsetof(C, cluster.nats_count)},
+    {"name", T_STR, REQUIRED, NONEMPTY, AT(C, cluster.name)},
+    {"lead_ms", T_INT, RANGE(0, 10000), UNIT("ms"), AT(C, cluster.lead_ms)},
+    {"playout_ms", T_INT, RANGE(0, 10000), UNIT("ms"), AT(C, cluster.playout_ms)},
+    {"nodes", T_LIST, REQUIRED},
+    {"user", T_STR, NONEMPTY, AT(C, cluster.user)},
+    {"password", T_STR, NONEMPTY, AT(C, cluster.password)},
+    {"token", T_STR, NONEMPTY, AT(C, cluster.token)},
+    {"nkey_seed", T_PATH, NONEMPTY, AT(C, cluster.nkey_seed)},
+    {"creds", T_PATH, NONEMPTY, AT(C, cluster.creds)},
+    {"tls", T_GROUP, .sub = cluster_tls_keys},
+    {0},
+};
 static const struct key root_keys[] = {
     {"wall", T_GROUP, REQUIRED, .sub = wall_keys},
     {"sources", T_LIST, REQUIRED, .unless = "catalog"},
     {"catalog", T_STRS, AT(C, catalogs), .off_count = offsetof(C, catalog_count)},
     {"scenes", T_LIST, REQUIRED},
     {"control", T_GROUP, .sub = control_keys},
+    {"cluster", T_GROUP, .sub = cluster_keys},
     {0},
 };
 #undef C
@@ -711,6 +733,12 @@ static const struct key seat_keys[] = {
     {"name", T_STR, REQUIRED, NONEMPTY, AT(struct vw_seat_cfg, name)},
     {"token", T_STR, REQUIRED, NONEMPTY, AT(struct vw_seat_cfg, token)},
     {"role", T_ENUM, REQUIRED, .choices = role_names, AT(struct vw_seat_cfg, role)},
+    {0},
+};
+
+static const struct key node_keys[] = {
+    {"id", T_STR, REQUIRED, NONEMPTY, AT(struct vw_node_cfg, id)},
+    {"panels", T_STR, REQUIRED, NONEMPTY, AT(struct vw_node_cfg, panels)},
     {0},
 };
 
@@ -1521,6 +1549,95 @@ static void read_seats(struct loader *L, struct vw_config *cfg, const config_set
     vw_strmap_destroy(tokens);
 }
 
+/* Letters, digits, '-' and '_': what NATS allows in a bucket name and a subject token. */
+static bool plain_name(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
+/* cluster = { nats = [...]; name = "..."; nodes = ( { id = "a"; panels = "0-5"; }, ... ); } */
+static void read_cluster(struct loader *L, struct vw_config *cfg, const config_setting_t *root,
+                         bool wall_ok)
+{
+    const config_setting_t *g = member(root, "cluster");
+    if (!g || !config_setting_is_group(g))
+        return;
+    struct vw_cluster_cfg *cl = &cfg->cluster;
+    cl->enabled = true;
+    if (cl->name && !plain_name(cl->name))
+        fail_at(L, member(g, "name"),
+                "cluster.name: letters, digits, '-' and '_' only (it names a NATS bucket), got "
+                "\"%s\"",
+                cl->name);
+    const config_setting_t *urls = list_member(g, "nats");
+    if (urls && config_setting_length(urls) == 0)
+        fail_at(L, urls, "cluster.nats: at least one server URL (\"nats://HOST:PORT\")");
+    for (int i = 0; urls && i < cl->nats_count; i++)
+        if (strncmp(cl->nats[i], "nats://", 7) && strncmp(cl->nats[i], "tls://", 6))
+            fail_at(L, config_setting_get_elem(urls, (unsigned)i),
+                    "cluster.nats[%d]: expected \"nats://HOST:PORT\" or \"tls://HOST:PORT\", got "
+                    "\"%s\"",
+                    i, cl->nats[i]);
+    if (!cl->user != !cl->password)
+        fail_at(L, g, "cluster: user and password go together");
+    int kinds = !!cl->user + !!cl->token + !!cl->nkey_seed + !!cl->creds;
+    if (kinds > 1)
+        fail_at(L, g,
+                "cluster: one kind of credentials (user/password, token, nkey_seed or creds)");
+
+    const config_setting_t *list = list_member(g, "nodes");
+    int n = list ? config_setting_length(list) : 0;
+    if (list && n == 0)
+        fail_at(L, list, "cluster.nodes: at least one node { id = \"a\"; panels = \"0-5\"; }");
+    if (!n)
+        return;
+    cl->nodes = xcalloc((size_t)n, sizeof *cl->nodes);
+    int panels = wall_ok ? cfg->columns * cfg->rows : 0;
+    int *owner = panels ? xcalloc((size_t)panels, sizeof *owner) : NULL; /* node index + 1 */
+    bool *on = panels ? xcalloc((size_t)panels, sizeof *on) : NULL;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *ng = config_setting_get_elem(list, (unsigned)i);
+        char p[SPATH];
+        snprintf(p, sizeof p, "cluster.nodes[%d]", i);
+        if (!config_setting_is_group(ng)) {
+            fail_at(L, ng, "%s: expected a group { id = \"a\"; panels = \"0-5\"; }", p);
+            continue;
+        }
+        struct vw_node_cfg *node = &cl->nodes[cl->node_count++];
+        node->line = line_of(ng);
+        walk(L, ng, p, node_keys, node);
+        if (node->id && !plain_name(node->id))
+            fail_at(L, member(ng, "id"), "%s.id: letters, digits, '-' and '_' only, got \"%s\"", p,
+                    node->id);
+        for (int j = 0; node->id && j < cl->node_count - 1; j++)
+            if (cl->nodes[j].id && !strcmp(cl->nodes[j].id, node->id))
+                fail_at(L, member(ng, "id"), "%s.id: duplicate node id '%s' (first at line %d)", p,
+                        node->id, cl->nodes[j].line);
+        if (!node->panels || !panels)
+            continue;
+        char why[96];
+        if (!vw_parse_panels(node->panels, panels, on, why, sizeof why)) {
+            fail_at(L, member(ng, "panels"), "%s.panels: \"%s\": %s", p, node->panels, why);
+            continue;
+        }
+        for (int k = 0; k < panels; k++) {
+            if (!on[k])
+                continue;
+            if (owner[k])
+                fail_at(L, member(ng, "panels"), "%s.panels: panel %d belongs to node '%s' already",
+                        p, k, cl->nodes[owner[k] - 1].id ? cl->nodes[owner[k] - 1].id : "?");
+            else
+                owner[k] = cl->node_count;
+        }
+    }
+    free(owner);
+    free(on);
+}
+
 /* The file's name without folder or extension, as the wall's name when it has none. */
 static char *stem_of(const char *path)
 {
@@ -1544,6 +1661,8 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     cfg->hwaccel = VW_HWACCEL_NONE;
     cfg->substream_ratio = 4;
     cfg->output = xstrdup("window");
+    cfg->cluster.lead_ms = 120;
+    cfg->cluster.playout_ms = 200;
     cfg->source_index = vw_strmap_create(64);
     L.dir = cfg->dir;
 
@@ -1597,6 +1716,7 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     read_scenes(&L, cfg, root, wall_ok);
     check_control(&L, cfg, root);
     read_seats(&L, cfg, root);
+    read_cluster(&L, cfg, root, wall_ok);
 
 out:
     config_destroy(&lc);
@@ -1655,6 +1775,24 @@ void vw_config_destroy(struct vw_config *cfg)
     free(cfg->control.http);
     free(cfg->control.http_cert);
     free(cfg->control.http_key);
+    struct vw_cluster_cfg *cl = &cfg->cluster;
+    for (int i = 0; i < cl->nats_count; i++)
+        free(cl->nats[i]);
+    free(cl->nats);
+    for (int i = 0; i < cl->node_count; i++) {
+        free(cl->nodes[i].id);
+        free(cl->nodes[i].panels);
+    }
+    free(cl->nodes);
+    free(cl->name);
+    free(cl->user);
+    free(cl->password);
+    free(cl->token);
+    free(cl->nkey_seed);
+    free(cl->creds);
+    free(cl->tls_ca);
+    free(cl->tls_cert);
+    free(cl->tls_key);
     free(cfg->displays);
     free(cfg->name);
     free(cfg->font);
@@ -1680,6 +1818,14 @@ int vw_config_find_scene(const struct vw_config *cfg, const char *id)
         return vw_strmap_get(cfg->scene_index, id);
     for (int i = 0; i < cfg->scene_count; i++)
         if (cfg->scenes[i].id && !strcmp(cfg->scenes[i].id, id))
+            return i;
+    return -1;
+}
+
+int vw_config_find_node(const struct vw_config *cfg, const char *id)
+{
+    for (int i = 0; i < cfg->cluster.node_count; i++)
+        if (cfg->cluster.nodes[i].id && !strcmp(cfg->cluster.nodes[i].id, id))
             return i;
     return -1;
 }

@@ -95,6 +95,30 @@ struct vw_control_cfg {
     char *http_key;
 };
 
+/* cluster.nodes: one machine of a wall driven by several (docs/cluster.md). */
+struct vw_node_cfg {
+    char *id;     /* unique; letters, digits, '-' and '_' */
+    char *panels; /* "0-5": the panels it renders, as written (checked; no panel on two nodes) */
+    int line;
+};
+
+/* cluster: the wall's state is shared through a NATS JetStream key-value bucket; absent (the
+ * default) for a wall on one machine. */
+struct vw_cluster_cfg {
+    bool enabled;
+    char **nats; /* server URLs, "nats://HOST:PORT" or "tls://HOST:PORT" */
+    int nats_count;
+    char *name;     /* bucket and subject prefix: letters, digits, '-' and '_' */
+    int lead_ms;    /* a change shows this long after it is committed (default 120) */
+    int playout_ms; /* frame sync delay for tiles that span nodes (default 200) */
+    struct vw_node_cfg *nodes;
+    int node_count;
+    char *user, *password; /* credentials: user/password, a token, an nkey seed file or a */
+    char *token;           /* .creds file (JWT + seed); at most one kind */
+    char *nkey_seed, *creds;
+    char *tls_ca, *tls_cert, *tls_key; /* TLS: CA to trust, client certificate and key */
+};
+
 struct vw_strmap;
 
 struct vw_config {
@@ -126,6 +150,7 @@ struct vw_config {
     int catalog_count;
 
     struct vw_control_cfg control;
+    struct vw_cluster_cfg cluster;
 
     /* 64-bit FNV-1a, 16 lower-case hex digits, over the bytes of every file read (wall file,
      * includes, catalogs, as they are on disk): tells whether a state file or another
@@ -154,5 +179,7 @@ void vw_config_destroy(struct vw_config *cfg); /* NULL ok */
  * changes. */
 int vw_config_find_source(const struct vw_config *cfg, const char *id);
 int vw_config_find_scene(const struct vw_config *cfg, const char *id);
+/* Index of the cluster node with this id, or -1. */
+int vw_config_find_node(const struct vw_config *cfg, const char *id);
 
 #endif

@@ -987,6 +987,25 @@ static bool same_list(char **a, int na, char **b, int nb)
 }
 
 /* What a running wall cannot change: each such change is an error naming the key. */
+/* Whether a reload keeps the cluster as it is: the servers, the bucket, the nodes and their
+ * panels, the credentials. lead_ms and playout_ms may change. */
+static bool same_cluster(const struct vw_cluster_cfg *a, const struct vw_cluster_cfg *b)
+{
+    if (a->enabled != b->enabled || !same_str(a->name, b->name) ||
+        !same_list(a->nats, a->nats_count, b->nats, b->nats_count) ||
+        a->node_count != b->node_count || !same_str(a->user, b->user) ||
+        !same_str(a->password, b->password) || !same_str(a->token, b->token) ||
+        !same_str(a->nkey_seed, b->nkey_seed) || !same_str(a->creds, b->creds) ||
+        !same_str(a->tls_ca, b->tls_ca) || !same_str(a->tls_cert, b->tls_cert) ||
+        !same_str(a->tls_key, b->tls_key))
+        return false;
+    for (int i = 0; i < a->node_count; i++)
+        if (!same_str(a->nodes[i].id, b->nodes[i].id) ||
+            !same_str(a->nodes[i].panels, b->nodes[i].panels))
+            return false;
+    return true;
+}
+
 static void check_reloadable(const struct vw_config *old, const struct vw_config *nc,
                              struct vw_errors *errs)
 {
@@ -1005,6 +1024,11 @@ static void check_reloadable(const struct vw_config *old, const struct vw_config
                       nc->path);
     if (!same_str(nc->state_dir, old->state_dir))
         vw_errors_add(errs, "%s: wall.state_dir changed; restart vwall to apply it", nc->path);
+    if (!same_cluster(&nc->cluster, &old->cluster))
+        vw_errors_add(errs,
+                      "%s: cluster (servers, name, nodes or credentials) changed; restart every "
+                      "node to apply it (lead_ms and playout_ms apply on reload)",
+                      nc->path);
 }
 
 /* The reload's worker: reads and checks the wall file, and what the file names that the

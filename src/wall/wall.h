@@ -35,6 +35,9 @@ struct vw_wall_options {
     bool present_gl;         /* windows always through a GL copy and swap (--present gl) */
     const char *state_file;  /* the scene state's file; NULL: the default for the wall file
                                 (vw_wall_default_state_file); "" : none */
+    const char *node;        /* --node: this machine's node id of cfg->cluster (its panels are
+                                rendered, the state is shared over NATS); NULL: one box */
+    const char *frame_log;   /* --frame-log: CSV of every tile drawn, or NULL */
 };
 
 /* Takes ownership of cfg. NULL with reasons in errs (no display, GL too old, shaders). */
