@@ -87,6 +87,15 @@ uint64_t vw_wall_revision(const struct vw_wall *w)
 {
     return 7;
 }
+uint64_t vw_wall_take_ticket(struct vw_wall *w)
+{
+    return 0; /* one box: every change is made at once */
+}
+void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
+                            void (*cancel)(void *ud), void *ud)
+{
+    cancel(ud);
+}
 
 static bool stub_fail(struct vw_wall_error *e, const char *code)
 {

@@ -21,7 +21,8 @@ apply(struct vw_state *st, struct vw_transition t)
 
 static const char *commit(struct vw_store *s, struct vw_transition t)
 {
-    return vw_store_commit(s, &t);
+    uint64_t ticket;
+    return vw_store_commit(s, &t, &ticket);
 }
 
 static void test_stack(void)
@@ -247,7 +248,7 @@ static void test_store(void)
     struct vw_store *s = vw_store_create_local(path, "/etc/vwall/wall.cfg", "abc", "overview");
     struct vw_transition push = T(VW_T_PUSH, now, "fire");
     push.ttl_ms = 30000;
-    CHECK(vw_store_commit(s, &push) == NULL);
+    CHECK(commit(s, push) == NULL);
     CHECK(commit(s, assign(now, "overview", 1, "cam5")) == NULL);
     CHECK_STR(commit(s, T(VW_T_POP, now, "nothing")), "not_pushed");
     vw_store_flush(s);

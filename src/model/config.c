@@ -641,6 +641,7 @@ static const struct key cluster_keys[] = {
     {"user", T_STR, NONEMPTY, AT(C, cluster.user)},
     {"password", T_STR, NONEMPTY, AT(C, cluster.password)},
     {"token", T_STR, NONEMPTY, AT(C, cluster.token)},
+    {"nkey", T_STR, NONEMPTY, AT(C, cluster.nkey)},
     {"nkey_seed", T_PATH, NONEMPTY, AT(C, cluster.nkey_seed)},
     {"creds", T_PATH, NONEMPTY, AT(C, cluster.creds)},
     {"tls", T_GROUP, .sub = cluster_tls_keys},
@@ -1584,6 +1585,10 @@ static void read_cluster(struct loader *L, struct vw_config *cfg, const config_s
                     i, cl->nats[i]);
     if (!cl->user != !cl->password)
         fail_at(L, g, "cluster: user and password go together");
+    if (!cl->nkey != !cl->nkey_seed)
+        fail_at(L, g, "cluster: nkey (the public key) and nkey_seed (its seed file) go together");
+    if (!cl->tls_cert != !cl->tls_key)
+        fail_at(L, g, "cluster.tls: cert and key go together");
     int kinds = !!cl->user + !!cl->token + !!cl->nkey_seed + !!cl->creds;
     if (kinds > 1)
         fail_at(L, g,
@@ -1788,6 +1793,7 @@ void vw_config_destroy(struct vw_config *cfg)
     free(cl->user);
     free(cl->password);
     free(cl->token);
+    free(cl->nkey);
     free(cl->nkey_seed);
     free(cl->creds);
     free(cl->tls_ca);

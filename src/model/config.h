@@ -113,9 +113,10 @@ struct vw_cluster_cfg {
     int playout_ms; /* frame sync delay for tiles that span nodes (default 200) */
     struct vw_node_cfg *nodes;
     int node_count;
-    char *user, *password; /* credentials: user/password, a token, an nkey seed file or a */
-    char *token;           /* .creds file (JWT + seed); at most one kind */
-    char *nkey_seed, *creds;
+    char *user, *password;  /* credentials: user/password, a token, an nkey seed file or a */
+    char *token;            /* .creds file (JWT + seed); at most one kind */
+    char *nkey, *nkey_seed; /* nkey: the user's public key ("U..."), with its seed file */
+    char *creds;
     char *tls_ca, *tls_cert, *tls_key; /* TLS: CA to trust, client certificate and key */
 };
 

@@ -101,6 +101,41 @@ static struct vw_state_saved saved_copy(const struct vw_state_saved *s)
     return d;
 }
 
+struct vw_transition *vw_transition_dup(const struct vw_transition *t)
+{
+    struct vw_transition *d = calloc(1, sizeof *d);
+    if (!d)
+        abort();
+    *d = *t;
+    d->by = dup_or_null(t->by);
+    d->scene = dup_or_null(t->scene);
+    d->pick = pick_copy(&t->pick);
+    d->pick_b = pick_copy(&t->pick_b);
+    if (t->saved) {
+        struct vw_state_saved *sv = malloc(sizeof *sv);
+        if (!sv)
+            abort();
+        *sv = saved_copy(t->saved);
+        d->saved = sv;
+    }
+    return d;
+}
+
+void vw_transition_free(struct vw_transition *t)
+{
+    if (!t)
+        return;
+    free((char *)t->by);
+    free((char *)t->scene);
+    pick_free(&t->pick);
+    pick_free(&t->pick_b);
+    if (t->saved) {
+        saved_free((struct vw_state_saved *)t->saved);
+        free((struct vw_state_saved *)t->saved);
+    }
+    free(t);
+}
+
 void vw_state_init(struct vw_state *st, const char *base)
 {
     memset(st, 0, sizeof *st);

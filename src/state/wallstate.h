@@ -104,6 +104,11 @@ struct vw_transition {
     const struct vw_state_saved *saved;
 };
 
+/* A transition that owns copies of everything it points to (for another thread), and its
+ * release. */
+struct vw_transition *vw_transition_dup(const struct vw_transition *t);
+void vw_transition_free(struct vw_transition *t); /* NULL ok */
+
 void vw_state_init(struct vw_state *st, const char *base);
 void vw_state_finish(struct vw_state *st); /* frees everything; the value is empty after */
 void vw_state_copy(struct vw_state *dst, const struct vw_state *src); /* dst uninitialised */

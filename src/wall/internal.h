@@ -55,6 +55,14 @@ struct drawn {
     char detail[160];
 };
 
+/* A command waiting for the cluster to commit its change (vw_wall_when_committed). */
+struct commit_wait {
+    uint64_t ticket;
+    vw_commit_done_fn done;
+    void (*cancel)(void *ud);
+    void *ud;
+};
+
 struct vw_wall {
     struct vw_config *cfg;
     struct vw_geom geom;
@@ -74,6 +82,10 @@ struct vw_wall {
 
     /* what shows: the store's state, resolved against the model */
     struct vw_store *store;
+    struct vw_cluster *cluster; /* --node: the store is shared over NATS through it */
+    uint64_t last_ticket;       /* the proposal the last command made (cluster), 0: none */
+    struct commit_wait *waits;  /* commands waiting for their proposal's answer */
+    int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */
     int saved_scene_count;
     int showing;   /* scene table index (vw_wall_scene_at) of the scene showing */
@@ -139,6 +151,8 @@ struct source_rt *vw_wall_rt(const struct vw_wall *w, int i); /* NULL: none */
 /* A source's stats now (idle when it has no decoder). */
 void vw_wall_source_stats(const struct vw_wall *w, int i, struct vw_source_stats *st);
 uint64_t vw_wall_frames_dropped(const struct vw_wall *w);
+/* The pct-th percentile of decode → present latency over the last samples, ms; -1: none. */
+double vw_wall_latency_ms(const struct vw_wall *w, int pct);
 double vw_wall_thread_cpu_s(void);
 
 /* ---- scenes.c ---- */
@@ -151,6 +165,11 @@ int vw_wall_tile_source(const struct vw_wall *w, int t);
 /* Rebuilds the saved scenes' model and the view of the scene showing from the store (after
  * any change of the state or the model); `by` names the cause for the log and the event. */
 void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce);
+/* Cluster: the store adopted a value another node (or this one) committed; `prev` is the value
+ * before. Resolves, and tells the consoles what changed, as every node does alike. */
+void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev);
+/* The sentence for an error code of a proposal. */
+const char *vw_wall_commit_message(const char *code);
 void vw_wall_free_saved_scenes(struct vw_wall *w);
 void vw_wall_emit(struct vw_wall *w, cJSON *ev);
 cJSON *vw_wall_new_event(struct vw_wall *w, const char *name); /* NULL: nobody takes events */

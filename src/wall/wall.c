@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "cluster/cluster.h"
 #include "render/png.h"
 #include "render/renderer.h"
 #include "wall/internal.h"
@@ -737,8 +738,27 @@ static bool source_known(void *ud, const char *source)
     return vw_config_find_source(w->cfg, source) >= 0;
 }
 
+/* A node of a cluster: the state is the cluster's (no state file); it arrives from NATS. */
+static bool open_shared_store(struct vw_wall *w, struct vw_errors *errs)
+{
+    const char *base = w->cfg->scenes[w->cfg->default_scene].id;
+    w->cluster = vw_cluster_create(w->cfg, w->opt.node, base, w->wake_fd, errs);
+    if (!w->cluster)
+        return false;
+    struct vw_store_backend b = vw_cluster_backend(w->cluster);
+    w->store = vw_store_create_shared(&b, base);
+    if (w->opt.scene)
+        vw_warn("--scene %s: ignored on a cluster node; the wall shows the cluster's scene",
+                w->opt.scene);
+    vw_info("cluster: node %s of '%s' renders panels %s", w->opt.node, w->cfg->cluster.name,
+            w->opt.screens ? w->opt.screens : "(all)");
+    return true;
+}
+
 static bool open_store(struct vw_wall *w, struct vw_errors *errs)
 {
+    if (w->opt.node)
+        return open_shared_store(w, errs);
     char path[4200];
     const char *file = w->opt.state_file;
     if (!file) {
@@ -763,7 +783,8 @@ static bool open_store(struct vw_wall *w, struct vw_errors *errs)
         }
         struct vw_transition t = {
             .kind = VW_T_SWITCH, .now_ms = vw_realtime_ms(), .by = "start", .scene = w->opt.scene};
-        vw_store_commit(w->store, &t);
+        uint64_t ticket;
+        vw_store_commit(w->store, &t, &ticket);
     }
     return true;
 }
@@ -785,14 +806,13 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->geom = vw_geom_from_config(cfg);
     size_rt_of(w);
     collect_warm(w);
-    if (!open_store(w, errs))
-        goto fail;
-
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_fd < 0) {
         vw_errors_add(errs, "eventfd: %s", strerror(errno));
         goto fail;
     }
+    if (!open_store(w, errs))
+        goto fail;
     w->outputs = vw_outputs_create(cfg, opt->output, opt->screens, opt->vsync, errs);
     if (!w->outputs)
         goto fail;
@@ -854,7 +874,11 @@ void vw_wall_destroy(struct vw_wall *w)
     if (w->wake_fd >= 0)
         close(w->wake_fd);
     vw_wall_free_saved_scenes(w);
-    vw_store_destroy(w->store); /* writes the newest state first */
+    for (int i = 0; i < w->wait_count; i++)
+        w->waits[i].cancel(w->waits[i].ud);
+    free(w->waits);
+    vw_store_destroy(w->store);     /* writes the newest state first */
+    vw_cluster_destroy(w->cluster); /* after the store built on it */
     for (int k = 0; k < w->adhoc_count; k++)
         adhoc_free(&w->adhoc[k]);
     free(w->adhoc);
@@ -873,6 +897,64 @@ void vw_wall_destroy(struct vw_wall *w)
 }
 
 static void apply_reload(struct vw_wall *w);
+
+/* A cluster node's share of a tick: adopt the value whose moment has come, answer the
+ * commands whose proposals were committed, and send our heartbeat. */
+static void cluster_turn(struct vw_wall *w)
+{
+    struct vw_state prev;
+    if (vw_store_tick(w->store, vw_realtime_ms(), &prev)) {
+        vw_wall_adopted(w, &prev);
+        vw_state_finish(&prev);
+    }
+    struct vw_store_result r;
+    while (vw_store_take_result(w->store, &r)) {
+        for (int i = 0; i < w->wait_count; i++) {
+            if (w->waits[i].ticket != r.ticket)
+                continue;
+            struct commit_wait cw = w->waits[i];
+            w->waits[i] = w->waits[--w->wait_count];
+            cw.done(cw.ud, r.error, r.error ? vw_wall_commit_message(r.error) : NULL, r.revision,
+                    r.at_ms);
+            break;
+        }
+    }
+    cJSON *beat = cJSON_CreateObject();
+    cJSON_AddNumberToObject(beat, "render_fps", w->render_fps);
+    cJSON_AddNumberToObject(beat, "frames_dropped", (double)vw_wall_frames_dropped(w));
+    double p99 = vw_wall_latency_ms(w, 99);
+    if (p99 >= 0)
+        cJSON_AddNumberToObject(beat, "latency_p99_ms", p99);
+    else
+        cJSON_AddNullToObject(beat, "latency_p99_ms");
+    cJSON_AddNumberToObject(beat, "revision", (double)vw_store_state(w->store)->revision);
+    vw_cluster_heartbeat(w->cluster, beat);
+}
+
+uint64_t vw_wall_take_ticket(struct vw_wall *w)
+{
+    uint64_t t = w->last_ticket;
+    w->last_ticket = 0;
+    return t;
+}
+
+void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
+                            void (*cancel)(void *ud), void *ud)
+{
+    if (w->wait_count == w->wait_cap) {
+        w->wait_cap = w->wait_cap ? 2 * w->wait_cap : 16;
+        w->waits = realloc(w->waits, (size_t)w->wait_cap * sizeof *w->waits);
+        if (!w->waits)
+            abort();
+    }
+    w->waits[w->wait_count++] =
+        (struct commit_wait){.ticket = ticket, .done = done, .cancel = cancel, .ud = ud};
+}
+
+const char *vw_wall_node(const struct vw_wall *w)
+{
+    return w->cluster ? vw_cluster_node(w->cluster) : NULL;
+}
 
 bool vw_wall_tick(struct vw_wall *w)
 {
@@ -894,6 +976,8 @@ bool vw_wall_tick(struct vw_wall *w)
         apply_reload(w);
     }
 
+    if (w->cluster)
+        cluster_turn(w);
     double now = vw_now_s();
     if (vw_store_prune(w->store, vw_realtime_ms()))
         vw_wall_resolve(w, "ttl", true);
@@ -924,6 +1008,11 @@ int vw_wall_wait_ms(const struct vw_wall *w)
     int64_t exp = vw_state_next_expiry(vw_store_state(w->store), now_ms);
     if (exp > 0 && (exp - now_ms) * 1000 < wait)
         wait = (exp - now_ms) * 1000;
+    int64_t at = vw_store_next_at(w->store); /* a cluster's value waiting for its moment */
+    if (at > 0 && (at - now_ms) * 1000 < wait)
+        wait = (at - now_ms) * 1000;
+    if (w->cluster && wait > 100000)
+        wait = 100000; /* heartbeats */
     if (vw_outputs_have_windows(w->outputs) && wait > 50000)
         wait = 50000; /* window events are not on our fds: look at them often */
     return wait <= 0 ? 0 : (int)((wait + 999) / 1000);
@@ -995,9 +1084,9 @@ static bool same_cluster(const struct vw_cluster_cfg *a, const struct vw_cluster
         !same_list(a->nats, a->nats_count, b->nats, b->nats_count) ||
         a->node_count != b->node_count || !same_str(a->user, b->user) ||
         !same_str(a->password, b->password) || !same_str(a->token, b->token) ||
-        !same_str(a->nkey_seed, b->nkey_seed) || !same_str(a->creds, b->creds) ||
-        !same_str(a->tls_ca, b->tls_ca) || !same_str(a->tls_cert, b->tls_cert) ||
-        !same_str(a->tls_key, b->tls_key))
+        !same_str(a->nkey, b->nkey) || !same_str(a->nkey_seed, b->nkey_seed) ||
+        !same_str(a->creds, b->creds) || !same_str(a->tls_ca, b->tls_ca) ||
+        !same_str(a->tls_cert, b->tls_cert) || !same_str(a->tls_key, b->tls_key))
         return false;
     for (int i = 0; i < a->node_count; i++)
         if (!same_str(a->nodes[i].id, b->nodes[i].id) ||

@@ -1,0 +1,799 @@
+#include "cluster/cluster.h"
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+
+#define VALUE_VERSION 1
+#define STATE_KEY "state"
+#define CAS_ATTEMPTS 16     /* lost races in a row before a proposal gives up */
+#define JS_WAIT_MS 2000     /* a JetStream request (commit, get) waits at most this long */
+#define BEAT_EVERY_MS 500   /* heartbeats */
+#define ALIVE_MS 3000       /* a node unheard this long is not alive */
+#define CLOCK_EVERY_MS 2000 /* clock offset measurements */
+#define CLOCK_WARN_US 5000  /* offsets beyond this are warned about */
+#define SYNC_EVERY_MS 1000  /* the committer re-reads the key (the watch's safety net) */
+
+struct peer {
+    char *id, *panels;
+    int64_t last_seen_ms; /* realtime, 0: never heard */
+    cJSON *beat;          /* its last heartbeat, or NULL */
+    int64_t offset_us;    /* its clock minus ours */
+    bool offset_known, offset_warned;
+};
+
+struct proposal {
+    uint64_t ticket;
+    struct vw_transition *t; /* owned copy */
+};
+
+struct vw_cluster {
+    char *name, *node, *base, *hash, *subj_beat, *subj_clock;
+    int lead_ms;
+    int servers; /* URLs in cluster.nats */
+    int wake_fd;
+
+    natsOptions *opts;
+    natsConnection *nc;
+    jsCtx *js;
+    kvStore *kv;
+    natsSubscription *beat_sub, *clock_sub;
+    atomic_bool kv_ready, stop;
+    pthread_t committer, watcher;
+    bool threads_started;
+
+    /* everything below: lock */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* proposals arrived, or stop */
+    struct proposal *props;
+    int nprops, capprops;
+    struct vw_store_result *results;
+    int nres, capres;
+    struct vw_store_value *values;
+    int nval, capval;
+    bool have_latest; /* the newest value known to be in the bucket, the base of a CAS */
+    uint64_t latest_kvrev;
+    struct vw_state latest;
+    struct peer *peers;
+    int npeers;
+
+    int64_t last_beat_ms; /* main thread */
+};
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+static void *grow(void *p, int n, int *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? 2 * *cap : 8;
+    p = realloc(p, (size_t)*cap * size);
+    if (!p)
+        abort();
+    return p;
+}
+
+static void wake(struct vw_cluster *c)
+{
+    uint64_t one = 1;
+    if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof one) < 0) {
+        /* full or closed: the main loop is awake anyway */
+    }
+}
+
+static const char *last_error(natsStatus s)
+{
+    const char *text = nats_GetLastError(NULL);
+    return text && *text ? text : natsStatus_GetText(s);
+}
+
+/* ---- the value in the bucket ----------------------------------------------------------- */
+
+static char *value_text(const struct vw_state *st, int64_t at_ms, const char *hash, const char *by)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "vwall_cluster", VALUE_VERSION);
+    cJSON_AddNumberToObject(o, "at_ms", (double)at_ms);
+    cJSON_AddStringToObject(o, "config_hash", hash);
+    cJSON_AddStringToObject(o, "by", by ? by : "");
+    cJSON_AddItemToObject(o, "state", vw_state_to_json(st));
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static bool parse_value(const char *data, int len, struct vw_store_value *out, char *why,
+                        size_t cap)
+{
+    cJSON *o = cJSON_ParseWithLength(data, (size_t)len);
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "vwall_cluster");
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "at_ms");
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(o, "config_hash");
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(o, "by");
+    bool ok = false;
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != VALUE_VERSION || !cJSON_IsNumber(at) ||
+        !cJSON_IsString(hash) || !cJSON_IsString(by)) {
+        snprintf(why, cap, "not a vwall cluster value of version %d", VALUE_VERSION);
+    } else if (vw_state_from_json(cJSON_GetObjectItemCaseSensitive(o, "state"), &out->state, why,
+                                  cap)) {
+        out->at_ms = (int64_t)at->valuedouble;
+        snprintf(out->hash, sizeof out->hash, "%s", hash->valuestring);
+        snprintf(out->by, sizeof out->by, "%s", by->valuestring);
+        ok = true;
+    }
+    cJSON_Delete(o);
+    return ok;
+}
+
+/* Records a value read from the bucket at kvrev (lock held): the newest becomes the base of
+ * the next CAS, and the main thread gets it. */
+static void took_value_locked(struct vw_cluster *c, uint64_t kvrev, struct vw_store_value *v)
+{
+    if (kvrev <= c->latest_kvrev && c->have_latest) {
+        vw_state_finish(&v->state); /* already known */
+        return;
+    }
+    if (c->have_latest)
+        vw_state_finish(&c->latest);
+    vw_state_copy(&c->latest, &v->state);
+    c->latest_kvrev = kvrev;
+    c->have_latest = true;
+    c->values = grow(c->values, c->nval, &c->capval, sizeof *c->values);
+    c->values[c->nval++] = *v;
+}
+
+static void took_entry(struct vw_cluster *c, kvEntry *e)
+{
+    if (kvEntry_Operation(e) != kvOp_Put)
+        return;
+    struct vw_store_value v = {0};
+    char why[256];
+    if (!parse_value(kvEntry_Value(e), kvEntry_ValueLen(e), &v, why, sizeof why)) {
+        vw_warn("cluster: the shared state (revision %llu of bucket %s) is unreadable: %s; "
+                "keeping what shows",
+                (unsigned long long)kvEntry_Revision(e), c->name, why);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    took_value_locked(c, kvEntry_Revision(e), &v);
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+/* Reads the key now (committer thread). NATS_OK (a value, or NATS_NOT_FOUND: none yet). */
+static natsStatus fetch_latest(struct vw_cluster *c)
+{
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, c->kv, STATE_KEY);
+    if (s == NATS_OK) {
+        took_entry(c, e);
+        kvEntry_Destroy(e);
+    }
+    return s;
+}
+
+/* ---- the committer thread -------------------------------------------------------------- */
+
+static void answer(struct vw_cluster *c, uint64_t ticket, const char *error, uint64_t revision,
+                   int64_t at_ms)
+{
+    pthread_mutex_lock(&c->lock);
+    c->results = grow(c->results, c->nres, &c->capres, sizeof *c->results);
+    c->results[c->nres++] = (struct vw_store_result){
+        .ticket = ticket, .error = error, .revision = revision, .at_ms = at_ms};
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+static bool connected(const struct vw_cluster *c)
+{
+    return c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+/* Binds the bucket, making it when it is not there (committer thread, once connected). */
+static bool setup_bucket(struct vw_cluster *c)
+{
+    if (!c->js) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = JS_WAIT_MS;
+        if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK)
+            return false;
+    }
+    natsStatus s = js_KeyValue(&c->kv, c->js, c->name);
+    if (s == NATS_NOT_FOUND) {
+        kvConfig kc;
+        kvConfig_Init(&kc);
+        kc.Bucket = c->name;
+        kc.Description = "vwall: what the wall shows";
+        kc.History = 8;
+        kc.StorageType = js_FileStorage;
+        kc.Replicas = c->servers < 3 ? c->servers : 3; /* a copy on each of up to 3 servers */
+        s = js_CreateKeyValue(&c->kv, c->js, &kc);
+        if (s != NATS_OK) { /* fewer servers than replicas: one copy rather than none */
+            kc.Replicas = 1;
+            s = js_CreateKeyValue(&c->kv, c->js, &kc);
+        }
+        if (s == NATS_OK)
+            vw_info("cluster: made bucket %s (%d replica%s)", c->name, kc.Replicas,
+                    kc.Replicas == 1 ? "" : "s");
+    }
+    if (s != NATS_OK) {
+        vw_warn("cluster: cannot open bucket %s: %s; trying again", c->name, last_error(s));
+        c->kv = NULL;
+        return false;
+    }
+    fetch_latest(c);
+    atomic_store(&c->kv_ready, true);
+    vw_info("cluster: node %s joined bucket %s", c->node, c->name);
+    return true;
+}
+
+static void commit_one(struct vw_cluster *c, struct proposal *p)
+{
+    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        if (!connected(c) || !atomic_load(&c->kv_ready)) {
+            answer(c, p->ticket, "cluster_unavailable", 0, 0);
+            return;
+        }
+        struct vw_state st;
+        pthread_mutex_lock(&c->lock);
+        bool have = c->have_latest;
+        uint64_t kvrev = c->latest_kvrev;
+        if (have)
+            vw_state_copy(&st, &c->latest);
+        else
+            vw_state_init(&st, c->base);
+        pthread_mutex_unlock(&c->lock);
+
+        p->t->now_ms = vw_realtime_ms() + c->lead_ms; /* what this change shows, and from when */
+        const char *err = vw_state_apply(&st, p->t);
+        if (err) {
+            vw_state_finish(&st);
+            answer(c, p->ticket, err, 0, 0);
+            return;
+        }
+        char *text = value_text(&st, p->t->now_ms, c->hash, p->t->by);
+        uint64_t rev = 0;
+        natsStatus s = have ? kvStore_UpdateString(&rev, c->kv, STATE_KEY, text, kvrev)
+                            : kvStore_CreateString(&rev, c->kv, STATE_KEY, text);
+        free(text);
+        if (s == NATS_OK) {
+            uint64_t revision = st.revision;
+            struct vw_store_value v = {.state = st, .at_ms = p->t->now_ms};
+            snprintf(v.hash, sizeof v.hash, "%s", c->hash);
+            snprintf(v.by, sizeof v.by, "%s", p->t->by ? p->t->by : "");
+            pthread_mutex_lock(&c->lock);
+            took_value_locked(c, rev, &v);
+            pthread_mutex_unlock(&c->lock);
+            answer(c, p->ticket, NULL, revision, p->t->now_ms);
+            return;
+        }
+        vw_state_finish(&st);
+        if (s == NATS_TIMEOUT || !connected(c)) {
+            vw_warn("cluster: commit failed: %s", last_error(s));
+            answer(c, p->ticket, "cluster_unavailable", 0, 0);
+            return;
+        }
+        /* Another node committed first (wrong last sequence): read the newest, try again. */
+        vw_debug("cluster: lost a commit race (%s); retrying", last_error(s));
+        natsStatus g = fetch_latest(c);
+        if (g != NATS_OK && g != NATS_NOT_FOUND) {
+            answer(c, p->ticket, "cluster_unavailable", 0, 0);
+            return;
+        }
+    }
+    answer(c, p->ticket, "cluster_unavailable", 0, 0);
+}
+
+static struct peer *find_peer(struct vw_cluster *c, const char *id)
+{
+    for (int i = 0; i < c->npeers; i++)
+        if (!strcmp(c->peers[i].id, id))
+            return &c->peers[i];
+    return NULL;
+}
+
+/* NTP-style: our clock before and after, theirs in between (committer thread). */
+static void measure_clocks(struct vw_cluster *c)
+{
+    for (int i = 0; i < c->npeers; i++) {
+        pthread_mutex_lock(&c->lock);
+        struct peer *p = &c->peers[i];
+        bool ask = strcmp(p->id, c->node) != 0 && p->last_seen_ms &&
+                   vw_realtime_ms() - p->last_seen_ms < ALIVE_MS;
+        char subj[512];
+        snprintf(subj, sizeof subj, "%s.clock.%s", c->name, p->id);
+        pthread_mutex_unlock(&c->lock);
+        if (!ask)
+            continue;
+        natsMsg *reply = NULL;
+        int64_t t0 = vw_realtime_us();
+        natsStatus s = natsConnection_RequestString(&reply, c->nc, subj, "clock", 250);
+        int64_t t3 = vw_realtime_us();
+        if (s != NATS_OK)
+            continue;
+        char buf[32];
+        int n = natsMsg_GetDataLength(reply);
+        snprintf(buf, sizeof buf, "%.*s", n < 31 ? n : 31, natsMsg_GetData(reply));
+        natsMsg_Destroy(reply);
+        char *end;
+        long long t1 = strtoll(buf, &end, 10);
+        if (end == buf)
+            continue;
+        int64_t offset = (int64_t)t1 - (t0 + t3) / 2;
+        pthread_mutex_lock(&c->lock);
+        p->offset_us = offset;
+        p->offset_known = true;
+        bool far = offset > CLOCK_WARN_US || offset < -CLOCK_WARN_US;
+        if (far && !p->offset_warned)
+            vw_warn("cluster: node %s's clock is %+.1f ms from ours (round trip %.1f ms); keep the "
+                    "nodes' clocks in step (chrony or linuxptp, docs/cluster.md)",
+                    p->id, offset / 1000.0, (t3 - t0) / 1000.0);
+        else if (!far && p->offset_warned)
+            vw_info("cluster: node %s's clock is within %.1f ms of ours again", p->id,
+                    offset / 1000.0);
+        p->offset_warned = far;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+static void *committer_main(void *ud)
+{
+    struct vw_cluster *c = ud;
+    int64_t last_clock = 0, last_sync = vw_realtime_ms();
+    while (!atomic_load(&c->stop)) {
+        if (!atomic_load(&c->kv_ready) && connected(c) && !setup_bucket(c)) {
+            usleep(500 * 1000);
+            continue;
+        }
+        pthread_mutex_lock(&c->lock);
+        if (!c->nprops && !atomic_load(&c->stop)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 250 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+        }
+        struct proposal *props = c->props;
+        int n = c->nprops;
+        c->props = NULL;
+        c->nprops = c->capprops = 0;
+        pthread_mutex_unlock(&c->lock);
+        for (int i = 0; i < n; i++) {
+            if (atomic_load(&c->stop))
+                answer(c, props[i].ticket, "cluster_unavailable", 0, 0);
+            else
+                commit_one(c, &props[i]);
+            vw_transition_free(props[i].t);
+        }
+        free(props);
+        int64_t now = vw_realtime_ms();
+        if (atomic_load(&c->kv_ready) && connected(c) && now - last_sync >= SYNC_EVERY_MS) {
+            fetch_latest(c);
+            last_sync = now;
+        }
+        if (connected(c) && now - last_clock >= CLOCK_EVERY_MS) {
+            measure_clocks(c);
+            last_clock = now;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the watcher thread ---------------------------------------------------------------- */
+
+static void *watcher_main(void *ud)
+{
+    struct vw_cluster *c = ud;
+    kvWatcher *w = NULL;
+    while (!atomic_load(&c->stop)) {
+        if (!atomic_load(&c->kv_ready) || !connected(c)) {
+            usleep(100 * 1000);
+            continue;
+        }
+        if (!w && kvStore_Watch(&w, c->kv, STATE_KEY, NULL) != NATS_OK) {
+            w = NULL;
+            usleep(500 * 1000);
+            continue;
+        }
+        kvEntry *e = NULL;
+        natsStatus s = kvWatcher_Next(&e, w, 200);
+        if (s == NATS_OK) {
+            if (e) /* NULL: the initial values are all delivered */
+                took_entry(c, e);
+            kvEntry_Destroy(e);
+        } else if (s != NATS_TIMEOUT) {
+            /* The watch broke (servers gone and back): start a new one. */
+            kvWatcher_Destroy(w);
+            w = NULL;
+            usleep(200 * 1000);
+        }
+    }
+    if (w) {
+        kvWatcher_Stop(w);
+        kvWatcher_Destroy(w);
+    }
+    return NULL;
+}
+
+/* ---- subscriptions (NATS's threads) ---------------------------------------------------- */
+
+static void on_beat(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *ud)
+{
+    struct vw_cluster *c = ud;
+    cJSON *beat = cJSON_ParseWithLength(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(beat, "id");
+    if (cJSON_IsString(id)) {
+        pthread_mutex_lock(&c->lock);
+        struct peer *p = find_peer(c, id->valuestring);
+        if (p) {
+            cJSON_Delete(p->beat);
+            p->beat = beat;
+            p->last_seen_ms = vw_realtime_ms();
+            beat = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    cJSON_Delete(beat);
+    natsMsg_Destroy(msg);
+}
+
+static void on_clock(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *ud)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)vw_realtime_us());
+    if (natsMsg_GetReply(msg))
+        natsConnection_PublishString(nc, natsMsg_GetReply(msg), buf);
+    natsMsg_Destroy(msg);
+}
+
+static void on_connected(natsConnection *nc, void *ud)
+{
+    struct vw_cluster *c = ud;
+    vw_info("cluster: node %s connected to NATS", c->node);
+}
+
+static void on_disconnected(natsConnection *nc, void *ud)
+{
+    struct vw_cluster *c = ud;
+    vw_warn("cluster: node %s lost NATS; showing the last state, changes refused until it is "
+            "back",
+            c->node);
+}
+
+static void on_reconnected(natsConnection *nc, void *ud)
+{
+    struct vw_cluster *c = ud;
+    vw_info("cluster: node %s reconnected to NATS", c->node);
+}
+
+/* ---- the store backend (main thread) --------------------------------------------------- */
+
+static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
+{
+    struct vw_cluster *c = ud;
+    if (!connected(c) || !atomic_load(&c->kv_ready))
+        return false;
+    pthread_mutex_lock(&c->lock);
+    c->props = grow(c->props, c->nprops, &c->capprops, sizeof *c->props);
+    c->props[c->nprops++] = (struct proposal){.ticket = ticket, .t = vw_transition_dup(t)};
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return true;
+}
+
+static bool be_take_value(void *ud, struct vw_store_value *out)
+{
+    struct vw_cluster *c = ud;
+    pthread_mutex_lock(&c->lock);
+    bool any = c->nval > 0;
+    if (any) {
+        *out = c->values[0];
+        memmove(c->values, c->values + 1, (size_t)(c->nval - 1) * sizeof *c->values);
+        c->nval--;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return any;
+}
+
+static bool be_take_result(void *ud, struct vw_store_result *out)
+{
+    struct vw_cluster *c = ud;
+    pthread_mutex_lock(&c->lock);
+    bool any = c->nres > 0;
+    if (any) {
+        *out = c->results[0];
+        memmove(c->results, c->results + 1, (size_t)(c->nres - 1) * sizeof *c->results);
+        c->nres--;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return any;
+}
+
+static void be_destroy(void *ud)
+{
+    (void)ud; /* the cluster outlives its store: vw_cluster_destroy */
+}
+
+struct vw_store_backend vw_cluster_backend(struct vw_cluster *c)
+{
+    return (struct vw_store_backend){.ud = c,
+                                     .propose = be_propose,
+                                     .take_value = be_take_value,
+                                     .take_result = be_take_result,
+                                     .destroy = be_destroy};
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+static bool set_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl,
+                        struct vw_errors *errs)
+{
+    natsOptions *o = NULL;
+    natsStatus s = natsOptions_Create(&o);
+    c->opts = o;
+    char name[128];
+    snprintf(name, sizeof name, "vwall %s/%s", c->name, c->node);
+    bool tls = cl->tls_ca || cl->tls_cert;
+    for (int i = 0; i < cl->nats_count; i++)
+        tls |= !strncmp(cl->nats[i], "tls://", 6);
+    if (s == NATS_OK)
+        s = natsOptions_SetServers(o, (const char **)cl->nats, cl->nats_count);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(o, name);
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(o, -1); /* forever: NATS comes back, so do we */
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectWait(o, 250);
+    if (s == NATS_OK)
+        s = natsOptions_SetTimeout(o, 1000);
+    if (s == NATS_OK)
+        s = natsOptions_SetPingInterval(o, 1000); /* notice a hung server within seconds */
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxPingsOut(o, 2);
+    if (s == NATS_OK)
+        s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, c);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
+    if (s == NATS_OK && cl->user)
+        s = natsOptions_SetUserInfo(o, cl->user, cl->password);
+    if (s == NATS_OK && cl->token)
+        s = natsOptions_SetToken(o, cl->token);
+    if (s == NATS_OK && cl->nkey_seed)
+        s = natsOptions_SetNKeyFromSeed(o, cl->nkey, cl->nkey_seed);
+    if (s == NATS_OK && cl->creds)
+        s = natsOptions_SetUserCredentialsFromFiles(o, cl->creds, NULL);
+    if (s == NATS_OK && tls)
+        s = natsOptions_SetSecure(o, true);
+    if (s == NATS_OK && cl->tls_ca)
+        s = natsOptions_LoadCATrustedCertificates(o, cl->tls_ca);
+    if (s == NATS_OK && cl->tls_cert)
+        s = natsOptions_LoadCertificatesChain(o, cl->tls_cert, cl->tls_key);
+    if (s != NATS_OK) {
+        vw_errors_add(errs, "cluster: %s", last_error(s));
+        return false;
+    }
+    return true;
+}
+
+struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *node,
+                                     const char *base, int wake_fd, struct vw_errors *errs)
+{
+    const struct vw_cluster_cfg *cl = &cfg->cluster;
+    struct vw_cluster *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->name = xstrdup(cl->name);
+    c->node = xstrdup(node);
+    c->base = xstrdup(base);
+    c->hash = xstrdup(cfg->hash);
+    c->lead_ms = cl->lead_ms;
+    c->servers = cl->nats_count;
+    c->wake_fd = wake_fd;
+    char subj[512];
+    snprintf(subj, sizeof subj, "%s.node.*", c->name);
+    c->subj_beat = xstrdup(subj);
+    snprintf(subj, sizeof subj, "%s.clock.%s", c->name, c->node);
+    c->subj_clock = xstrdup(subj);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->peers = calloc((size_t)cl->node_count + 1, sizeof *c->peers);
+    if (!c->peers)
+        abort();
+    for (int i = 0; i < cl->node_count; i++) {
+        c->peers[i].id = xstrdup(cl->nodes[i].id);
+        c->peers[i].panels = xstrdup(cl->nodes[i].panels);
+    }
+    c->npeers = cl->node_count;
+
+    if (!set_options(c, cl, errs)) {
+        vw_cluster_destroy(c);
+        return NULL;
+    }
+    natsStatus s = natsConnection_Connect(&c->nc, c->opts);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+        vw_errors_add(errs, "cluster: cannot connect to NATS: %s", last_error(s));
+        vw_cluster_destroy(c);
+        return NULL;
+    }
+    if (s == NATS_NOT_YET_CONNECTED)
+        vw_warn("cluster: no NATS server answers yet (%s...); node %s shows its last state and "
+                "keeps trying",
+                cl->nats[0], c->node);
+    if (natsConnection_Subscribe(&c->beat_sub, c->nc, c->subj_beat, on_beat, c) != NATS_OK ||
+        natsConnection_Subscribe(&c->clock_sub, c->nc, c->subj_clock, on_clock, c) != NATS_OK) {
+        vw_errors_add(errs, "cluster: cannot subscribe: %s", last_error(NATS_ERR));
+        vw_cluster_destroy(c);
+        return NULL;
+    }
+    if (pthread_create(&c->committer, NULL, committer_main, c) != 0 ||
+        (pthread_create(&c->watcher, NULL, watcher_main, c) != 0 &&
+         (atomic_store(&c->stop, true), pthread_join(c->committer, NULL), true))) {
+        vw_errors_add(errs, "cluster: cannot start its threads");
+        vw_cluster_destroy(c);
+        return NULL;
+    }
+    c->threads_started = true;
+    return c;
+}
+
+void vw_cluster_destroy(struct vw_cluster *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, true);
+    if (c->threads_started) {
+        pthread_mutex_lock(&c->lock);
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->committer, NULL);
+        pthread_join(c->watcher, NULL);
+    }
+    natsSubscription_Destroy(c->beat_sub);
+    natsSubscription_Destroy(c->clock_sub);
+    kvStore_Destroy(c->kv);
+    jsCtx_Destroy(c->js);
+    if (c->nc) {
+        natsConnection_Close(c->nc);
+        natsConnection_Destroy(c->nc);
+    }
+    natsOptions_Destroy(c->opts);
+    for (int i = 0; i < c->nprops; i++)
+        vw_transition_free(c->props[i].t);
+    free(c->props);
+    free(c->results);
+    for (int i = 0; i < c->nval; i++)
+        vw_state_finish(&c->values[i].state);
+    free(c->values);
+    if (c->have_latest)
+        vw_state_finish(&c->latest);
+    for (int i = 0; i < c->npeers; i++) {
+        free(c->peers[i].id);
+        free(c->peers[i].panels);
+        cJSON_Delete(c->peers[i].beat);
+    }
+    free(c->peers);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cond);
+    free(c->name);
+    free(c->node);
+    free(c->base);
+    free(c->hash);
+    free(c->subj_beat);
+    free(c->subj_clock);
+    free(c);
+    nats_CloseAndWait(2000); /* the library's own threads, so nothing outlives the wall */
+}
+
+bool vw_cluster_connected(const struct vw_cluster *c)
+{
+    return connected(c);
+}
+
+const char *vw_cluster_node(const struct vw_cluster *c)
+{
+    return c->node;
+}
+
+void vw_cluster_heartbeat(struct vw_cluster *c, cJSON *beat)
+{
+    int64_t now = vw_realtime_ms();
+    if (now - c->last_beat_ms < BEAT_EVERY_MS) {
+        cJSON_Delete(beat);
+        return;
+    }
+    c->last_beat_ms = now;
+    cJSON_AddStringToObject(beat, "id", c->node);
+    cJSON_AddStringToObject(beat, "config_hash", c->hash);
+    cJSON_AddNumberToObject(beat, "sent_ms", (double)now);
+    char *text = cJSON_PrintUnformatted(beat);
+    if (text && connected(c)) {
+        char subj[512];
+        snprintf(subj, sizeof subj, "%s.node.%s", c->name, c->node);
+        natsConnection_PublishString(c->nc, subj, text); /* buffered: never waits */
+    }
+    free(text);
+    /* Our own entry, also while NATS is away. */
+    pthread_mutex_lock(&c->lock);
+    struct peer *self = find_peer(c, c->node);
+    if (self) {
+        cJSON_Delete(self->beat);
+        self->beat = beat;
+        self->last_seen_ms = now;
+        beat = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    cJSON_Delete(beat);
+}
+
+static const cJSON *beat_item(const struct peer *p, const char *key)
+{
+    return p->beat ? cJSON_GetObjectItemCaseSensitive(p->beat, key) : NULL;
+}
+
+static void add_copy(cJSON *o, const char *key, const cJSON *v)
+{
+    cJSON_AddItemToObject(o, key, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+}
+
+bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash)
+{
+    return state_hash && *state_hash && strcmp(state_hash, c->hash) != 0;
+}
+
+cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
+{
+    cJSON *list = cJSON_CreateArray();
+    int64_t now = vw_realtime_ms();
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->npeers; i++) {
+        const struct peer *p = &c->peers[i];
+        bool self = !strcmp(p->id, c->node);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", p->id);
+        cJSON_AddStringToObject(o, "panels", p->panels);
+        cJSON_AddBoolToObject(o, "self", self);
+        cJSON_AddBoolToObject(o, "alive",
+                              self || (p->last_seen_ms && now - p->last_seen_ms < ALIVE_MS));
+        if (p->last_seen_ms)
+            cJSON_AddNumberToObject(o, "last_seen_ms", (double)p->last_seen_ms);
+        else
+            cJSON_AddNullToObject(o, "last_seen_ms");
+        add_copy(o, "render_fps", beat_item(p, "render_fps"));
+        add_copy(o, "frames_dropped", beat_item(p, "frames_dropped"));
+        add_copy(o, "latency_p99_ms", beat_item(p, "latency_p99_ms"));
+        if (self)
+            cJSON_AddNumberToObject(o, "clock_offset_ms", 0);
+        else if (p->offset_known)
+            cJSON_AddNumberToObject(o, "clock_offset_ms", (double)p->offset_us / 1000.0);
+        else
+            cJSON_AddNullToObject(o, "clock_offset_ms");
+        const cJSON *h = beat_item(p, "config_hash");
+        bool mismatch = cJSON_IsString(h) && state_hash && *state_hash &&
+                        strcmp(h->valuestring, state_hash) != 0;
+        cJSON_AddBoolToObject(o, "config_mismatch", mismatch);
+        cJSON_AddItemToArray(list, o);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return list;
+}
