@@ -35,8 +35,22 @@ struct proposal {
     struct vw_transition *t; /* owned copy */
 };
 
+/* An ask of ours on its way (a thread of its own waits for the answers). */
+struct ask_job {
+    struct vw_cluster *c;
+    char what[32];
+    char *payload;
+    int timeout_ms;
+    vw_cluster_asked_fn done;
+    void *ud;
+    struct vw_cluster_answer *answers;
+    int count;
+    pthread_t thread;
+    atomic_bool finished;
+};
+
 struct vw_cluster {
-    char *name, *node, *base, *hash, *subj_beat, *subj_clock;
+    char *name, *node, *base, *hash, *subj_beat, *subj_clock, *subj_ask;
     int lead_ms;
     int servers; /* URLs in cluster.nats */
     int wake_fd;
@@ -45,7 +59,7 @@ struct vw_cluster {
     natsConnection *nc;
     jsCtx *js;
     kvStore *kv;
-    natsSubscription *beat_sub, *clock_sub;
+    natsSubscription *beat_sub, *clock_sub, *ask_sub;
     atomic_bool kv_ready, stop;
     pthread_t committer, watcher;
     bool threads_started;
@@ -64,8 +78,12 @@ struct vw_cluster {
     struct vw_state latest;
     struct peer *peers;
     int npeers;
+    struct vw_cluster_ask *asked; /* questions for us, from NATS's threads */
+    int nasked, capasked;
 
-    int64_t last_beat_ms; /* main thread */
+    int64_t last_beat_ms;  /* main thread */
+    struct ask_job **jobs; /* main thread: asks of ours not yet delivered */
+    int njobs, capjobs;
 };
 
 static char *xstrdup(const char *s)
@@ -485,6 +503,167 @@ static void on_reconnected(natsConnection *nc, void *ud)
     vw_info("cluster: node %s reconnected to NATS", c->node);
 }
 
+static void on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *ud)
+{
+    struct vw_cluster *c = ud;
+    const char *reply = natsMsg_GetReply(msg);
+    const char *data = natsMsg_GetData(msg);
+    int len = natsMsg_GetDataLength(msg);
+    const char *nl = memchr(data, '\n', (size_t)len);
+    if (reply && strlen(reply) < sizeof c->asked[0].reply) {
+        struct vw_cluster_ask a = {0};
+        int wl = nl ? (int)(nl - data) : len;
+        snprintf(a.what, sizeof a.what, "%.*s", wl, data);
+        snprintf(a.reply, sizeof a.reply, "%s", reply);
+        a.payload = nl ? strndup(nl + 1, (size_t)(len - wl - 1)) : xstrdup("");
+        pthread_mutex_lock(&c->lock);
+        c->asked = grow(c->asked, c->nasked, &c->capasked, sizeof *c->asked);
+        c->asked[c->nasked++] = a;
+        pthread_mutex_unlock(&c->lock);
+        wake(c);
+    }
+    natsMsg_Destroy(msg);
+}
+
+static void *ask_main(void *ud)
+{
+    struct ask_job *j = ud;
+    struct vw_cluster *c = j->c;
+    size_t plen = strlen(j->what) + 1 + (j->payload ? strlen(j->payload) : 0);
+    char *body = malloc(plen + 1);
+    if (!body)
+        abort();
+    snprintf(body, plen + 1, "%s\n%s", j->what, j->payload ? j->payload : "");
+    j->answers = calloc((size_t)c->npeers + 1, sizeof *j->answers);
+    if (!j->answers)
+        abort();
+    /* One request to each at once, answers gathered as they come: a dead node costs the
+     * timeout once, not once per node. */
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    natsStatus s = natsInbox_Create(&inbox);
+    if (s == NATS_OK)
+        s = natsConnection_SubscribeSync(&sub, c->nc, inbox);
+    int asked = 0;
+    for (int i = 0; i < c->npeers; i++) {
+        if (!strcmp(c->peers[i].id, c->node))
+            continue;
+        struct vw_cluster_answer *a = &j->answers[j->count++];
+        snprintf(a->node, sizeof a->node, "%s", c->peers[i].id);
+        char subj[512];
+        snprintf(subj, sizeof subj, "%s.ask.%s", c->name, c->peers[i].id);
+        pthread_mutex_lock(&c->lock);
+        bool alive =
+            c->peers[i].last_seen_ms && vw_realtime_ms() - c->peers[i].last_seen_ms < ALIVE_MS;
+        pthread_mutex_unlock(&c->lock);
+        if (alive && s == NATS_OK &&
+            natsConnection_PublishRequest(c->nc, subj, inbox, body, (int)plen) == NATS_OK)
+            asked++;
+    }
+    int64_t end = vw_realtime_ms() + j->timeout_ms;
+    while (s == NATS_OK && asked > 0 && !atomic_load(&c->stop)) {
+        int64_t left = end - vw_realtime_ms();
+        if (left <= 0)
+            break;
+        natsMsg *m = NULL;
+        if (natsSubscription_NextMsg(&m, sub, left < 200 ? left : 200) != NATS_OK)
+            continue;
+        /* an answer is "NODE\n" then the data */
+        const char *d = natsMsg_GetData(m);
+        int len = natsMsg_GetDataLength(m);
+        const char *nl = memchr(d, '\n', (size_t)len);
+        for (int k = 0; nl && k < j->count; k++) {
+            struct vw_cluster_answer *a = &j->answers[k];
+            if (a->ok || strlen(a->node) != (size_t)(nl - d) ||
+                memcmp(a->node, d, (size_t)(nl - d)))
+                continue;
+            a->len = len - (int)(nl - d) - 1;
+            a->data = malloc((size_t)a->len + 1);
+            if (!a->data)
+                abort();
+            memcpy(a->data, nl + 1, (size_t)a->len);
+            ((char *)a->data)[a->len] = '\0';
+            a->ok = true;
+            asked--;
+        }
+        natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+    free(body);
+    atomic_store(&j->finished, true);
+    wake(c);
+    return NULL;
+}
+
+void vw_cluster_ask_others(struct vw_cluster *c, const char *what, const char *payload,
+                           int timeout_ms, vw_cluster_asked_fn done, void *ud)
+{
+    struct ask_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort();
+    j->c = c;
+    snprintf(j->what, sizeof j->what, "%s", what);
+    j->payload = payload ? xstrdup(payload) : NULL;
+    j->timeout_ms = timeout_ms;
+    j->done = done;
+    j->ud = ud;
+    if (pthread_create(&j->thread, NULL, ask_main, j) != 0) {
+        j->answers = calloc(1, sizeof *j->answers); /* nobody asked: every node unanswered */
+        atomic_store(&j->finished, true);
+        j->thread = pthread_self();
+    }
+    c->jobs = grow(c->jobs, c->njobs, &c->capjobs, sizeof *c->jobs);
+    c->jobs[c->njobs++] = j;
+}
+
+static void free_job(struct ask_job *j)
+{
+    for (int k = 0; k < j->count; k++)
+        free(j->answers[k].data);
+    free(j->answers);
+    free(j->payload);
+    free(j);
+}
+
+bool vw_cluster_poll(struct vw_cluster *c, struct vw_cluster_ask *out)
+{
+    for (int i = 0; i < c->njobs; i++) {
+        struct ask_job *j = c->jobs[i];
+        if (!atomic_load(&j->finished))
+            continue;
+        if (!pthread_equal(j->thread, pthread_self()))
+            pthread_join(j->thread, NULL);
+        c->jobs[i--] = c->jobs[--c->njobs];
+        j->done(j->ud, j->answers, j->count);
+        free_job(j);
+    }
+    pthread_mutex_lock(&c->lock);
+    bool any = c->nasked > 0;
+    if (any) {
+        *out = c->asked[0];
+        memmove(c->asked, c->asked + 1, (size_t)(c->nasked - 1) * sizeof *c->asked);
+        c->nasked--;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return any;
+}
+
+void vw_cluster_reply(struct vw_cluster *c, const char *reply, const void *data, int len)
+{
+    size_t nl = strlen(c->node);
+    char *body = malloc(nl + 1 + (size_t)len);
+    if (!body)
+        abort();
+    memcpy(body, c->node, nl);
+    body[nl] = '\n';
+    memcpy(body + nl + 1, data, (size_t)len);
+    natsStatus s = natsConnection_Publish(c->nc, reply, body, (int)(nl + 1 + (size_t)len));
+    if (s != NATS_OK)
+        vw_warn("cluster: cannot answer another node (%d bytes): %s", len, last_error(s));
+    free(body);
+}
+
 /* ---- the store backend (main thread) --------------------------------------------------- */
 
 static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
@@ -615,6 +794,8 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     c->subj_beat = xstrdup(subj);
     snprintf(subj, sizeof subj, "%s.clock.%s", c->name, c->node);
     c->subj_clock = xstrdup(subj);
+    snprintf(subj, sizeof subj, "%s.ask.%s", c->name, c->node);
+    c->subj_ask = xstrdup(subj);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     c->peers = calloc((size_t)cl->node_count + 1, sizeof *c->peers);
@@ -641,7 +822,8 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
                 "keeps trying",
                 cl->nats[0], c->node);
     if (natsConnection_Subscribe(&c->beat_sub, c->nc, c->subj_beat, on_beat, c) != NATS_OK ||
-        natsConnection_Subscribe(&c->clock_sub, c->nc, c->subj_clock, on_clock, c) != NATS_OK) {
+        natsConnection_Subscribe(&c->clock_sub, c->nc, c->subj_clock, on_clock, c) != NATS_OK ||
+        natsConnection_Subscribe(&c->ask_sub, c->nc, c->subj_ask, on_ask, c) != NATS_OK) {
         vw_errors_add(errs, "cluster: cannot subscribe: %s", last_error(NATS_ERR));
         vw_cluster_destroy(c);
         return NULL;
@@ -669,8 +851,18 @@ void vw_cluster_destroy(struct vw_cluster *c)
         pthread_join(c->committer, NULL);
         pthread_join(c->watcher, NULL);
     }
+    for (int i = 0; i < c->njobs; i++) { /* asks nobody will hear the end of */
+        if (!pthread_equal(c->jobs[i]->thread, pthread_self()))
+            pthread_join(c->jobs[i]->thread, NULL);
+        free_job(c->jobs[i]);
+    }
+    free(c->jobs);
     natsSubscription_Destroy(c->beat_sub);
     natsSubscription_Destroy(c->clock_sub);
+    natsSubscription_Destroy(c->ask_sub);
+    for (int i = 0; i < c->nasked; i++)
+        free(c->asked[i].payload);
+    free(c->asked);
     kvStore_Destroy(c->kv);
     jsCtx_Destroy(c->js);
     if (c->nc) {
@@ -701,6 +893,7 @@ void vw_cluster_destroy(struct vw_cluster *c)
     free(c->hash);
     free(c->subj_beat);
     free(c->subj_clock);
+    free(c->subj_ask);
     free(c);
     nats_CloseAndWait(2000); /* the library's own threads, so nothing outlives the wall */
 }

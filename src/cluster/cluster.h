@@ -58,4 +58,32 @@ struct cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash
 /* Whether this node's wall file differs from the one the shared value was committed with. */
 bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash);
 
+/* ---- asking the other nodes (whole-wall screenshots, reloads) ---------------------------- */
+
+/* One node's answer: ok false when it sent none within the time (dead, hung, cut off). */
+struct vw_cluster_answer {
+    char node[64];
+    bool ok;
+    void *data; /* owned by the cluster; valid during the callback */
+    int len;
+};
+typedef void (*vw_cluster_asked_fn)(void *ud, const struct vw_cluster_answer *answers, int count);
+
+/* Sends `what` (with `payload`, may be NULL) to every other node of the wall file and calls
+ * done(ud, answers, count) from a later vw_cluster_poll, at most timeout_ms on. A thread of
+ * its own waits; the main thread never does. */
+void vw_cluster_ask_others(struct vw_cluster *c, const char *what, const char *payload,
+                           int timeout_ms, vw_cluster_asked_fn done, void *ud);
+
+/* A question another node asked us: answer it with vw_cluster_reply (any time, once). */
+struct vw_cluster_ask {
+    char what[32];
+    char reply[256]; /* the subject the answer goes to */
+    char *payload;   /* owned by the receiver: free() it */
+};
+/* Main thread, once a tick: runs the callbacks of finished asks; then takes the next question
+ * asked of us into *out (false: none). */
+bool vw_cluster_poll(struct vw_cluster *c, struct vw_cluster_ask *out);
+void vw_cluster_reply(struct vw_cluster *c, const char *reply, const void *data, int len);
+
 #endif

@@ -615,7 +615,11 @@ static void reload_done(void *ud, bool ok, const struct vw_errors *errs)
 {
     struct pending_reload *p = ud;
     vw_info("audit: client=%s cmd=config.reload result=%s", p->by, ok ? "ok" : "config_error");
-    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reload_reply(p->id, ok, errs));
+    cJSON *reply = reload_reply(p->id, ok, errs);
+    cJSON *nodes = vw_wall_take_reload_nodes(p->ctx.wall); /* a cluster: each node's result */
+    if (nodes)
+        cJSON_AddItemToObject(reply, "nodes", nodes);
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
     cJSON_Delete(p->id);
     free(p);
 }
@@ -702,6 +706,37 @@ static bool cmd_config_reload(struct call *c)
     return true;
 }
 
+/* A cluster's whole-wall screenshot, answered when every node sent its panels. */
+struct pending_shot {
+    struct vw_command_ctx ctx;
+    void *ticket;
+    cJSON *id;
+    char *path;
+};
+
+static void shot_done(void *ud, bool ok, const struct vw_errors *errs, const cJSON *missing)
+{
+    struct pending_shot *p = ud;
+    cJSON *reply;
+    if (ok) {
+        reply = cJSON_CreateObject();
+        if (p->id)
+            cJSON_AddItemToObject(reply, "id", cJSON_Duplicate(p->id, true));
+        cJSON_AddTrueToObject(reply, "ok");
+        cJSON_AddStringToObject(reply, "path", p->path);
+        cJSON_AddItemToObject(reply, "missing_nodes", cJSON_Duplicate(missing, true));
+    } else {
+        char why[200];
+        clip(why, sizeof why, vw_errors_first(errs));
+        reply = vw_commands_error_reply(p->id, "screenshot_failed",
+                                        why[0] ? why : "the wall could not write the PNG");
+    }
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
+    cJSON_Delete(p->id);
+    free(p->path);
+    free(p);
+}
+
 static bool cmd_screenshot(struct call *c)
 {
     const struct vw_config *cfg = vw_wall_config(c->ctx->wall);
@@ -721,6 +756,21 @@ static bool cmd_screenshot(struct call *c)
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         free(path);
         return fail(c, "bad_args", "\"file\" names something that is not a regular file");
+    }
+    if (vw_wall_node(c->ctx->wall) && c->ctx->defer) { /* the whole wall, from every node */
+        struct pending_shot *p = calloc(1, sizeof *p);
+        if (!p)
+            abort();
+        p->ctx = *c->ctx;
+        p->id = c->id ? cJSON_Duplicate(c->id, true) : NULL;
+        p->path = path;
+        if (vw_wall_screenshot_cluster(c->ctx->wall, path, shot_done, p)) {
+            p->ticket = c->ctx->defer(c->ctx->defer_ud);
+            c->deferred = true;
+            return true;
+        }
+        cJSON_Delete(p->id);
+        free(p);
     }
     struct vw_errors errs;
     vw_errors_init(&errs);

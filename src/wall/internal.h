@@ -12,6 +12,7 @@
 
 #include "feeds/source.h"
 #include "model/geometry.h"
+#include "cluster/cluster.h"
 #include "state/store.h"
 #include "wall/wall.h"
 
@@ -113,6 +114,7 @@ struct vw_wall {
     struct vw_errors reload_errs;
     vw_reload_done_fn reload_done;
     void *reload_ud;
+    cJSON *reload_nodes; /* cluster: each node's answer to the last reload */
 
     /* stats */
     double render_cpu_at_start; /* this thread's CPU seconds when the wall started */
@@ -168,6 +170,12 @@ void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce);
 /* Cluster: the store adopted a value another node (or this one) committed; `prev` is the value
  * before. Resolves, and tells the consoles what changed, as every node does alike. */
 void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev);
+/* Cluster (wall/cluster_views.c): answers what another node asks of us (its panels' pixels,
+ * a reload); the origin's side of a reload: asks every other node, then calls done. */
+void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a);
+void vw_wall_reload_others(struct vw_wall *w, bool ok, const struct vw_errors *errs,
+                           vw_reload_done_fn done, void *ud);
+bool vw_wall_answering_reload(vw_reload_done_fn done);
 /* The sentence for an error code of a proposal. */
 const char *vw_wall_commit_message(const char *code);
 void vw_wall_free_saved_scenes(struct vw_wall *w);

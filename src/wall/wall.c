@@ -883,6 +883,7 @@ void vw_wall_destroy(struct vw_wall *w)
         adhoc_free(&w->adhoc[k]);
     free(w->adhoc);
     cJSON_Delete(w->events);
+    cJSON_Delete(w->reload_nodes);
     free(w->active);
     free(w->rt_of);
     free(w->warm);
@@ -907,6 +908,9 @@ static void cluster_turn(struct vw_wall *w)
         vw_wall_adopted(w, &prev);
         vw_state_finish(&prev);
     }
+    struct vw_cluster_ask ask;
+    while (vw_cluster_poll(w->cluster, &ask))
+        vw_wall_answer_ask(w, &ask);
     struct vw_store_result r;
     while (vw_store_take_result(w->store, &r)) {
         for (int i = 0; i < w->wait_count; i++) {
@@ -1226,7 +1230,10 @@ static void swap_model(struct vw_wall *w, struct vw_config *nc)
     }
 }
 
-/* The parsed model goes in, or the errors out; the thread is joined. */
+static void sync_reload_done(void *ud, bool ok, const struct vw_errors *errs);
+
+/* The parsed model goes in, or the errors out; the thread is joined. In a cluster, a reload
+ * a console asked for goes on to every other node before it is answered. */
 static void apply_reload(struct vw_wall *w)
 {
     struct vw_config *nc = w->reload_cfg;
@@ -1249,7 +1256,10 @@ static void apply_reload(struct vw_wall *w)
             vw_wall_emit(w, ev);
         }
     }
-    if (w->reload_done)
+    if (w->cluster && w->reload_done && w->reload_done != sync_reload_done &&
+        !vw_wall_answering_reload(w->reload_done))
+        vw_wall_reload_others(w, ok, &w->reload_errs, w->reload_done, w->reload_ud);
+    else if (w->reload_done)
         w->reload_done(w->reload_ud, ok, &w->reload_errs);
     vw_errors_finish(&w->reload_errs);
     w->reload_done = NULL;

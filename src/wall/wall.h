@@ -139,6 +139,17 @@ uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *
                                  struct vw_errors *errs);
 /* Renders the whole wall (all panels, bezels removed) to a PNG at `path`. */
 bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs);
+/* Cluster: the whole wall from every node's panels, written to path; done(ud, ok, errs,
+ * missing) from a later tick, `missing` the nodes that sent nothing in time (their panels
+ * are a slate). false when it cannot start (then nothing is called). One box: use
+ * vw_wall_screenshot. */
+typedef void (*vw_shot_done_fn)(void *ud, bool ok, const struct vw_errors *errs,
+                                const struct cJSON *missing);
+bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_done_fn done,
+                                void *ud);
+/* Cluster: what each node said of the last reload ([{id, ok, errors}], caller owns it), or
+ * NULL on one box. */
+struct cJSON *vw_wall_take_reload_nodes(struct vw_wall *w);
 /* True when every tile of the scene showing has shown a frame (for --screenshot). */
 bool vw_wall_all_tiles_have_pictures(struct vw_wall *w);
 /* True when every tile has a picture or its source is offline (nothing more to wait for);
