@@ -990,3 +990,26 @@ cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
     pthread_mutex_unlock(&c->lock);
     return list;
 }
+
+cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id)
+{
+    cJSON *list = NULL;
+    int64_t now = vw_realtime_ms();
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->npeers; i++) {
+        const struct peer *p = &c->peers[i];
+        if (!strcmp(p->id, c->node) || !p->last_seen_ms || now - p->last_seen_ms >= ALIVE_MS)
+            continue;
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(beat_item(p, "sources"), id);
+        if (!cJSON_IsString(st))
+            continue;
+        if (!list)
+            list = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "node", p->id);
+        cJSON_AddStringToObject(o, "state", st->valuestring);
+        cJSON_AddItemToArray(list, o);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return list;
+}

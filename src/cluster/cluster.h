@@ -55,6 +55,10 @@ void vw_cluster_heartbeat(struct vw_cluster *c, struct cJSON *beat);
  * unknown); a node whose wall file hash differs from it is mismatched. */
 struct cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash);
 
+/* The other nodes decoding source `id`, from their heartbeats: [{node, state}] (caller owns
+ * it), or NULL when no other live node decodes it. */
+struct cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id);
+
 /* Whether this node's wall file differs from the one the shared value was committed with. */
 bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash);
 

@@ -137,7 +137,26 @@ static cJSON *source_json(const struct vw_wall *w, int i, const struct vw_source
     cJSON_AddStringToObject(o, "id", sc->id);
     cJSON_AddStringToObject(o, "name", sc->name);
     add_str_or_null(o, "group", sc->group);
-    cJSON_AddStringToObject(o, "state", vw_source_state_name(st->state));
+    cJSON *nodes = w->cluster ? vw_cluster_source_nodes(w->cluster, sc->id) : NULL;
+    const char *state = vw_source_state_name(st->state);
+    if (w->cluster) {
+        /* The whole wall's view: the nodes decoding it (this one too), and its state on the
+         * first of them when this node does not decode it. */
+        bool here = rt && rt->src;
+        if (here) {
+            if (!nodes)
+                nodes = cJSON_CreateArray();
+            cJSON *me = cJSON_CreateObject();
+            cJSON_AddStringToObject(me, "node", vw_cluster_node(w->cluster));
+            cJSON_AddStringToObject(me, "state", state);
+            cJSON_InsertItemInArray(nodes, 0, me);
+        } else if (nodes) {
+            state = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nodes, 0), "state")
+                        ->valuestring;
+        }
+        cJSON_AddItemToObject(o, "nodes", nodes ? nodes : cJSON_CreateArray());
+    }
+    cJSON_AddStringToObject(o, "state", state);
     cJSON_AddNumberToObject(o, "width", st->width);
     cJSON_AddNumberToObject(o, "height", st->height);
     cJSON_AddNumberToObject(o, "fps", round(st->fps * 10) / 10);

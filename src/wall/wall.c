@@ -932,6 +932,13 @@ static void cluster_turn(struct vw_wall *w)
     else
         cJSON_AddNullToObject(beat, "latency_p99_ms");
     cJSON_AddNumberToObject(beat, "revision", (double)vw_store_state(w->store)->revision);
+    cJSON *decoding = cJSON_AddObjectToObject(beat, "sources"); /* what we decode, and how */
+    for (int k = 0; k < w->active_count; k++) {
+        const struct source_rt *rt = w->active[k];
+        if (rt->src)
+            cJSON_AddStringToObject(decoding, vw_wall_source_cfg(w, rt->index)->id,
+                                    vw_source_state_name(rt->st.state));
+    }
     vw_cluster_heartbeat(w->cluster, beat);
 }
 
