@@ -86,6 +86,7 @@ struct vw_wall {
     struct vw_cluster *cluster; /* --node: the store is shared over NATS through it */
     uint64_t last_ticket;       /* the proposal the last command made (cluster), 0: none */
     struct commit_wait *waits;  /* commands waiting for their proposal's answer */
+    bool mismatch_reported;     /* cluster: our wall file differs from the cluster's */
     int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */
     int saved_scene_count;

@@ -908,6 +908,24 @@ static void cluster_turn(struct vw_wall *w)
         vw_wall_adopted(w, &prev);
         vw_state_finish(&prev);
     }
+    bool mismatch = vw_cluster_mismatch(w->cluster, vw_store_hash(w->store));
+    if (mismatch != w->mismatch_reported) {
+        w->mismatch_reported = mismatch;
+        if (mismatch)
+            vw_err("cluster: this node's wall file (%s, hash %s) differs from the one the "
+                   "wall's state was committed with (hash %s): give every node the same file",
+                   w->cfg->path, w->cfg->hash, vw_store_hash(w->store));
+        else
+            vw_info("cluster: this node's wall file matches the cluster's again");
+        cJSON *ev = vw_wall_new_event(w, "cluster.config_mismatch");
+        if (ev) {
+            cJSON_AddStringToObject(ev, "node", vw_cluster_node(w->cluster));
+            cJSON_AddBoolToObject(ev, "config_mismatch", mismatch);
+            cJSON_AddStringToObject(ev, "config_hash", w->cfg->hash);
+            cJSON_AddStringToObject(ev, "cluster_hash", vw_store_hash(w->store));
+            vw_wall_emit(w, ev);
+        }
+    }
     struct vw_cluster_ask ask;
     while (vw_cluster_poll(w->cluster, &ask))
         vw_wall_answer_ask(w, &ask);
