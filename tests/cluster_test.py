@@ -155,8 +155,9 @@ class Node:
     """One vwall process: `vwall -c wall.cfg --node ID --output offscreen`, with its own
     control socket, frame log and state folder."""
 
-    def __init__(self, work, node_id, cfg, screens=None):
+    def __init__(self, work, node_id, cfg, screens=None, max_fps=None):
         self.id = node_id
+        self.max_fps = max_fps or args.max_fps
         self.cfg = cfg
         self.screens = screens
         self.dir = os.path.join(work, f"node-{node_id}")
@@ -170,7 +171,7 @@ class Node:
 
     def argv(self):
         a = [args.vwall, "-c", self.cfg, "--output", "offscreen", "--control",
-             "unix:" + self.sock, "--frame-log", self.frame_log, "--max-fps", str(args.max_fps)]
+             "unix:" + self.sock, "--frame-log", self.frame_log, "--max-fps", str(self.max_fps)]
         return a + (["--screens", self.screens] if self.screens else ["--node", self.id])
 
     def start(self, wait=True):
@@ -318,7 +319,7 @@ class RtspServer:
 class Cluster:
     """NATS (3 servers), the wall file, and the three nodes."""
 
-    def __init__(self, work, cam=False, start_nodes=True):
+    def __init__(self, work, cam=False, start_nodes=True, max_fps=None):
         self.work = work
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
@@ -326,7 +327,7 @@ class Cluster:
         self.nats = NatsCluster(work, n=3)
         self.cfg = self.write_cfg("wall.cfg", wall_text(self.nats.urls,
                                                         self.rtsp.port if self.rtsp else None))
-        self.nodes = {n: Node(work, n, self.cfg) for n in NODES}
+        self.nodes = {n: Node(work, n, self.cfg, max_fps=max_fps) for n in NODES}
         if start_nodes:
             for n in self.nodes.values():
                 n.start(wait=False)
@@ -651,8 +652,16 @@ def test_concurrent(work):
             if col:
                 checked(max(col) - min(col) <= 1.0, f"stack entry {i}: ttl_left agrees within "
                                                     f"1 s on every node ({col})")
-        kv = cl.nats.kv_revision("ctest")
-        note(f"bucket KV_ctest last revision {kv}, nodes at {states['a'][0]['revision']}")
+        # What the bucket itself holds, read over NATS without vwall: the same revision and
+        # base scene as the nodes show (key "state" of bucket cluster.name, src/cluster/).
+        entry = cl.nats.kv_get("ctest", "state")
+        value = json.loads(entry[1]) if entry else {}
+        bucket = value.get("state") or {}
+        checked(bucket.get("revision") == states["a"][0]["revision"]
+                and bucket.get("base") == states["a"][0]["base"],
+                f"the bucket's value: revision {bucket.get('revision')}, base "
+                f"{bucket.get('base')} as the nodes show (bucket revision "
+                f"{entry and entry[0]})")
 
         # The same events on every node, with revisions.
         time.sleep(0.5)
@@ -677,7 +686,12 @@ def test_concurrent(work):
 
 
 def test_span(work):
-    cl = Cluster(work, cam=True)
+    # A display refreshes at 60 Hz and shows every frame of a 30 fps camera; a node drawing
+    # 10 times a second shows one frame in three, and two nodes seldom pick the same ones.
+    # So here the nodes draw up to 60 times a second, and "one redraw interval" is a 60 Hz
+    # refresh, or the gap the frame logs show when the nodes draw less often.
+    fps = 60
+    cl = Cluster(work, cam=True, max_fps=fps)
     try:
         a = cl.nodes["a"]
         r = a.call("scene.switch", scene="span")
@@ -699,8 +713,10 @@ def test_span(work):
             print(f"source.list cam on a: {src.get('cam')}", file=sys.stderr)
             return
         logs = {k: cl.nodes[k].frames() for k in ("a", "b", "c")}
-        interval = max(redraw_interval_us(logs[k], t0) or 0 for k in ("a", "b"))
-        checked(interval > 0, f"redraw interval: {interval / 1000:.1f} ms")
+        measured = max(redraw_interval_us(logs[k], t0) or 0 for k in ("a", "b"))
+        interval = max(measured, 1e6 / fps)
+        note(f"span: median gap between redraws {measured / 1000:.1f} ms; one redraw interval "
+             f"taken as {interval / 1000:.1f} ms")
         for source, pair in (("cam", ("a", "b")), ("moving", ("b", "c"))):
             by_cap = [{}, {}]
             for i, k in enumerate(pair):
@@ -812,9 +828,16 @@ def test_natsloss(work):
         a, b, c = (cl.nodes[k] for k in "abc")
         nats = cl.nats
         nats.kill(0)
+        t_kill = time.monotonic()
         for n in cl.nodes.values():
-            r = n.call("scene.switch", scene="stripes" if n.id != "b" else "colours")
-            checked(r.get("ok"), f"one NATS server of three down: switch on {n.id} ok ({r})")
+            scene = "stripes" if n.id != "b" else "colours"
+            first = r = n.call("scene.switch", scene=scene)
+            while r.get("error") == "cluster_unavailable" and time.monotonic() - t_kill < 15:
+                time.sleep(0.2)  # how long the node took to fail over, for the report
+                r = n.call("scene.switch", scene=scene)
+            checked(first.get("ok"), f"one NATS server of three down: switch on {n.id} ok at "
+                                     f"once ({first}; ok {time.monotonic() - t_kill:.1f} s "
+                                     f"after the kill: {r.get('ok')})")
         r = b.call("scene.push", scene="alarm", ttl=6, priority=1)
         checked(r.get("ok") and "at" in r, f"push alarm ttl 6 with one NATS server down: {r}")
         due_us = (r.get("at", 0) + 6000) * 1000
@@ -872,10 +895,16 @@ def test_mismatch(work):
     try:
         other = cl.write_cfg("other.cfg", wall_text(cl.nats.urls, extra_comment="another copy"))
         cl.nodes["c"] = Node(work, "c", other)
-        for n in cl.nodes.values():
-            n.start()
+        # a and b first, and a change committed from a: the bucket's value carries the
+        # hash of the file a and b read, so the odd one out is c, whoever starts faster.
+        for k in "ab":
+            cl.nodes[k].start()
+        r = wait_for(lambda: (lambda r: r if r.get("ok") else None)(
+            cl.nodes["a"].call("scene.switch", scene="stripes")), 15, 0.3)
+        checked(r is not None, f"a commits a switch before c starts ({r})")
         ev = cl.nodes["a"].client()
         ev.call("subscribe")
+        cl.nodes["c"].start()
 
         def reported():
             st = cl.nodes["a"].call("status")
@@ -890,8 +919,9 @@ def test_mismatch(work):
                     "a and b, on the same file, have no config_mismatch")
         st_c = cl.nodes["c"].call("status")
         mine = {x.get("id"): x for x in st_c.get("nodes") or []}.get("c", {})
-        checked(mine.get("config_mismatch") is True,
-                f"c's own status says its file differs ({mine})")
+        own = (st_c.get("cluster") or {}).get("config_mismatch")
+        checked(mine.get("config_mismatch") is True or own is True,
+                f"c's own status says its file differs (nodes[c] {mine}, cluster {own})")
         evs = ev.drain_events(1.0)
         checked(any("mismatch" in json.dumps(e).replace(work, "") for e in evs),
                 f"an event says so ({[e.get('event') for e in evs]})")
