@@ -482,6 +482,9 @@ def test_switch(work):
         r = b.call("scene.switch", scene="stripes")
         checked(r.get("ok") and "revision" in r and "at" in r,
                 f"switch on node b: ok with revision and at ({r})")
+        checked(r.get("current") == "stripes" and r.get("base") == "stripes",
+                f"the reply says what the committed change shows: current and base stripes "
+                f"({r.get('current')}, {r.get('base')})")
         time.sleep(1.5)
         logs = {n.id: n.frames() for n in cl.nodes.values()}
         interval = max(redraw_interval_us(v, t0 - 2_000_000, t0) or 0 for v in logs.values())
@@ -508,7 +511,8 @@ def test_switch(work):
         # A push with ttl 2 s: it shows and leaves on the same redraw everywhere.
         t1 = int(time.time() * 1e6)
         r = a.call("scene.push", scene="alarm", ttl=2, priority=5)
-        checked(r.get("ok") and "at" in r, f"push alarm ttl 2 on node a: {r}")
+        checked(r.get("ok") and "at" in r and r.get("current") == "alarm",
+                f"push alarm ttl 2 on node a: ok, at, current alarm ({r})")
         time.sleep(3.5)
         logs = {n.id: n.frames() for n in cl.nodes.values()}
         shown = {k: first_present(v, {"alarm"}, t1) for k, v in logs.items()}
@@ -629,9 +633,10 @@ def test_concurrent(work):
         # showing, a clear of an empty stack may commit nothing.)
         changed = [r for r in oks if r[1] == "scene.pop" or (r[1] == "scene.push" and r[2]["ttl"])]
         crevs = [r[3].get("revision") for r in changed]
+        dups = [(r[0], r[1], r[2], r[3]) for r in changed if crevs.count(r[3].get("revision")) > 1]
         checked(len(set(crevs)) == len(crevs),
                 f"no two pushes or pops committed the same revision ({len(crevs)} changes, "
-                f"{len(set(crevs))} distinct revisions)")
+                f"{len(set(crevs))} distinct revisions; sharing one: {dups[:6]})")
         last_at = max([r[3].get("at", 0) for r in oks] or [0])
         time.sleep(max(0.0, last_at / 1000 - time.time()) + 0.5)
 
@@ -706,7 +711,7 @@ def test_span(work):
 
         # The RTSP capture time comes from RTCP sender reports: the first arrives within
         # seconds of PLAY; then 60 redraws of the camera on each node.
-        rows = wait_for(cam_synced, 40, 0.5)
+        rows = wait_for(cam_synced, 25, 0.5)
         if not checked(rows, "the camera's frames carry capture_us on nodes a and b "
                              "(RTCP sender reports → AV_PKT_DATA_PRFT)"):
             src = {s["id"]: s for s in a.call("source.list").get("sources", [])}
@@ -745,6 +750,11 @@ def test_span(work):
         cl.close()
 
 
+def ms(us):
+    """Microseconds as milliseconds for a message; "none" for no value."""
+    return "none" if us is None else f"{us / 1000:.0f}"
+
+
 def fps_between(rows, t0_us, t1_us):
     n = len(redraws(rows, t0_us, t1_us))
     return n / ((t1_us - t0_us) / 1e6)
@@ -770,12 +780,12 @@ def test_nodeloss(work):
             worst = max((y - x for x, y in zip(gaps, gaps[1:])), default=None)
             interval = redraw_interval_us(rows, t_kill - 3_000_000, t_kill) or 0
             note(f"node {k}: {before:.1f} redraws/s before c died, {after:.1f} after; longest "
-                 f"gap after {worst and worst / 1000:.0f} ms")
+                 f"gap after {ms(worst)} ms")
             checked(before > 0 and after >= 0.8 * before,
                     f"node {k} keeps its frame rate when c dies ({before:.1f} → {after:.1f}/s)")
             checked(worst is not None and worst <= 3 * interval,
                     f"node {k}: no redraw gap over 3 intervals around c's death "
-                    f"({worst and worst / 1000:.0f} ms, interval {interval / 1000:.0f} ms)")
+                    f"({ms(worst)} ms, interval {ms(interval)} ms)")
         st = a.call("status")
         nodes = {x.get("id"): x for x in st.get("nodes") or []}
         checked(nodes.get("c", {}).get("alive") is False,
@@ -809,9 +819,12 @@ def test_nodeloss(work):
         fp = first_present(rows, {"alarm"}, int(t_start * 1e6))
         note(f"rejoin: c's socket up {t_sock - t_start:.2f} s after start, the incident drawn "
              f"{(fp / 1e6 - t_start) if fp else float('nan'):.2f} s after start")
-        checked(st_c is not None and fp is not None and fp / 1e6 - t_sock <= 2.0,
-                f"restarted c shows the incident within 2 s of answering "
-                f"({(t_seen - t_sock):.2f} s by status)")
+        checked(st_c is not None and t_seen - t_sock <= 2.0,
+                f"restarted c's status shows the incident within 2 s of its socket answering "
+                f"({t_seen - t_sock:.2f} s)")
+        checked(fp is not None and fp / 1e6 - t_sock <= 2.0,
+                f"restarted c draws the incident within 2 s of its socket answering (frame log: "
+                f"{'never' if fp is None else f'{fp / 1e6 - t_sock:.2f} s'})")
         if st_c:
             st_a = a.call("status")
             ttl_a = (st_a.get("stack") or [{}])[0].get("ttl_left")
@@ -873,7 +886,8 @@ def test_natsloss(work):
 
         t_up = time.monotonic()
         nats.restart_all()
-        note(f"NATS restarted, JetStream ready in {time.monotonic() - t_up:.1f} s")
+        t_ready = time.monotonic()
+        note(f"NATS restarted, JetStream ready in {t_ready - t_up:.1f} s")
 
         def works():
             r = a.call("scene.switch", scene="colours")
@@ -881,8 +895,9 @@ def test_natsloss(work):
 
         r = wait_for(works, 30, 0.5)
         checked(r is not None, f"NATS back: commands work again without a restart "
-                               f"({time.monotonic() - t_up:.1f} s after the servers started)")
-        note(f"NATS back → a command commits: {time.monotonic() - t_up:.1f} s")
+                               f"({time.monotonic() - t_ready:.1f} s after JetStream was ready)")
+        note(f"NATS back: a command commits {time.monotonic() - t_ready:.1f} s after JetStream "
+             f"is ready again")
         for n in (b, c):
             r = n.call("scene.switch", scene="stripes")
             checked(r.get("ok"), f"NATS back: switch on {n.id} ok ({r})")
