@@ -50,7 +50,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
-from nats_cluster import NatsCluster  # noqa: E402
+from nats_cluster import NatsCluster, make_certs  # noqa: E402
 from vwtest import check  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's: it has the GStreamer gi bindings
@@ -91,7 +91,8 @@ def colour_at(c, r):
     return COLOURS[(c + 3 * r) % len(COLOURS)]
 
 
-def wall_text(nats_urls=None, cam_port=None, name="cluster-test", extra_comment=""):
+def wall_text(nats_urls=None, cam_port=None, name="cluster-test", extra_comment="",
+              credentials=""):
     """The test wall: 6x3 panels of 160x90. With nats_urls, the cluster group of three nodes.
     Scenes:
       colours  (default) a colour per panel, `halves` over panels 4,5,10,11 (nodes a and b)
@@ -137,6 +138,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
         nodes = ", ".join(f'{{ id = "{n}"; panels = "{p}"; }}' for n, p in NODES.items())
         text += (f'cluster = {{ nats = [{", ".join(json.dumps(u) for u in nats_urls)}];\n'
                  f'  name = "ctest"; lead_ms = {LEAD_MS}; playout_ms = 200;\n'
+                 f'  {credentials}\n'
                  f'  nodes = ( {nodes} ); }};\n')
     return text
 
@@ -319,14 +321,18 @@ class RtspServer:
 class Cluster:
     """NATS (3 servers), the wall file, and the three nodes."""
 
-    def __init__(self, work, cam=False, start_nodes=True, max_fps=None):
+    def __init__(self, work, cam=False, start_nodes=True, max_fps=None, nats=None,
+                 credentials=""):
+        """nats: NatsCluster's options (credentials, TLS); credentials: the cluster group's
+        lines that go with them."""
         self.work = work
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
         self.rtsp = RtspServer(work) if cam else None
-        self.nats = NatsCluster(work, n=3)
+        self.nats = NatsCluster(work, n=3, **(nats or {}))
         self.cfg = self.write_cfg("wall.cfg", wall_text(self.nats.urls,
-                                                        self.rtsp.port if self.rtsp else None))
+                                                        self.rtsp.port if self.rtsp else None,
+                                                        credentials=credentials))
         self.nodes = {n: Node(work, n, self.cfg, max_fps=max_fps) for n in NODES}
         if start_nodes:
             for n in self.nodes.values():
@@ -948,10 +954,57 @@ def test_mismatch(work):
         cl.close()
 
 
+def test_auth(work):
+    """The servers require TLS with a client certificate and a password: nodes with the
+    right ones work as a cluster; a node with a wrong password keeps running on its own,
+    says why, and refuses changes with cluster_unavailable."""
+    tls = make_certs(os.path.join(work, "certs"))
+    creds = (f'user = "vwall"; password = "s3cret";\n'
+             f'  tls = {{ ca = "{tls["ca"]}"; cert = "{tls["client_cert"]}"; '
+             f'key = "{tls["client_key"]}"; }};')
+    cl = Cluster(work, start_nodes=False, nats={"user": "vwall", "password": "s3cret", "tls": tls},
+                 credentials=creds)
+    try:
+        bad = cl.write_cfg("bad.cfg", open(cl.cfg, encoding="utf-8").read().replace(
+            'password = "s3cret"', 'password = "wrong"'))
+        cl.nodes["c"] = Node(work, "c", bad)
+        for k in "ab":
+            cl.nodes[k].start()
+        r = wait_for(lambda: (lambda r: r if r.get("ok") else None)(
+            cl.nodes["a"].call("scene.switch", scene="stripes")), 15, 0.3)
+        checked(r is not None, f"TLS + password: a switch on a commits ({r})")
+        st = wait_for(lambda: (lambda s: s if s.get("scene") == "stripes" else None)(
+            cl.nodes["b"].call("status")), 5, 0.1)
+        checked(st is not None, "TLS + password: b shows a's switch")
+        c = cl.nodes["c"]
+        c.start(wait=False)
+        try:
+            c.wait_socket(20)
+            time.sleep(2)  # a few reconnect attempts
+            checked(c.proc.poll() is None, "a wrong password: node c keeps running")
+            st = c.call("status")
+            checked((st.get("cluster") or {}).get("connected") is False,
+                    f"a wrong password: c's status says it is not connected "
+                    f"({st.get('cluster')})")
+            r = c.call("scene.switch", scene="colours")
+            checked(r.get("error") == "cluster_unavailable",
+                    f"a wrong password: c refuses changes with cluster_unavailable ({r})")
+        except RuntimeError as e:
+            check(False, f"a wrong password: node c keeps running ({e})")
+        log = c.log_text().replace(work, "")
+        checked(re.search(r"authori[sz]ation", log, re.I) is not None,
+                f"a wrong password: c's log says the server refused its credentials "
+                f"({log.strip().splitlines()[-1] if log.strip() else ''})")
+        st = cl.nodes["a"].call("status")
+        checked(st.get("scene") == "stripes", "node a still shows its scene")
+    finally:
+        cl.close()
+
+
 SCENARIOS = {
     "screenshot": test_screenshot, "switch": test_switch, "concurrent": test_concurrent,
     "span": test_span, "nodeloss": test_nodeloss, "natsloss": test_natsloss,
-    "mismatch": test_mismatch,
+    "mismatch": test_mismatch, "auth": test_auth,
 }
 
 
