@@ -248,8 +248,18 @@ class NatsCluster:
         self.stopped[i] = False
 
     def start(self):
-        for i in range(self.n):
-            self._spawn(i)
+        """Starts every server. A port picked free may be taken by another program before
+        the server binds it (a busy machine): then all start again on new ports."""
+        for attempt in range(3):
+            for i in range(self.n):
+                self._spawn(i)
+            time.sleep(0.5)
+            if all(self.alive(i) for i in range(self.n)) or attempt == 2:
+                break
+            self.kill_all()
+            self.client_ports = [free_port() for _ in range(self.n)]
+            self.route_ports = [free_port() for _ in range(self.n)]
+            self.monitor_ports = [free_port() for _ in range(self.n)]
         self.wait_ready()
         return self
 
