@@ -904,28 +904,36 @@ static void apply_reload(struct vw_wall *w);
 static void cluster_turn(struct vw_wall *w)
 {
     struct vw_state prev;
-    if (vw_store_tick(w->store, vw_realtime_ms(), &prev)) {
+    while (vw_store_tick(w->store, vw_realtime_ms(), &prev)) { /* each revision, in order */
         vw_wall_adopted(w, &prev);
         vw_state_finish(&prev);
     }
-    bool mismatch = vw_cluster_mismatch(w->cluster, vw_store_hash(w->store));
-    if (mismatch != w->mismatch_reported) {
-        w->mismatch_reported = mismatch;
-        if (mismatch)
+    const char *hash = vw_store_hash(w->store);
+    bool mine = vw_cluster_mismatch(w->cluster, hash);
+    if (mine != w->mismatch_reported) {
+        w->mismatch_reported = mine;
+        if (mine)
             vw_err("cluster: this node's wall file (%s, hash %s) differs from the one the "
                    "wall's state was committed with (hash %s): give every node the same file",
-                   w->cfg->path, w->cfg->hash, vw_store_hash(w->store));
+                   w->cfg->path, w->cfg->hash, hash);
         else
             vw_info("cluster: this node's wall file matches the cluster's again");
+    }
+    /* Every node tells its consoles of any node whose file differs, as it learns of it. */
+    uint64_t mask = vw_cluster_mismatch_mask(w->cluster, hash);
+    for (int k = 0; k < w->cfg->cluster.node_count && k < 64; k++) {
+        bool now = mask >> k & 1, before = w->mismatch_mask >> k & 1;
+        if (now == before)
+            continue;
         cJSON *ev = vw_wall_new_event(w, "cluster.config_mismatch");
         if (ev) {
-            cJSON_AddStringToObject(ev, "node", vw_cluster_node(w->cluster));
-            cJSON_AddBoolToObject(ev, "config_mismatch", mismatch);
-            cJSON_AddStringToObject(ev, "config_hash", w->cfg->hash);
-            cJSON_AddStringToObject(ev, "cluster_hash", vw_store_hash(w->store));
+            cJSON_AddStringToObject(ev, "node", w->cfg->cluster.nodes[k].id);
+            cJSON_AddBoolToObject(ev, "config_mismatch", now);
+            cJSON_AddStringToObject(ev, "cluster_hash", hash);
             vw_wall_emit(w, ev);
         }
     }
+    w->mismatch_mask = mask;
     struct vw_cluster_ask ask;
     while (vw_cluster_poll(w->cluster, &ask))
         vw_wall_answer_ask(w, &ask);
@@ -937,9 +945,11 @@ static void cluster_turn(struct vw_wall *w)
             struct commit_wait cw = w->waits[i];
             w->waits[i] = w->waits[--w->wait_count];
             cw.done(cw.ud, r.error, r.error ? vw_wall_commit_message(r.error) : NULL, r.revision,
-                    r.at_ms);
+                    r.at_ms, r.showing, r.base);
             break;
         }
+        free(r.showing);
+        free(r.base);
     }
     cJSON *beat = cJSON_CreateObject();
     cJSON_AddNumberToObject(beat, "render_fps", w->render_fps);
