@@ -376,6 +376,8 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     check(wait_for(lambda: near(panel_colour(a, 1), (255, 255, 255))),
           f"the live picture of panel 1 turned white ({panel_colour(a, 1)})")
 
+    operator_actions(a, b, ctl, rtsp)
+
     # e. push an incident with ttl 3 s from the dialog
     a.find_element(By.ID, "push-btn").click()
     Select(a.find_element(By.ID, "push-scene")).select_by_value("incident")
@@ -500,11 +502,33 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     b.find_element(By.TAG_NAME, "body").send_keys("2")
     check(wait_for(lambda: showing(a) == "alt" and ctl.call("status").get("scene") == "alt"),
           "key 2 on the second browser switches to the second scene")
+    body = b.find_element(By.TAG_NAME, "body")
+    body.send_keys("1")
+    check(wait_for(lambda: showing(b) == "main" and ctl.call("status").get("scene") == "main"),
+          "key 1 switches to the first scene")
+    body.send_keys("2")
+    check(wait_for(lambda: showing(b) == "alt"), "and key 2 back")
+    body.send_keys("p")
+    check(wait_for(lambda: b.find_element(By.ID, "push-dialog").is_displayed(), timeout=5),
+          "key p opens the push dialog")
+    active = b.switch_to.active_element
+    check(active.get_attribute("id") == "push-scene", "with the focus on its scene field")
+    active.send_keys("\ue00c")  # Escape, typed into the dialog's field
+    check(wait_for(lambda: not b.find_element(By.ID, "push-dialog").is_displayed(), timeout=5),
+          "Esc closes it")
+    check(ctl.call("status").get("stack") == [], "and nothing was pushed")
     click(b, "#lang")
     check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text == "场景"),
           "the language button switches the interface to Chinese")
     check(wait_for(lambda: "在线" in b.find_element(By.ID, "state-filter").text),
           "the state filter speaks Chinese too")
+    check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, '#mimic [data-tile="0"] .state').text
+                   in ("在线", "连接中")), "and the tiles' states")
+    check(b.find_element(By.ID, "lang").text == "English", "the button offers English back")
+    b.refresh()
+    check(wait_for(lambda: showing(b) == "alt" and
+                   b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text == "场景"),
+          "after a reload of the page the console logs in again and stays in Chinese")
     click(b, "#lang")
     check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
                    == "scenes"), "and back to English")
@@ -541,6 +565,168 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
         time.sleep(1.0)
         a.save_screenshot(args.screenshot)
     ws.close()
+
+
+def drag(d, src_css, dst_css):
+    """Drags the element src_css onto dst_css with the mouse (pointer events: the console's
+    drags are pointer-driven, so WebDriver's mouse actions perform them as a hand would)."""
+    def go():
+        src = d.find_element(By.CSS_SELECTOR, src_css)
+        dst = d.find_element(By.CSS_SELECTOR, dst_css)
+        ActionChains(d).click_and_hold(src).move_by_offset(20, 0).move_to_element(dst) \
+            .move_by_offset(2, 2).release().perform()
+        return True
+    return wait_for(go, timeout=10)
+
+
+def wall_tiles(ctl):
+    return [t["source"] for t in ctl.call("tile.list")["tiles"]]
+
+
+def catalog_ids(d):
+    return d.execute_script(
+        "return [...document.querySelectorAll('#catalog [data-source]')]"
+        ".map((e) => e.getAttribute('data-source'));")
+
+
+PASTE_JS = """
+const dt = new DataTransfer();
+dt.setData('text/plain', arguments[0]);
+document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
+                                                         cancelable: true}));
+"""
+
+DROP_TEXT_JS = """
+const tile = document.querySelector('#mimic [data-tile="' + arguments[0] + '"]');
+const dt = new DataTransfer();
+dt.setData('text/uri-list', arguments[1]);
+dt.setData('text/plain', arguments[1]);
+const r = tile.getBoundingClientRect(), at = {clientX: r.left + r.width / 2,
+                                              clientY: r.top + r.height / 2};
+const opts = Object.assign({dataTransfer: dt, bubbles: true, cancelable: true}, at);
+tile.dispatchEvent(new DragEvent('dragenter', opts));
+const over = new DragEvent('dragover', opts);
+tile.dispatchEvent(over);
+tile.dispatchEvent(new DragEvent('drop', opts));
+return over.defaultPrevented;
+"""
+
+
+def operator_actions(a, b, ctl, rtsp):
+    """d2–d8: what an operator does with the mouse and keys, on scene alt (blue | white)."""
+    # d2. a tile dragged onto another: the two swap (tile.swap)
+    check(wall_tiles(ctl) == ["blue", "white"], f"alt shows blue | white ({wall_tiles(ctl)})")
+    drag(a, '#mimic [data-tile="0"]', '#mimic [data-tile="1"]')
+    check(wait_for(lambda: wall_tiles(ctl) == ["white", "blue"]),
+          f"tile 0 dragged onto tile 1: the wall swaps them ({wall_tiles(ctl)})")
+    check(wait_for(lambda: [tile_attr(d, i, "data-source") for d in (a, b) for i in (0, 1)]
+                   == ["white", "blue", "white", "blue"], timeout=5),
+          "both browsers show white | blue")
+    check(wait_for(lambda: near(panel_colour(a, 0), (255, 255, 255)) and
+                   near(panel_colour(a, 1), (0, 0, 255))),
+          f"the live picture turned white | blue ({panel_colour(a, 0)}, {panel_colour(a, 1)})")
+    label = wait_for(lambda: a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="0"] .picked').text)
+    check(label and "admin" in label, f"the picked tile says who picked it ({label!r})")
+
+    # d3. an RTSP URL pasted onto the selected tile: an ad-hoc camera there
+    url = f"rtsp://127.0.0.1:{rtsp.port}/cam1"
+    if "selected" not in (a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"]')
+                          .get_attribute("class") or ""):
+        click(a, '#mimic [data-tile="1"]')
+    check(wait_for(lambda: a.find_elements(By.CSS_SELECTOR, '#mimic [data-tile="1"].selected')),
+          "tile 1 is selected")
+    a.execute_script(PASTE_JS, url)
+    adhoc = wait_for(lambda: (lambda t: t if t.startswith("adhoc-") else None)(wall_tiles(ctl)[1]))
+    check(adhoc, f"a pasted RTSP URL shows in tile 1 as an ad-hoc camera ({wall_tiles(ctl)})")
+    listed = [s for s in ctl.call("source.list", query="adhoc")["sources"] if s["id"] == adhoc]
+    check(listed and listed[0].get("url") == url and listed[0].get("adhoc") is True,
+          f"source.list has it with its URL ({listed})")
+    check(wait_for(lambda: tile_attr(b, 1, "data-source") == adhoc, timeout=5),
+          "the second browser shows the ad-hoc camera in tile 1")
+    check(wait_for(lambda: tile_attr(a, 1, "data-state") == "live", timeout=20),
+          f"the ad-hoc camera goes live in the mimic ({tile_attr(a, 1, 'data-state')})")
+    name = wait_for(lambda: a.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"] .name').text)
+    check(name == url, f"its tile is labelled with the URL, as the wall names it ({name!r})")
+    check(wait_for(lambda: not near(panel_colour(a, 1), (0, 0, 255))),
+          f"the live picture of panel 1 shows the camera, not blue ({panel_colour(a, 1)})")
+
+    # d4. Reset in the tile panel: back to the configured camera (tile.reset)
+    click(a, "#ti-reset")
+    check(wait_for(lambda: wall_tiles(ctl)[1] == "yellow"),
+          f"Reset puts tile 1 back to its configured camera ({wall_tiles(ctl)})")
+    check(wait_for(lambda: tile_attr(a, 1, "data-source") == "yellow"), "the mimic follows")
+
+    # d5. a URL dropped onto a tile (dragged from another window: HTML5 drag and drop)
+    accepted = a.execute_script(DROP_TEXT_JS, 1, url)
+    check(accepted, "a tile accepts a dragged URL (dragover prevented)")
+    check(wait_for(lambda: wall_tiles(ctl)[1] == adhoc),
+          f"the URL dropped onto tile 1 shows there ({wall_tiles(ctl)})")
+    click(a, "#ti-reset")
+    check(wait_for(lambda: wall_tiles(ctl)[1] == "yellow"), "and Reset again")
+
+    # d6. the wall saved as a scene: listed (saved) on both browsers, and switched back to
+    click(a, "#save-btn")
+    field = wait_for(lambda: a.find_element(By.ID, "save-id").is_displayed() and
+                     a.find_element(By.ID, "save-id"))
+    field.send_keys("desk1")
+    a.find_element(By.ID, "save-name").send_keys("值班 desk")
+    a.find_element(By.ID, "save-ok").click()
+    check(wait_for(lambda: a.find_elements(By.CSS_SELECTOR, '#scenes [data-scene="desk1"] .saved')
+                   and b.find_elements(By.CSS_SELECTOR, '#scenes [data-scene="desk1"] .saved'),
+                   timeout=5), "the saved scene is listed as saved on both browsers")
+    saved = [s for s in ctl.call("scene.list")["scenes"] if s["id"] == "desk1"]
+    check(saved and saved[0].get("saved") is True and saved[0].get("name") == "值班 desk",
+          f"scene.list has it, saved, with its name ({saved})")
+    name = a.find_element(By.CSS_SELECTOR, '#scenes [data-scene="desk1"] .name').text
+    check(name == "值班 desk", f"it is shown by its name ({name!r})")
+    click(a, '[data-scene="main"]')
+    check(wait_for(lambda: ctl.call("status").get("scene") == "main"), "switched to main")
+    click(a, '[data-scene="desk1"]')
+    check(wait_for(lambda: ctl.call("status").get("scene") == "desk1" and
+                   wall_tiles(ctl) == ["white", "yellow"]),
+          f"the saved scene shows what the wall showed when saved ({wall_tiles(ctl)})")
+    check(wait_for(lambda: near(panel_colour(a, 0), (255, 255, 255)) and
+                   near(panel_colour(a, 1), (255, 255, 0))),
+          f"and the picture is white | yellow ({panel_colour(a, 0)}, {panel_colour(a, 1)})")
+    click(a, '[data-scene="alt"]')
+    check(wait_for(lambda: showing(a) == "alt" and showing(b) == "alt"), "back on alt")
+
+    # d7. Clear ends every incident at once
+    for scene, prio in (("incident", 5), ("camera", 7)):
+        r = ctl.call("scene.push", scene=scene, priority=prio, ttl=0)
+        check(r.get("ok"), f"pushed {scene} ({r})")
+    stack_of = "return [...document.querySelectorAll('#stack [data-stack-scene]')]" \
+               ".map((e) => e.getAttribute('data-stack-scene'));"
+    check(wait_for(lambda: a.execute_script(stack_of) == ["camera", "incident"], timeout=5),
+          f"the stack lists both incidents, highest first ({a.execute_script(stack_of)})")
+    click(a, "#clear-btn")
+    check(wait_for(lambda: ctl.call("status").get("stack") == [] and
+                   ctl.call("status").get("scene") == "alt"),
+          "Clear empties the stack and the wall is back on alt")
+    check(wait_for(lambda: a.execute_script(stack_of) == [] and b.execute_script(stack_of) == []
+                   and showing(b) == "alt", timeout=5),
+          "both browsers show an empty stack and alt")
+    feed = wait_for(lambda: [e.text for e in a.find_elements(
+        By.CSS_SELECTOR, '#events [data-event="scene.changed"]')])
+    check(feed and "scene=alt" in feed[0] and "admin" in feed[0],
+          f"the events feed shows the change back to alt and who did it ({feed and feed[0]!r})")
+
+    # d8. the group tree filters the catalog
+    everyone = wait_for(lambda: (lambda ids: ids if len(ids) >= 8 else None)(catalog_ids(a)))
+    check(everyone and {"red", "green", "blue", "cam"} <= set(everyone),
+          f"the catalog lists every camera ({everyone})")
+    groups = a.execute_script("return [...document.querySelectorAll('#groups [data-group]')]"
+                              ".map((e) => e.getAttribute('data-group'));")
+    check(groups == ["", "乡镇", "乡镇/台头镇", "乡镇/王口镇", "城区", "城区/华康街道"],
+          f"the group tree nests the groups ({groups})")
+    click(a, '#groups [data-group="乡镇"]')
+    check(wait_for(lambda: sorted(catalog_ids(a)) == ["green", "red"]),
+          f"group 乡镇: its two towns' cameras ({catalog_ids(a)})")
+    click(a, '#groups [data-group="乡镇/王口镇"]')
+    check(wait_for(lambda: catalog_ids(a) == ["red"]), f"乡镇/王口镇: red only ({catalog_ids(a)})")
+    click(a, '#groups [data-group=""]')
+    check(wait_for(lambda: {"red", "green", "blue", "yellow", "cam"} <= set(catalog_ids(a))),
+          f"all groups: every camera again ({catalog_ids(a)})")
 
 
 def small_wall(work, name, control):
