@@ -50,6 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
 from console_ws import HandshakeRefused, WebSocket  # noqa: E402
+from marionette import Firefox, MarionetteError  # noqa: E402
 from vwtest import check, free_port  # noqa: E402
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
@@ -76,7 +77,8 @@ def wait_for(fn, timeout=15, step=0.05):
             v = fn()
             if v:
                 return v
-        except (StaleElementReferenceException, KeyError, IndexError, TypeError):
+        except (StaleElementReferenceException, MarionetteError, KeyError, IndexError,
+                TypeError):
             pass
         if time.monotonic() > deadline:
             return None
@@ -171,12 +173,25 @@ def near(got, want, tol=40):
     return got is not None and all(abs(a - b) <= tol for a, b in zip(got, want))
 
 
+# Whether the page fits the viewport with its four parts visible: [no scrolling, mimic,
+# scenes, catalog, events inside the screen, innerWidth, innerHeight].
+FITS_JS = """
+const de = document.documentElement, vw = innerWidth, vh = innerHeight;
+const inside = (id) => { const r = document.getElementById(id).getBoundingClientRect();
+    return r.width > 50 && r.height > 20 && r.left >= 0 && r.top >= 0 &&
+           r.right <= vw + 1 && r.bottom <= vh + 1; };
+return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'),
+        inside('scenes'), inside('catalog'), inside('events-panel'), vw, vh];"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vwall", required=True)
     ap.add_argument("--clips", required=True)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--screenshot", help="also write the console as a PNG here (docs)")
+    ap.add_argument("--firefox", action="store_true",
+                    help="the key scenarios in Firefox (Marionette) instead of the whole suite")
     args = ap.parse_args()
     global args_clips
     args_clips = args.clips
@@ -204,10 +219,14 @@ def main():
                               timeout=20), "vwall serves the console"):
             return
         ctl = vwtest.Client(sock)
-        run(args, base, port, ctl, rtsp, drivers, cfg_path)
-        ctl.close()
-        other_walls(args, work)
-        deferred_reload(args, work)
+        if args.firefox:
+            firefox_run(base, ctl, drivers, work)
+            ctl.close()
+        else:
+            run(args, base, port, ctl, rtsp, drivers, cfg_path)
+            ctl.close()
+            other_walls(args, work)
+            deferred_reload(args, work)
     finally:
         for d in drivers:
             try:
@@ -226,15 +245,17 @@ def main():
         with open(os.path.join(work, "vwall.log"), encoding="utf-8", errors="replace") as f:
             wall_log = f.read()
         check("failed login from client=ws:" in wall_log, "the failed login is logged")
-        check("(2 from 127.0.0.1 lately); answered in 1.0 s" in wall_log,
-              "a second failed login from the same address, on a new connection, waits longer")
-        check("foreign origin 'http://evil.example'" in wall_log,
-              "the refused foreign Origin is logged")
+        if not args.firefox:
+            check("(2 from 127.0.0.1 lately); answered in 1.0 s" in wall_log,
+                  "a second failed login from the same address, on a new connection, waits "
+                  "longer")
+            check("foreign origin 'http://evil.example'" in wall_log,
+                  "the refused foreign Origin is logged")
         if vwtest.failed:
             print(wall_log[-6000:], file=sys.stderr)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    vwtest.finish("console")
+    vwtest.finish("console_firefox" if args.firefox else "console")
 
 
 def run(args, base, port, ctl, rtsp, drivers, cfg_path):
@@ -532,13 +553,7 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     click(b, "#lang")
     check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
                    == "scenes"), "and back to English")
-    fits = b.execute_script("""
-        const de = document.documentElement, vw = innerWidth, vh = innerHeight;
-        const inside = (id) => { const r = document.getElementById(id).getBoundingClientRect();
-            return r.width > 50 && r.height > 20 && r.left >= 0 && r.top >= 0 &&
-                   r.right <= vw + 1 && r.bottom <= vh + 1; };
-        return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'),
-                inside('scenes'), inside('catalog'), inside('events-panel'), vw, vh];""")
+    fits = b.execute_script(FITS_JS)
     check(fits and all(fits[:5]), f"at 1366x768 everything fits the screen ({fits})")
 
     with open(cfg_path, encoding="utf-8") as f:
@@ -727,6 +742,110 @@ def operator_actions(a, b, ctl, rtsp):
     click(a, '#groups [data-group=""]')
     check(wait_for(lambda: {"red", "green", "blue", "yellow", "cam"} <= set(catalog_ids(a))),
           f"all groups: every camera again ({catalog_ids(a)})")
+
+
+def firefox_run(base, ctl, drivers, work):
+    """The key scenarios in Firefox (firefox-esr over Marionette, tests/marionette.py): login,
+    the mimic with its tiles and live picture, a scene click, a camera dragged onto a tile,
+    the events feed, a change from the control socket followed, the layout at 1366x768 and
+    1920x1080, a name shown as text, the language switch, and what Firefox itself drew."""
+    log = open(os.path.join(work, "firefox.log"), "wb")
+    f = Firefox(1366, 768, log=log)
+    drivers.append(f)
+    print(f"console_firefox: {f.capabilities.get('browserName')} "
+          f"{f.capabilities.get('browserVersion')} over Marionette", flush=True)
+    login(f, base, "not-the-token")
+    err = wait_for(lambda: f.find_element(By.ID, "login-error").text, timeout=15)
+    check(err and "wrong token" in err.lower(), f"Firefox: a wrong token is refused ({err!r})")
+    login(f, base, TOKEN)
+    check(wait_for(lambda: not f.find_element(By.ID, "login").is_displayed() and
+                   len(f.find_elements(By.CSS_SELECTOR, "[data-scene]")) == 4),
+          "Firefox: the right token opens the console with the 4 scenes")
+    check(wait_for(lambda: showing(f) == "main"), "Firefox: scene main is marked showing")
+    check(wait_for(lambda: tile_attr(f, 0, "data-source") == "red" and
+                   tile_attr(f, 1, "data-source") == "green"),
+          "Firefox: the mimic's tiles carry data-source red, green")
+    check(wait_for(lambda: near(panel_colour(f, 0), (255, 0, 0)) and
+                   near(panel_colour(f, 1), (0, 255, 0)), timeout=20),
+          f"Firefox: the mimic's live picture is red | green ({panel_colour(f, 0)}, "
+          f"{panel_colour(f, 1)})")
+    label = wait_for(lambda: f.find_element(By.CSS_SELECTOR, '#mimic [data-tile="0"] .name').text)
+    check(label == "红 red", f"Firefox: tile 0 is labelled with its camera's name ({label!r})")
+
+    # What Firefox drew: the screenshot's pixels inside panel 1 of the mimic are green.
+    shot = os.path.join(work, "firefox.png")
+    f.save_screenshot(shot)
+    box = f.execute_script("const r = document.querySelector('#mimic [data-panel=\"1\"]')"
+                           ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height, "
+                           "devicePixelRatio];")
+    img = vwtest.Image(shot)
+    x, y = int((box[0] + box[2] / 2) * box[4]), int((box[1] + box[3] / 4) * box[4])
+    check(near(img.px(x, y), (0, 255, 0)),
+          f"Firefox: its screenshot shows panel 1 green at ({x}, {y}): {img.px(x, y)}")
+
+    click(f, '[data-scene="alt"]')
+    check(wait_for(lambda: ctl.call("status").get("scene") == "alt"),
+          "Firefox: clicking scene alt switches the wall")
+    check(wait_for(lambda: showing(f) == "alt" and near(panel_colour(f, 0), (0, 0, 255)) and
+                   near(panel_colour(f, 1), (255, 255, 0))),
+          f"Firefox: alt marked showing, the picture blue | yellow ({panel_colour(f, 0)}, "
+          f"{panel_colour(f, 1)})")
+
+    def drag_white():
+        f.drag(f.find_element(By.CSS_SELECTOR, '#catalog [data-source="white"]'),
+               f.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"]'))
+        return True
+    wait_for(drag_white, timeout=10)
+    check(wait_for(lambda: wall_tiles(ctl) == ["blue", "white"]),
+          f"Firefox: a camera dragged onto tile 1 shows there ({wall_tiles(ctl)})")
+    check(wait_for(lambda: tile_attr(f, 1, "data-source") == "white" and
+                   near(panel_colour(f, 1), (255, 255, 255))),
+          f"Firefox: the mimic shows white in tile 1 ({panel_colour(f, 1)})")
+
+    ctl.call("scene.switch", scene="main")
+    check(wait_for(lambda: showing(f) == "main", timeout=5),
+          "Firefox: a switch made on the control socket is followed")
+    feed = wait_for(lambda: [e.text for e in f.find_elements(
+        By.CSS_SELECTOR, '#events [data-event="scene.changed"]')])
+    check(feed and "scene=main" in feed[0],
+          f"Firefox: the events feed shows the change, newest first ({feed and feed[0]!r})")
+    check(feed and any("scene=alt" in e and "admin" in e for e in feed),
+          "Firefox: and the click's change with its seat")
+    picks = [e.text for e in f.find_elements(By.CSS_SELECTOR, '#events [data-event="tile.assigned"]')]
+    check(picks and "source=white" in picks[0], f"Firefox: and the pick ({picks[:1]})")
+
+    f.send_keys_to_page("2")
+    check(wait_for(lambda: ctl.call("status").get("scene") == "alt"),
+          "Firefox: key 2 switches to the second scene")
+
+    search = f.find_element(By.ID, "search")
+    search.send_keys("onerror")
+    check(wait_for(lambda: catalog_ids(f) == ["html"]), "Firefox: search finds the camera named as HTML")
+    name = wait_for(lambda: f.find_element(By.CSS_SELECTOR, '#catalog [data-source="html"] .name').text)
+    check(name == "<img src=x onerror=alert(1)>", f"Firefox: its name is shown as text ({name!r})")
+    check(not f.find_elements(By.CSS_SELECTOR, "#catalog img, #mimic img, #events img"),
+          "Firefox: no <img> element came from the name")
+    search.clear()
+    search.send_keys("河口")
+    check(wait_for(lambda: catalog_ids(f) == ["cam"]), "Firefox: a Chinese search finds the camera")
+    search.clear()
+    search.send_keys(" ")
+    search.clear()
+
+    click(f, "#lang")
+    check(wait_for(lambda: f.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text == "场景"),
+          "Firefox: the language button switches to Chinese")
+    click(f, "#lang")
+    check(wait_for(lambda: f.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
+                   == "scenes"),
+          "Firefox: and back to English")
+
+    for w, h in ((1366, 768), (1920, 1080)):
+        f.set_viewport(w, h)
+        fits = wait_for(lambda: f.execute_script(FITS_JS) if f.execute_script(
+            "return innerWidth") == w else None)
+        check(fits and all(fits[:5]) and fits[5:] == [w, h],
+              f"Firefox: at {w}x{h} everything fits the screen ({fits})")
 
 
 def small_wall(work, name, control):
