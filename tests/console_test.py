@@ -50,7 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
 from console_ws import HandshakeRefused, WebSocket  # noqa: E402
-from marionette import Firefox, MarionetteError  # noqa: E402
+from marionette import CONTROL, Firefox, MarionetteError  # noqa: E402
 from vwtest import check, free_port  # noqa: E402
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
@@ -220,7 +220,7 @@ def main():
             return
         ctl = vwtest.Client(sock)
         if args.firefox:
-            firefox_run(base, ctl, drivers, work)
+            firefox_run(base, ctl, rtsp, drivers, work)
             ctl.close()
         else:
             run(args, base, port, ctl, rtsp, drivers, cfg_path)
@@ -744,11 +744,12 @@ def operator_actions(a, b, ctl, rtsp):
           f"all groups: every camera again ({catalog_ids(a)})")
 
 
-def firefox_run(base, ctl, drivers, work):
+def firefox_run(base, ctl, rtsp, drivers, work):
     """The key scenarios in Firefox (firefox-esr over Marionette, tests/marionette.py): login,
-    the mimic with its tiles and live picture, a scene click, a camera dragged onto a tile,
-    the events feed, a change from the control socket followed, the layout at 1366x768 and
-    1920x1080, a name shown as text, the language switch, and what Firefox itself drew."""
+    the mimic with its tiles and live picture, a scene click, a camera dragged onto a tile, a
+    tile onto another, an RTSP URL pasted and dropped, the events feed, a change from the
+    control socket followed, the layout at 1366x768 and 1920x1080, a name shown as text, the
+    language switch, and what Firefox itself drew."""
     log = open(os.path.join(work, "firefox.log"), "wb")
     f = Firefox(1366, 768, log=log)
     drivers.append(f)
@@ -802,6 +803,34 @@ def firefox_run(base, ctl, drivers, work):
                    near(panel_colour(f, 1), (255, 255, 255))),
           f"Firefox: the mimic shows white in tile 1 ({panel_colour(f, 1)})")
 
+    def drag_tile():
+        f.drag(f.find_element(By.CSS_SELECTOR, '#mimic [data-tile="0"]'),
+               f.find_element(By.CSS_SELECTOR, '#mimic [data-tile="1"]'))
+        return True
+    wait_for(drag_tile, timeout=10)
+    check(wait_for(lambda: wall_tiles(ctl) == ["white", "blue"]),
+          f"Firefox: tile 0 dragged onto tile 1 swaps them ({wall_tiles(ctl)})")
+    url = f"rtsp://127.0.0.1:{rtsp.port}/cam1"
+    click(f, '#mimic [data-tile="1"]')
+    check(wait_for(lambda: f.find_elements(By.CSS_SELECTOR, '#mimic [data-tile="1"].selected')),
+          "Firefox: a click selects tile 1")
+    # A real paste: the URL copied with Ctrl+C from a field, pasted with Ctrl+V on the page
+    # (Firefox gives a script-made paste event no data).
+    field = f.find_element(By.ID, "ti-url")
+    field.send_keys(url)
+    f.chord(CONTROL, "a")
+    f.chord(CONTROL, "c")
+    field.clear()
+    f.execute_script("document.activeElement.blur()")
+    f.chord(CONTROL, "v")
+    check(wait_for(lambda: wall_tiles(ctl)[1].startswith("adhoc-")),
+          f"Firefox: an RTSP URL pasted (Ctrl+V) shows in the selected tile ({wall_tiles(ctl)})")
+    click(f, "#ti-reset")
+    check(wait_for(lambda: wall_tiles(ctl)[1] == "yellow"), "Firefox: Reset puts it back")
+    check(f.execute_script(DROP_TEXT_JS, 0, url), "Firefox: a tile accepts a dragged URL")
+    check(wait_for(lambda: wall_tiles(ctl)[0].startswith("adhoc-")),
+          f"Firefox: the URL dropped onto tile 0 shows there ({wall_tiles(ctl)})")
+
     ctl.call("scene.switch", scene="main")
     check(wait_for(lambda: showing(f) == "main", timeout=5),
           "Firefox: a switch made on the control socket is followed")
@@ -812,7 +841,7 @@ def firefox_run(base, ctl, drivers, work):
     check(feed and any("scene=alt" in e and "admin" in e for e in feed),
           "Firefox: and the click's change with its seat")
     picks = [e.text for e in f.find_elements(By.CSS_SELECTOR, '#events [data-event="tile.assigned"]')]
-    check(picks and "source=white" in picks[0], f"Firefox: and the pick ({picks[:1]})")
+    check(picks and any("source=white" in p for p in picks), f"Firefox: and the picks ({picks})")
 
     f.send_keys_to_page("2")
     check(wait_for(lambda: ctl.call("status").get("scene") == "alt"),
@@ -988,8 +1017,18 @@ def deferred_reload(args, work):
         check(second.get("id") == 2 and second.get("ok"),
               f"the request sent after it is answered after it ({second})")
         r = b.call("status")
-        check(r and r.get("sources") == 20000, f"the reloaded wall has its 20,000 cameras ({r and r.get('sources')})")
+        check(r and r.get("sources") == 20000,
+              f"the reloaded wall has its 20,000 cameras ({r and r.get('sources')})")
         a.close()
+        # A console that leaves before its reload's reply: the reload still ends (the next
+        # one is accepted), and its reply goes nowhere.
+        gone = WebSocket("127.0.0.1", port, origin=base)
+        gone.send_text('{"id":1,"cmd":"config.reload"}')
+        gone.sock.close()
+        r = wait_for(lambda: (lambda r: r if r.get("ok") else None)(b.call("config.reload", timeout=60)),
+                     timeout=60, step=0.2)
+        check(r, "a reload whose console left ends; the next one is applied")
+        check(b.call("ping").get("ok"), "the wall goes on serving")
         b.close()
     finally:
         wall.send_signal(signal.SIGTERM)

@@ -24,6 +24,7 @@ import tempfile
 import time
 
 ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"  # WebDriver's web-element identifier
+CONTROL = "\ue009"  # WebDriver's key code of Ctrl
 
 PREFS = {
     # no first-run pages, update checks, telemetry or other traffic: the machine is offline
@@ -213,6 +214,15 @@ class Firefox:
     def send_keys_to_page(self, text):
         """Types text as key presses wherever the focus is (the page's body by default)."""
         actions = [{"type": kind, "value": ch} for ch in text for kind in ("keyDown", "keyUp")]
+        self.call("WebDriver:PerformActions",
+                  actions=[{"type": "key", "id": "keyboard", "actions": actions}])
+        self.call("WebDriver:ReleaseActions")
+
+    def chord(self, *keys):
+        """Presses keys together (WebDriver key codes: CONTROL is "\\ue009"), then lets go
+        in reverse order: trusted key events, so Ctrl+C / Ctrl+V use the real clipboard."""
+        actions = [{"type": "keyDown", "value": k} for k in keys]
+        actions += [{"type": "keyUp", "value": k} for k in reversed(keys)]
         self.call("WebDriver:PerformActions",
                   actions=[{"type": "key", "id": "keyboard", "actions": actions}])
         self.call("WebDriver:ReleaseActions")
