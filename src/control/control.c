@@ -258,7 +258,7 @@ static void *hook_defer(void *ud)
 static void hook_deferred_reply(void *ud, void *ticket, cJSON *reply)
 {
     struct vw_control *c = ud;
-    reapply_socket_modes(c); /* a reload is what defers; its group may have changed */
+    reapply_socket_modes(c); /* as deferred_reply: a reload may have changed the group */
     if (c->hook.deferred_reply)
         c->hook.deferred_reply(c->hook.user, ticket, reply);
     else
