@@ -173,15 +173,17 @@ def near(got, want, tol=40):
     return got is not None and all(abs(a - b) <= tol for a, b in zip(got, want))
 
 
-# Whether the page fits the viewport with its four parts visible: [no scrolling, mimic,
-# scenes, catalog, events inside the screen, innerWidth, innerHeight].
+# Whether the page fits the viewport with its parts visible: [no scrolling, mimic, scenes,
+# catalog, events, the tile panel (when a tile is selected) inside the screen, innerWidth,
+# innerHeight].
 FITS_JS = """
 const de = document.documentElement, vw = innerWidth, vh = innerHeight;
 const inside = (id) => { const r = document.getElementById(id).getBoundingClientRect();
     return r.width > 50 && r.height > 20 && r.left >= 0 && r.top >= 0 &&
            r.right <= vw + 1 && r.bottom <= vh + 1; };
-return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'),
-        inside('scenes'), inside('catalog'), inside('events-panel'), vw, vh];"""
+return [de.scrollWidth <= vw && de.scrollHeight <= vh, inside('mimic'), inside('scenes'),
+        inside('catalog'), inside('events-panel'),
+        document.getElementById('tile-info').hidden || inside('tile-info'), vw, vh];"""
 
 
 def main():
@@ -553,8 +555,13 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     click(b, "#lang")
     check(wait_for(lambda: b.find_element(By.CSS_SELECTOR, "#scenes-panel h2").text.lower()
                    == "scenes"), "and back to English")
+    if not b.find_elements(By.CSS_SELECTOR, '#mimic [data-tile="0"].selected'):
+        click(b, '#mimic [data-tile="0"]')
+    check(wait_for(lambda: b.find_element(By.ID, "tile-info").is_displayed()),
+          "a selected tile shows its panel")
     fits = b.execute_script(FITS_JS)
-    check(fits and all(fits[:5]), f"at 1366x768 everything fits the screen ({fits})")
+    check(fits and all(fits[:6]), f"at 1366x768 everything fits the screen, the tile panel "
+                                 f"too ({fits})")
 
     with open(cfg_path, encoding="utf-8") as f:
         good = f.read()
@@ -869,12 +876,16 @@ def firefox_run(base, ctl, rtsp, drivers, work):
                    == "scenes"),
           "Firefox: and back to English")
 
+    if not f.find_elements(By.CSS_SELECTOR, '#mimic [data-tile="0"].selected'):
+        click(f, '#mimic [data-tile="0"]')
+    check(wait_for(lambda: f.find_element(By.ID, "tile-info").is_displayed()),
+          "Firefox: a selected tile shows its panel")
     for w, h in ((1366, 768), (1920, 1080)):
         f.set_viewport(w, h)
         fits = wait_for(lambda: f.execute_script(FITS_JS) if f.execute_script(
             "return innerWidth") == w else None)
-        check(fits and all(fits[:5]) and fits[5:] == [w, h],
-              f"Firefox: at {w}x{h} everything fits the screen ({fits})")
+        check(fits and all(fits[:6]) and fits[6:] == [w, h],
+              f"Firefox: at {w}x{h} everything fits the screen, the tile panel too ({fits})")
 
 
 def small_wall(work, name, control):
