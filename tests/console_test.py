@@ -402,24 +402,9 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
     operator_actions(a, b, ctl, rtsp)
 
     # e. push an incident with ttl 3 s from the dialog
-    a.find_element(By.ID, "push-btn").click()
-    Select(a.find_element(By.ID, "push-scene")).select_by_value("incident")
-    for fid, value in (("push-priority", "5"), ("push-ttl", "3")):
-        f = a.find_element(By.ID, fid)
-        f.clear()
-        f.send_keys(value)
-    a.find_element(By.ID, "push-ok").click()
+    push_from_dialog(a, "incident", 5, 3)
     check(wait_for(lambda: showing(a) == "incident" and showing(b) == "incident", timeout=5),
           "both browsers show the pushed incident")
-
-    def ttl_text(d):  # read in one step: the countdown redraws 5 times a second
-        return d.execute_script(
-            "const e = document.querySelector('#stack [data-stack-scene=\"incident\"] .ttl');"
-            "return e ? e.textContent : null;")
-
-    def ttl_value(d):
-        txt = ttl_text(d)
-        return float(txt.split()[0]) if txt and txt[0].isdigit() else None
 
     first = wait_for(lambda: ttl_value(b))
     time.sleep(1.0)
@@ -587,6 +572,27 @@ def run(args, base, port, ctl, rtsp, drivers, cfg_path):
         time.sleep(1.0)
         a.save_screenshot(args.screenshot)
     ws.close()
+
+
+def ttl_value(d):
+    """The incident's ttl countdown in seconds (read in one step: it redraws 5 times a
+    second), or None."""
+    txt = d.execute_script(
+        "const e = document.querySelector('#stack [data-stack-scene=\"incident\"] .ttl');"
+        "return e ? e.textContent : null;")
+    return float(txt.split()[0]) if txt and txt[0].isdigit() else None
+
+
+def push_from_dialog(d, scene, priority, ttl):
+    click(d, "#push-btn")
+    # A click on the option selects it (WebDriver's way, in Chromium and Firefox alike).
+    wait_for(lambda: d.find_element(By.CSS_SELECTOR, f'#push-scene option[value="{scene}"]').click()
+             or True)
+    for fid, value in (("push-priority", priority), ("push-ttl", ttl)):
+        f = d.find_element(By.ID, fid)
+        f.clear()
+        f.send_keys(str(value))
+    d.find_element(By.ID, "push-ok").click()
 
 
 def drag(d, src_css, dst_css):
@@ -853,6 +859,17 @@ def firefox_run(base, ctl, rtsp, drivers, work):
     f.send_keys_to_page("2")
     check(wait_for(lambda: ctl.call("status").get("scene") == "alt"),
           "Firefox: key 2 switches to the second scene")
+
+    push_from_dialog(f, "incident", 5, 3)
+    check(wait_for(lambda: showing(f) == "incident", timeout=5),
+          "Firefox: an incident pushed from the dialog shows")
+    first = wait_for(lambda: ttl_value(f))
+    time.sleep(1.0)
+    second = ttl_value(f)
+    check(first is not None and second is not None and 0 <= second < first <= 3.0,
+          f"Firefox: its ttl counts down ({first} → {second})")
+    check(wait_for(lambda: showing(f) == "alt" and ctl.call("status").get("stack") == [],
+                   timeout=10), "Firefox: after the ttl the wall and the page are back on alt")
 
     search = f.find_element(By.ID, "search")
     search.send_keys("onerror")
