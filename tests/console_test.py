@@ -28,6 +28,10 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
      served while the worker reads the file, and the same connection's next request is
      answered after the reload's reply.
 
+With --firefox (ctest console_firefox) the same wall is driven instead by one headless
+Firefox (firefox-esr) over Marionette (tests/marionette.py: Debian has no geckodriver)
+through the key scenarios: see firefox_run.
+
 How fast the second browser follows is printed (console: second browser followed in N ms),
 not asserted; docs/console.md reports it.
 """
@@ -761,8 +765,8 @@ def firefox_run(base, ctl, rtsp, drivers, work):
     """The key scenarios in Firefox (firefox-esr over Marionette, tests/marionette.py): login,
     the mimic with its tiles and live picture, a scene click, a camera dragged onto a tile, a
     tile onto another, an RTSP URL pasted and dropped, the events feed, a change from the
-    control socket followed, the layout at 1366x768 and 1920x1080, a name shown as text, the
-    language switch, and what Firefox itself drew."""
+    control socket followed, an incident's ttl countdown, the layout at 1366x768 and
+    1920x1080, a name shown as text, the language switch, and what Firefox itself drew."""
     log = open(os.path.join(work, "firefox.log"), "wb")
     f = Firefox(1366, 768, log=log)
     drivers.append(f)
