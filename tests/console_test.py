@@ -11,7 +11,9 @@ camera, a source named as HTML) with --http, and drives it with two headless Chr
   c. clicking a scene switches the wall: the control socket says so and the live picture in
      the mimic changes colour; the second browser marks it showing.
   d. dragging a camera from the catalog onto a tile shows it there (control socket, both
-     browsers, the picture).
+     browsers, the picture); then (operator_actions) a tile dragged onto another swaps
+     them, an RTSP URL pasted onto the selected tile and one dropped onto a tile show an
+     ad-hoc camera, Reset, Save… as a scene, Clear, and the group tree.
   e. an incident pushed from the dialog with ttl 3 s: a countdown that falls, then the
      revert to the base scene in both browsers.
   f. a camera named <img src=x onerror=alert(1)> is shown as text (no element, no alert).
