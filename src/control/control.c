@@ -249,14 +249,35 @@ static void client_flush(struct client *cl)
 
 static void reapply_socket_modes(struct vw_control *c);
 
-/* A request of the console's (a WebSocket session): answered at once; a reload reads the
- * wall file on this thread (the console's sessions have no deferred replies yet). */
+static void *hook_defer(void *ud)
+{
+    struct vw_control *c = ud;
+    return c->hook.defer(c->hook.user);
+}
+
+static void hook_deferred_reply(void *ud, void *ticket, cJSON *reply)
+{
+    struct vw_control *c = ud;
+    reapply_socket_modes(c); /* as deferred_reply: a reload may have changed the group */
+    if (c->hook.deferred_reply)
+        c->hook.deferred_reply(c->hook.user, ticket, reply);
+    else
+        cJSON_Delete(reply); /* the console went away meanwhile */
+}
+
+/* A request of the console's (a WebSocket session): answered at once, or later through the
+ * hook's deferred replies (a reload), like a socket client's. */
 cJSON *vw_control_run(struct vw_control *c, struct vw_session *s, const char *line, size_t len)
 {
     int clients = vw_control_client_count(c);
     if (c->hook.client_count)
         clients += c->hook.client_count(c->hook.user);
     struct vw_command_ctx ctx = {.wall = c->wall, .clients = clients};
+    if (c->hook.defer && c->hook.deferred_reply) {
+        ctx.defer = hook_defer;
+        ctx.deferred_reply = hook_deferred_reply;
+        ctx.defer_ud = c;
+    }
     cJSON *reply = vw_commands_handle_line(&ctx, s, line, len);
     if (ctx.reloaded)
         reapply_socket_modes(c);
