@@ -590,6 +590,8 @@ static void on_connected(natsConnection *nc, void *ud)
 static void on_disconnected(natsConnection *nc, void *ud)
 {
     struct vw_cluster *c = ud;
+    if (atomic_load(&c->stop))
+        return; /* we closed it */
     vw_warn("cluster: node %s lost NATS; showing the last state, changes refused until it is "
             "back",
             c->node);
@@ -956,19 +958,21 @@ void vw_cluster_destroy(struct vw_cluster *c)
         free_job(c->jobs[i]);
     }
     free(c->jobs);
+    /* The connection closes first; NATS's own threads may still run a callback with c, so c
+     * is freed only once the library has stopped them all. */
+    if (c->nc)
+        natsConnection_Close(c->nc);
     natsSubscription_Destroy(c->beat_sub);
     natsSubscription_Destroy(c->clock_sub);
     natsSubscription_Destroy(c->ask_sub);
+    kvStore_Destroy(c->kv);
+    jsCtx_Destroy(c->js);
+    natsConnection_Destroy(c->nc);
+    natsOptions_Destroy(c->opts);
+    nats_CloseAndWait(2000);
     for (int i = 0; i < c->nasked; i++)
         free(c->asked[i].payload);
     free(c->asked);
-    kvStore_Destroy(c->kv);
-    jsCtx_Destroy(c->js);
-    if (c->nc) {
-        natsConnection_Close(c->nc);
-        natsConnection_Destroy(c->nc);
-    }
-    natsOptions_Destroy(c->opts);
     for (int i = 0; i < c->nprops; i++)
         vw_transition_free(c->props[i].t);
     free(c->props);
@@ -999,7 +1003,6 @@ void vw_cluster_destroy(struct vw_cluster *c)
     free(c->subj_clock);
     free(c->subj_ask);
     free(c);
-    nats_CloseAndWait(2000); /* the library's own threads, so nothing outlives the wall */
 }
 
 bool vw_cluster_connected(const struct vw_cluster *c)
