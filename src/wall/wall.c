@@ -9,7 +9,6 @@
 
 #include <SDL.h>
 #include <errno.h>
-#include <grp.h>
 #include <libavutil/frame.h>
 #include <math.h>
 #include <stdio.h>
@@ -1038,11 +1037,14 @@ static void *reload_main(void *ud)
     struct vw_wall *w = ud;
     w->reload_cfg = vw_config_load(w->cfg->path, &w->reload_errs);
     if (w->reload_cfg) {
-        const char *g = w->reload_cfg->control.socket_group;
-        if (g && !getgrnam(g))
-            vw_errors_add(&w->reload_errs,
-                          "%s: control.socket_group: no group '%s' on this machine",
-                          w->reload_cfg->path, g);
+        struct vw_control_cfg *cc = &w->reload_cfg->control;
+        if (cc->socket_group) {
+            cc->socket_gid_known = vw_config_group_id(cc->socket_group, &cc->socket_gid);
+            if (!cc->socket_gid_known)
+                vw_errors_add(&w->reload_errs,
+                              "%s: control.socket_group: no group '%s' on this machine",
+                              w->reload_cfg->path, cc->socket_group);
+        }
     }
     atomic_store(&w->reload_parsed, true);
     wakeup(&w->wake_fd);
