@@ -71,6 +71,7 @@ struct vw_wall {
     int active_count, active_cap;
     int *warm; /* indices of the wall file's warm sources */
     int warm_count;
+    struct vw_frame_log *frame_log; /* --frame-log, or NULL */
 
     /* what shows: the store's state, resolved against the model */
     struct vw_store *store;

@@ -21,6 +21,7 @@
 #include "base/timeutil.h"
 #include "render/png.h"
 #include "render/renderer.h"
+#include "wall/framelog.h"
 #include "wall/internal.h"
 
 #ifndef VWALL_SHADER_DIR
@@ -371,6 +372,23 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
     }
 }
 
+/* Whether a tile at `r` covers a panel this process renders. A wall rendering only some
+ * panels (--screens, --node) opens only the sources it shows (issue 13: decode only what you
+ * show). */
+static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
+{
+    int cols = w->cfg->columns, rows = w->cfg->rows;
+    if (vw_outputs_panels_on(w->outputs) == cols * rows)
+        return true;
+    int c0 = (int)fmax(0, floor(r.x)), c1 = (int)fmin(cols - 1, ceil(r.x + r.w) - 1);
+    int r0 = (int)fmax(0, floor(r.y)), r1 = (int)fmin(rows - 1, ceil(r.y + r.h) - 1);
+    for (int row = r0; row <= r1; row++)
+        for (int col = c0; col <= c1; col++)
+            if (vw_outputs_panel_on(w->outputs, col, row))
+                return true;
+    return false;
+}
+
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
  * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
  * frames, so frames are dropped where they cost least. Costs O(tiles + running sources). */
@@ -383,6 +401,8 @@ static void manage_sources(struct vw_wall *w, double now)
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     double smallest = INFINITY;
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue;
         struct source_rt *rt = ensure_rt(w, vw_wall_tile_source(w, t));
         struct vw_box b = vw_geom_tile_box(&w->geom, sc->tiles[t].rect);
         double area = (b.x1 - b.x0) * (b.y1 - b.y0);
@@ -623,6 +643,19 @@ static int take_frames(struct vw_wall *w)
     return n_fresh;
 }
 
+/* One --frame-log line per tile this wall shows, for the redraw just presented. */
+static void log_frames(struct vw_wall *w)
+{
+    int64_t present_us = vw_frame_log_now_us();
+    const struct vw_scene_cfg *sc = vw_wall_shown(w);
+    for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue;
+        int src = vw_wall_tile_source(w, t);
+        vw_frame_log_add(w->frame_log, present_us, t, vw_wall_source_cfg(w, src)->id, -1);
+    }
+}
+
 static void render(struct vw_wall *w)
 {
     int64_t now = vw_now_us();
@@ -654,6 +687,8 @@ static void render(struct vw_wall *w)
         vw_outputs_present(w->outputs, i, w->renderer);
     }
     int64_t presented = vw_now_us();
+    if (drew && w->frame_log)
+        log_frames(w);
     w->render_busy_s += (double)(presented - now) / 1e6;
     for (int i = 0; i < n_fresh; i++) {
         w->latency_us[w->latency_next] = presented - w->fresh_at[i];
@@ -683,17 +718,29 @@ static void render(struct vw_wall *w)
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-/* The wall file's warm sources, found once per model. */
+/* The wall file's warm sources, found once per model: on a wall rendering only some panels,
+ * those with a tile on them in some scene (the others are warm on the walls that show
+ * them). */
 static void collect_warm(struct vw_wall *w)
 {
+    const struct vw_config *cfg = w->cfg;
     free(w->warm);
-    w->warm = malloc(sizeof *w->warm * (size_t)(w->cfg->source_count ? w->cfg->source_count : 1));
+    w->warm = malloc(sizeof *w->warm * (size_t)(cfg->source_count ? cfg->source_count : 1));
     if (!w->warm)
         abort();
+    bool all = vw_outputs_panels_on(w->outputs) == cfg->columns * cfg->rows;
+    bool *here = all ? NULL : calloc((size_t)(cfg->source_count ? cfg->source_count : 1), 1);
+    if (!all && !here)
+        abort();
+    for (int s = 0; here && s < cfg->scene_count; s++)
+        for (int t = 0; t < cfg->scenes[s].tile_count; t++)
+            if (rect_rendered(w, cfg->scenes[s].tiles[t].rect))
+                here[cfg->scenes[s].tiles[t].source] = true;
     w->warm_count = 0;
-    for (int i = 0; i < w->cfg->source_count; i++)
-        if (w->cfg->sources[i].warm)
+    for (int i = 0; i < cfg->source_count; i++)
+        if (cfg->sources[i].warm && (all || here[i]))
             w->warm[w->warm_count++] = i;
+    free(here);
 }
 
 void vw_wall_default_state_file(const struct vw_config *cfg, char *buf, size_t cap)
@@ -783,7 +830,6 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->events_on = true;
     w->geom = vw_geom_from_config(cfg);
     size_rt_of(w);
-    collect_warm(w);
     if (!open_store(w, errs))
         goto fail;
 
@@ -795,6 +841,12 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->outputs = vw_outputs_create(cfg, opt->output, opt->screens, opt->vsync, errs);
     if (!w->outputs)
         goto fail;
+    collect_warm(w); /* which warm sources this wall shows: it knows its panels now */
+    if (opt->frame_log) {
+        w->frame_log = vw_frame_log_open(opt->frame_log, opt->node, errs);
+        if (!w->frame_log)
+            goto fail;
+    }
 
     const char *shader_dir = opt->shader_dir ? opt->shader_dir : getenv("VWALL_SHADER_DIR");
     struct vw_renderer_options ropt = {
@@ -861,6 +913,7 @@ void vw_wall_destroy(struct vw_wall *w)
     free(w->active);
     free(w->rt_of);
     free(w->warm);
+    vw_frame_log_close(w->frame_log);
     free(w->tile_src);
     free(w->draw);
     free(w->changed);
@@ -942,6 +995,8 @@ bool vw_wall_all_tiles_have_pictures(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || !rt->has_picture)
             return false;
@@ -953,6 +1008,8 @@ bool vw_wall_all_tiles_settled(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || (!rt->has_picture && rt->st.state != VW_SOURCE_OFFLINE))
             return false;
