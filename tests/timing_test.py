@@ -9,7 +9,9 @@ real vwall on a 2x1 wall of 160x90 panels:
     five columns, present_us non-decreasing CLOCK_REALTIME within the run, every tile of the
     scene in every redraw (only panel 0's with --screens 0), the scene's sources, node empty
     without --node and the node's id with it; a FIFO, a symlink or a folder as the log is
-    refused at start without hanging.
+    refused at start without hanging;
+  - capture time (point 4): an RTSP camera (tests/rtsp_server.py) gets `sync: true` in
+    source.list and its capture_us in the frame log; a clip stays `sync: false`, empty.
 
     timing_test.py --vwall BUILD/vwall --clips BUILD/clips
 """
@@ -211,6 +213,78 @@ def test_frame_log(work):
         check(f.read() == "keep me\n", "the symlink's target is untouched")
 
 
+CAMERA_WALL = """// timing_test.py: an RTSP camera (GStreamer, with RTCP sender reports) and a clip
+wall = {{
+  name = "capture time";
+  screen = {{ width = 160; height = 90; }};
+  grid = {{ columns = 2; rows = 1; }};
+  labels = false;
+}};
+sources = (
+  {{ id = "cam";  url = "{url}"; }},
+  {{ id = "clip"; url = "{clips}/red.mp4"; loop = true; }}
+);
+scenes = (
+  {{ id = "main"; default = true; grid = [2, 1];
+    tiles = ( {{ source = "cam"; cell = [0, 0]; }}, {{ source = "clip"; cell = [1, 0]; }} ); }}
+);
+"""
+
+
+def test_capture_time(work):
+    """An RTSP camera's frames carry the sender's capture time (RTCP sender reports, through
+    FFmpeg's AV_PKT_DATA_PRFT): source.list says sync true for it and false for a clip, and
+    the frame log's capture_us is filled for the camera's tile, empty for the clip's."""
+    import live_test
+    srv = live_test.RtspServer(work, cams=1)
+    srv.start()
+    cfg = os.path.join(work, "camera.cfg")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CAMERA_WALL.format(url=srv.url("cam1"), clips=os.path.abspath(ARGS.clips)))
+    sock = os.path.join(work, "cam.sock")
+    log = os.path.join(work, "camera-frames.csv")
+    with open(os.path.join(work, "camera.log"), "wb") as out:
+        proc = subprocess.Popen([ARGS.vwall, "-c", cfg, "--output", "offscreen", "--control",
+                                 "unix:" + sock, "--frame-log", log], stdout=out,
+                                stderr=subprocess.STDOUT, env=env_for(work))
+    try:
+        deadline = time.monotonic() + 60
+        srcs = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                c = Client(sock)
+                srcs = {s["id"]: s for s in c.call("source.list")["sources"]}
+                c.close()
+                # GStreamer sends a sender report within seconds of the PLAY
+                if srcs["cam"].get("sync") and srcs["clip"]["frames_decoded"] > 0:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        check(srcs.get("cam", {}).get("sync") is True, f"camera: sync true ({srcs.get('cam')})")
+        check(srcs.get("clip", {}).get("sync") is False, f"clip: sync false ({srcs.get('clip')})")
+        time.sleep(1.5)  # redraws of camera frames that carry their capture time, flushed
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        srv.stop()
+    check(proc.returncode == 0, f"camera wall: vwall exits 0 ({proc.returncode})")
+    rows = read_log(log)[1:]
+    cam = [r for r in rows if len(r) == 5 and r[3] == "cam"]
+    clip = [r for r in rows if len(r) == 5 and r[3] == "clip"]
+    timed = [r for r in cam if r[4]]
+    check(len(timed) > 0, f"camera: capture_us filled in the frame log ({len(timed)} of {len(cam)})")
+    # The sender is this machine: its capture clock is ours, so a capture time lies before
+    # the present time and within this run.
+    check(all(int(r[0]) - 60e6 < int(r[4]) <= int(r[0]) for r in timed),
+          f"camera: capture_us before present_us, within the run ({timed[:3]})")
+    check(clip and all(r[4] == "" for r in clip), "clip: capture_us empty")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -222,6 +296,7 @@ def main():
     try:
         test_decode_only_what_you_show(work)
         test_frame_log(work)
+        test_capture_time(work)
     finally:
         if ARGS.keep:
             print(f"kept {work}")

@@ -615,10 +615,25 @@ static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
     return lag - c->min_lag_us;
 }
 
+/* When the packet's picture was captured, in the sender's CLOCK_REALTIME microseconds:
+ * FFmpeg's RTP demuxer attaches it (AV_PKT_DATA_PRFT) once an RTCP sender report has mapped
+ * RTP timestamps to the sender's wallclock. 0 when unknown (files, HTTP, before the first
+ * sender report). */
+static int64_t capture_us(const AVPacket *pkt)
+{
+    size_t size = 0;
+    const uint8_t *sd = av_packet_get_side_data(pkt, AV_PKT_DATA_PRFT, &size);
+    if (!sd || size < sizeof(AVProducerReferenceTime))
+        return 0;
+    const AVProducerReferenceTime *prft = (const AVProducerReferenceTime *)(const void *)sd;
+    return prft->wallclock > 0 ? prft->wallclock : 0;
+}
+
 static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now,
                          bool late)
 {
     pthread_mutex_lock(&s->lock);
+    s->st.sync |= f->reordered_opaque > 0;
     s->st.frames_decoded++;
     s->st.frames_late += late;
     s->st.width = f->width;
@@ -781,6 +796,9 @@ static enum end run_conn(struct worker *w, struct conn *c)
                  * depacketizers hand over the frame they held when the socket gives up.
                  * Decode it, then count the stall (it is not a sign of life). */
                 stall_after = atomic_load(&s->timed_out);
+                /* The capture time rides through the decoder's reordering to the frame
+                 * (AVFrame.reordered_opaque); 0: unknown. */
+                c->dec->reordered_opaque = capture_us(w->pkt);
                 ret = avcodec_send_packet(c->dec, w->pkt);
                 av_packet_unref(w->pkt);
                 if (ret < 0 && ret != AVERROR(EAGAIN)) {

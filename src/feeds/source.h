@@ -48,6 +48,8 @@ struct vw_source_stats {
                                   0 while live */
     bool substream;            /* decoding the substream URL now */
     bool hw;                   /* decoding in hardware now */
+    bool sync;                 /* a capture time (the sender's wallclock from RTCP sender
+                                  reports) came with a frame: frames can be shown by it */
     char error[256];           /* last error text, "" when none */
 };
 

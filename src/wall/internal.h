@@ -37,6 +37,7 @@ struct source_rt {
     bool skip_nonref;          /* asked to skip non-reference frames (overload) */
     uint64_t late_seen;        /* frames_late at the last overload check */
     int64_t picture_at_us;     /* when the texture's frame was decoded */
+    int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
     double max_area;           /* the largest such tile, canvas pixels */
 };

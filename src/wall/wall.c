@@ -630,8 +630,10 @@ static int take_frames(struct vw_wall *w)
         int64_t decoded_at = 0;
         AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
         if (f && fresh) {
+            int64_t captured = f->reordered_opaque; /* set by the source; moved out below */
             /* the wall needs the frame no more: the texture may keep its buffers */
             if (vw_texture_upload_take(rt->tex, f)) {
+                rt->capture_us = captured > 0 ? captured : 0;
                 w->frames_uploaded++;
                 rt->serial++;
                 rt->has_picture = true;
@@ -652,7 +654,9 @@ static void log_frames(struct vw_wall *w)
         if (!rect_rendered(w, sc->tiles[t].rect))
             continue;
         int src = vw_wall_tile_source(w, t);
-        vw_frame_log_add(w->frame_log, present_us, t, vw_wall_source_cfg(w, src)->id, -1);
+        const struct source_rt *rt = vw_wall_rt(w, src);
+        int64_t captured = rt && rt->has_picture && rt->capture_us > 0 ? rt->capture_us : -1;
+        vw_frame_log_add(w->frame_log, present_us, t, vw_wall_source_cfg(w, src)->id, captured);
     }
 }
 
