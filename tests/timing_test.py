@@ -11,7 +11,9 @@ real vwall on a 2x1 wall of 160x90 panels:
     without --node and the node's id with it; a FIFO, a symlink or a folder as the log is
     refused at start without hanging;
   - capture time (point 4): an RTSP camera (tests/rtsp_server.py) gets `sync: true` in
-    source.list and its capture_us in the frame log; a clip stays `sync: false`, empty.
+    source.list and its capture_us in the frame log; a clip stays `sync: false`, empty;
+  - a camera tile spanning two cluster nodes (--node a, --node b): no frame is shown before
+    its capture time + playout_ms on either node (the spread between them is printed).
 
     timing_test.py --vwall BUILD/vwall --clips BUILD/clips
 """
@@ -285,6 +287,72 @@ def test_capture_time(work):
     check(clip and all(r[4] == "" for r in clip), "clip: capture_us empty")
 
 
+SPAN_WALL = """// timing_test.py: a camera spanning the two nodes' panels, playout {playout} ms
+wall = {{
+  name = "spanning camera";
+  screen = {{ width = 160; height = 90; }};
+  grid = {{ columns = 2; rows = 1; }};
+  labels = false;
+}};
+sources = ( {{ id = "cam"; url = "{url}"; }} );
+scenes = ( {{ id = "main"; default = true; grid = [2, 1];
+              tiles = ( {{ source = "cam"; cell = [0, 0]; span = [2, 1]; fit = "stretch"; }} ); }} );
+cluster = {{
+  nats = ["nats://127.0.0.1:4222"];
+  name = "span";
+  playout_ms = {playout};
+  nodes = ( {{ id = "a"; panels = "0"; }}, {{ id = "b"; panels = "1"; }} );
+}};
+"""
+PLAYOUT_MS = 300
+
+
+def test_spanning_playout(work):
+    """A camera tile spanning nodes a and b: each node shows a frame no earlier than its
+    capture time + playout_ms (held), so both show it at that moment. Prints the spread of
+    present_us between the nodes for the same capture_us (measured, not asserted)."""
+    import live_test
+    srv = live_test.RtspServer(work, cams=1)
+    srv.start()
+    cfg = os.path.join(work, "span.cfg")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(SPAN_WALL.format(url=srv.url("cam1"), playout=PLAYOUT_MS))
+    procs, logs = [], {}
+    try:
+        for node in ("a", "b"):
+            logs[node] = os.path.join(work, f"span-{node}.csv")
+            with open(os.path.join(work, f"span-{node}.log"), "wb") as out:
+                procs.append(subprocess.Popen(
+                    [ARGS.vwall, "-c", cfg, "--node", node, "--output", "offscreen", "--control",
+                     "none", "--duration", "8", "--frame-log", logs[node]], stdout=out,
+                    stderr=subprocess.STDOUT, env=env_for(work)))
+        for p in procs:
+            try:
+                p.wait(90)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            check(p.returncode == 0, f"spanning camera: node exits 0 ({p.returncode})")
+    finally:
+        srv.stop()
+    first = {}
+    for node, path in logs.items():
+        rows = [r for r in read_log(path)[1:] if len(r) == 5 and r[3] == "cam" and r[4]]
+        check(len(rows) > 0, f"spanning camera, node {node}: frames with a capture time")
+        early = [r for r in rows if int(r[0]) < int(r[4]) + PLAYOUT_MS * 1000]
+        check(not early, f"spanning camera, node {node}: no frame shown before capture + "
+              f"{PLAYOUT_MS} ms ({len(early)} of {len(rows)}: {early[:3]})")
+        first[node] = {}
+        for r in rows:
+            first[node].setdefault(int(r[4]), int(r[0]))
+    both = sorted(set(first.get("a", {})) & set(first.get("b", {})))
+    if both:
+        d = sorted(abs(first["a"][c] - first["b"][c]) / 1000 for c in both)
+        print(f"spanning camera: {len(both)} frames on both nodes; |present a - present b| "
+              f"p50 {d[len(d) // 2]:.1f} ms, p99 {d[min(len(d) - 1, len(d) * 99 // 100)]:.1f} ms, "
+              f"max {d[-1]:.1f} ms")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -297,6 +365,7 @@ def main():
         test_decode_only_what_you_show(work)
         test_frame_log(work)
         test_capture_time(work)
+        test_spanning_playout(work)
     finally:
         if ARGS.keep:
             print(f"kept {work}")

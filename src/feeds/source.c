@@ -64,6 +64,7 @@ struct vw_source {
 
     /* Requests from the main thread, polled by the source thread. */
     atomic_bool stop, want_sub, skip_nonref, reconnect;
+    atomic_int playout_ms; /* vw_source_set_playout */
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
@@ -648,6 +649,27 @@ static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool su
     pthread_mutex_unlock(&s->lock);
 }
 
+/* A live frame captured at `captured_us` (sender's realtime; 0: unknown) waits until
+ * captured_us + playout_ms, when a playout is set: every node showing the camera then shows
+ * it at the same moment, whatever its own network and decoding delays. A capture time in the
+ * future (clocks out of step) holds no longer than playout_ms. Frames queue meanwhile in the
+ * connection (the stream comes at its own pace). Returns false when stopped. */
+static bool hold_for_playout(struct vw_source *s, int64_t captured_us)
+{
+    int playout_ms = atomic_load(&s->playout_ms);
+    if (playout_ms <= 0 || captured_us <= 0)
+        return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t wait = captured_us + (int64_t)playout_ms * 1000 - now_rt;
+    if (wait <= 0)
+        return true;
+    if (wait > (int64_t)playout_ms * 1000)
+        wait = (int64_t)playout_ms * 1000;
+    return sleep_until(s, vw_now_us() + wait);
+}
+
 /* Paces (files), posts and counts one decoded frame. Returns false when stopped. */
 static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, bool *failed)
 {
@@ -677,6 +699,10 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
                                           : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
     int64_t late_us = 0;
     if (w->is_file && !pace(w, c, pts_us, &late_us)) {
+        av_frame_unref(out);
+        return false;
+    }
+    if (!w->is_file && !hold_for_playout(s, out->reordered_opaque)) {
         av_frame_unref(out);
         return false;
     }
@@ -1033,6 +1059,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->stop, false);
     atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
+    atomic_init(&s->playout_ms, 0);
     atomic_init(&s->reconnect, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
@@ -1156,6 +1183,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_set_playout(struct vw_source *s, int playout_ms)
+{
+    atomic_store(&s->playout_ms, playout_ms);
 }
 
 void vw_source_reconnect(struct vw_source *s)

@@ -80,6 +80,12 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream);
 /* Main thread: let the decoder skip non-reference frames (small tiles under load). */
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
 
+/* Main thread: hold each frame that has a capture time (sync) until capture time +
+ * `playout_ms` by the realtime clock before posting it, so walls on several machines show it
+ * together (a tile spanning cluster nodes); never longer than playout_ms. 0: post frames as
+ * soon as they are decoded (the default). */
+void vw_source_set_playout(struct vw_source *s, int playout_ms);
+
 /* Main thread: drops the connection now and connects again at once (an operator's
  * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:
  * the last frame stays the current one until the new stream's first frame. A file that

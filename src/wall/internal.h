@@ -39,6 +39,8 @@ struct source_rt {
     int64_t picture_at_us;     /* when the texture's frame was decoded */
     int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
+    bool spans;                /* such a tile spans this node's panels and another's */
+    int playout_ms;            /* asked of the source (vw_source_set_playout) */
     double max_area;           /* the largest such tile, canvas pixels */
 };
 

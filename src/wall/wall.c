@@ -372,21 +372,31 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
     }
 }
 
-/* Whether a tile at `r` covers a panel this process renders. A wall rendering only some
- * panels (--screens, --node) opens only the sources it shows (issue 13: decode only what you
- * show). */
-static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
+/* How many of the panels a tile at `r` covers this process renders (*on) and does not
+ * (*off): --screens and --node render some panels. */
+static void rect_cover(const struct vw_wall *w, struct vw_rect r, int *on, int *off)
 {
     int cols = w->cfg->columns, rows = w->cfg->rows;
-    if (vw_outputs_panels_on(w->outputs) == cols * rows)
-        return true;
     int c0 = (int)fmax(0, floor(r.x)), c1 = (int)fmin(cols - 1, ceil(r.x + r.w) - 1);
     int r0 = (int)fmax(0, floor(r.y)), r1 = (int)fmin(rows - 1, ceil(r.y + r.h) - 1);
+    *on = *off = 0;
     for (int row = r0; row <= r1; row++)
         for (int col = c0; col <= c1; col++)
             if (vw_outputs_panel_on(w->outputs, col, row))
-                return true;
-    return false;
+                ++*on;
+            else
+                ++*off;
+}
+
+/* Whether a tile at `r` covers a panel this process renders. A wall rendering only some
+ * panels opens only the sources it shows (issue 13: decode only what you show). */
+static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
+{
+    if (vw_outputs_panels_on(w->outputs) == w->cfg->columns * w->cfg->rows)
+        return true;
+    int on, off;
+    rect_cover(w, r, &on, &off);
+    return on > 0;
 }
 
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
@@ -396,14 +406,19 @@ static void manage_sources(struct vw_wall *w, double now)
 {
     for (int k = 0; k < w->active_count; k++) {
         w->active[k]->in_scene = false;
+        w->active[k]->spans = false;
         w->active[k]->max_area = 0;
     }
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     double smallest = INFINITY;
     for (int t = 0; t < sc->tile_count; t++) {
+        int on = 1, off = 0;
         if (!rect_rendered(w, sc->tiles[t].rect))
             continue;
+        if (w->cfg->cluster.enabled)
+            rect_cover(w, sc->tiles[t].rect, &on, &off);
         struct source_rt *rt = ensure_rt(w, vw_wall_tile_source(w, t));
+        rt->spans |= off > 0; /* other nodes show the rest of the tile */
         struct vw_box b = vw_geom_tile_box(&w->geom, sc->tiles[t].rect);
         double area = (b.x1 - b.x0) * (b.y1 - b.y0);
         rt->in_scene = true;
@@ -439,8 +454,16 @@ static void manage_sources(struct vw_wall *w, double now)
                 rt->substream = want_sub;
                 rt->last_state = VW_SOURCE_IDLE;
                 rt->last_error[0] = '\0';
+                rt->playout_ms = 0;
                 if (!rt->src)
                     vw_err("source '%s': cannot start its thread", c->id);
+            }
+            /* A tile spanning nodes shows each frame at its capture time + playout_ms on
+             * every node; elsewhere frames show as soon as decoded. */
+            int playout = rt->spans ? w->cfg->cluster.playout_ms : 0;
+            if (rt->src && playout != rt->playout_ms) {
+                rt->playout_ms = playout;
+                vw_source_set_playout(rt->src, playout);
             }
             if (rt->src && c->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
