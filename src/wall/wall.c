@@ -377,9 +377,13 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
 static void rect_cover(const struct vw_wall *w, struct vw_rect r, int *on, int *off)
 {
     int cols = w->cfg->columns, rows = w->cfg->rows;
+    *on = 1;
+    *off = 0;
+    if (vw_outputs_panels_on(w->outputs) == cols * rows)
+        return; /* the whole wall: every tile is on it */
     int c0 = (int)fmax(0, floor(r.x)), c1 = (int)fmin(cols - 1, ceil(r.x + r.w) - 1);
     int r0 = (int)fmax(0, floor(r.y)), r1 = (int)fmin(rows - 1, ceil(r.y + r.h) - 1);
-    *on = *off = 0;
+    *on = 0;
     for (int row = r0; row <= r1; row++)
         for (int col = c0; col <= c1; col++)
             if (vw_outputs_panel_on(w->outputs, col, row))
@@ -392,8 +396,6 @@ static void rect_cover(const struct vw_wall *w, struct vw_rect r, int *on, int *
  * panels opens only the sources it shows (issue 13: decode only what you show). */
 static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
 {
-    if (vw_outputs_panels_on(w->outputs) == w->cfg->columns * w->cfg->rows)
-        return true;
     int on, off;
     rect_cover(w, r, &on, &off);
     return on > 0;
@@ -412,13 +414,12 @@ static void manage_sources(struct vw_wall *w, double now)
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     double smallest = INFINITY;
     for (int t = 0; t < sc->tile_count; t++) {
-        int on = 1, off = 0;
-        if (!rect_rendered(w, sc->tiles[t].rect))
+        int on, off;
+        rect_cover(w, sc->tiles[t].rect, &on, &off);
+        if (!on)
             continue;
-        if (w->cfg->cluster.enabled)
-            rect_cover(w, sc->tiles[t].rect, &on, &off);
         struct source_rt *rt = ensure_rt(w, vw_wall_tile_source(w, t));
-        rt->spans |= off > 0; /* other nodes show the rest of the tile */
+        rt->spans |= off > 0 && w->cfg->cluster.enabled; /* other nodes show the rest */
         struct vw_box b = vw_geom_tile_box(&w->geom, sc->tiles[t].rect);
         double area = (b.x1 - b.x0) * (b.y1 - b.y0);
         rt->in_scene = true;
