@@ -17,7 +17,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -598,16 +597,13 @@ static bool apply_socket_mode(struct vw_control *c, const struct listener *l,
     const char *group = cfg ? cfg->control.socket_group : NULL;
     mode_t mode = 0600;
     if (group && group[0]) {
-        char *end;
-        long gid = strtol(group, &end, 10);
-        if (*end) {
-            struct group *gr = getgrnam(group);
-            if (!gr) {
-                vw_errors_add(errs, "control endpoint '%s': no group '%s' (control.socket_group)",
-                              l->endpoint, group);
-                return false;
-            }
-            gid = (long)gr->gr_gid;
+        /* A reloaded file comes with its group looked up by the reload's worker; only the
+         * file read at start is looked up here, before the wall runs. */
+        long gid = cfg->control.socket_gid;
+        if (!cfg->control.socket_gid_known && !vw_config_group_id(group, &gid)) {
+            vw_errors_add(errs, "control endpoint '%s': no group '%s' (control.socket_group)",
+                          l->endpoint, group);
+            return false;
         }
         if (chown(l->path, (uid_t)-1, (gid_t)gid) != 0) {
             vw_errors_add(errs, "control endpoint '%s': can't give the socket to group '%s': %s",
