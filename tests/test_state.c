@@ -410,8 +410,8 @@ static void test_shared_store(void)
     CHECK_STR(vw_store_hash(s), "abc");
     CHECK(vw_store_next_at(s) == 0);
 
-    /* An old revision (a watch echo of our own commit) is dropped; of two ready values the
-     * newest wins and the older never shows. */
+    /* An old revision (a watch echo of our own commit) is dropped; ready values are adopted
+     * one by one, in commit order, so every node sees (and tells) every revision. */
     committed(&b, "old", 1, now + 130);
     CHECK(!vw_store_tick(s, now + 400, &prev));
     CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "fire");
@@ -419,6 +419,10 @@ static void test_shared_store(void)
     committed(&b, "flood", 2, now + 300);
     committed(&b, "storm", 3, now + 310);
     CHECK(vw_store_tick(s, now + 400, &prev));
+    vw_state_finish(&prev);
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "flood");
+    CHECK(vw_store_tick(s, now + 400, &prev));
+    CHECK_STR(vw_state_showing(&prev, now + 400), "flood");
     vw_state_finish(&prev);
     CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "storm");
     CHECK(vw_store_state(s)->revision == 3);

@@ -20,7 +20,8 @@
 #define ALIVE_MS 3000       /* a node unheard this long is not alive */
 #define CLOCK_EVERY_MS 2000 /* clock offset measurements */
 #define CLOCK_WARN_US 5000  /* offsets beyond this are warned about */
-#define SYNC_EVERY_MS 1000  /* the committer re-reads the key (the watch's safety net) */
+#define SYNC_EVERY_MS 2000  /* the committer checks that the watch keeps up */
+#define VERDICTS 1024       /* recent bucket revisions whose fate is remembered */
 
 struct peer {
     char *id, *panels;
@@ -28,6 +29,12 @@ struct peer {
     cJSON *beat;          /* its last heartbeat, or NULL */
     int64_t offset_us;    /* its clock minus ours */
     bool offset_known, offset_warned;
+};
+
+/* What the watch made of a bucket revision: taken into the chain or skipped. */
+struct verdict {
+    uint64_t kvrev;
+    bool accepted;
 };
 
 struct proposal {
@@ -60,7 +67,7 @@ struct vw_cluster {
     jsCtx *js;
     kvStore *kv;
     natsSubscription *beat_sub, *clock_sub, *ask_sub;
-    atomic_bool kv_ready, stop;
+    atomic_bool kv_ready, stop, rewatch;
     pthread_t committer, watcher;
     bool threads_started;
 
@@ -73,9 +80,13 @@ struct vw_cluster {
     int nres, capres;
     struct vw_store_value *values;
     int nval, capval;
-    bool have_latest; /* the newest value known to be in the bucket, the base of a CAS */
-    uint64_t latest_kvrev;
+    pthread_cond_t watch_cond; /* the watch brought a value */
+    bool watch_synced;         /* the watch delivered what the bucket held when it started */
+    bool have_latest;          /* the chain's newest value: the base of the next change */
     struct vw_state latest;
+    uint64_t seen_kvrev;      /* the newest bucket revision the watch brought */
+    uint64_t delivered_kvrev; /* the newest value handed to the main thread */
+    struct verdict verdicts[VERDICTS];
     struct peer *peers;
     int npeers;
     struct vw_cluster_ask *asked; /* questions for us, from NATS's threads */
@@ -157,62 +168,114 @@ static bool parse_value(const char *data, int len, struct vw_store_value *out, c
     return ok;
 }
 
-/* Records a value read from the bucket at kvrev (lock held): the newest becomes the base of
- * the next CAS, and the main thread gets it. */
-static void took_value_locked(struct vw_cluster *c, uint64_t kvrev, struct vw_store_value *v)
+/* Hands a value to the main thread (lock held). Values go in bucket order, each once, so
+ * that every node adopts every revision and tells its consoles the same events. */
+static void deliver_locked(struct vw_cluster *c, uint64_t kvrev, struct vw_store_value *v)
 {
-    if (kvrev <= c->latest_kvrev && c->have_latest) {
-        vw_state_finish(&v->state); /* already known */
+    if (kvrev <= c->delivered_kvrev) {
+        vw_state_finish(&v->state);
         return;
     }
-    if (c->have_latest)
-        vw_state_finish(&c->latest);
-    vw_state_copy(&c->latest, &v->state);
-    c->latest_kvrev = kvrev;
-    c->have_latest = true;
+    c->delivered_kvrev = kvrev;
     c->values = grow(c->values, c->nval, &c->capval, sizeof *c->values);
     c->values[c->nval++] = *v;
 }
 
-static void took_entry(struct vw_cluster *c, kvEntry *e)
+/* Whether the value at kvrev was taken into the chain (lock held); false when unknown. */
+static bool accepted_locked(const struct vw_cluster *c, uint64_t kvrev)
 {
-    if (kvEntry_Operation(e) != kvOp_Put)
-        return;
-    struct vw_store_value v = {0};
-    char why[256];
-    if (!parse_value(kvEntry_Value(e), kvEntry_ValueLen(e), &v, why, sizeof why)) {
-        vw_warn("cluster: the shared state (revision %llu of bucket %s) is unreadable: %s; "
-                "keeping what shows",
-                (unsigned long long)kvEntry_Revision(e), c->name, why);
-        return;
-    }
-    pthread_mutex_lock(&c->lock);
-    took_value_locked(c, kvEntry_Revision(e), &v);
-    pthread_mutex_unlock(&c->lock);
-    wake(c);
+    const struct verdict *v = &c->verdicts[kvrev % VERDICTS];
+    return v->kvrev == kvrev && v->accepted;
 }
 
-/* Reads the key now (committer thread). NATS_OK (a value, or NATS_NOT_FOUND: none yet). */
-static natsStatus fetch_latest(struct vw_cluster *c)
+/* A value from the watch, in bucket order (watcher thread). The bucket's values form a chain:
+ * each is the one before with one transition applied, so its revision is one more. A value
+ * whose revision is not above the chain's was built on a value that was not the newest (a
+ * compare-and-set that the server let through although another came first: Debian's
+ * nats-server 2.9.10 does so in a clustered stream under load, docs/cluster.md): every node
+ * skips it alike, and its committer, seeing it skipped, commits its change again. */
+static void took_entry(struct vw_cluster *c, kvEntry *e)
+{
+    uint64_t kvrev = kvEntry_Revision(e);
+    struct vw_store_value v = {0};
+    char why[256];
+    bool parsed = kvEntry_Operation(e) == kvOp_Put &&
+                  parse_value(kvEntry_Value(e), kvEntry_ValueLen(e), &v, why, sizeof why);
+    if (kvEntry_Operation(e) == kvOp_Put && !parsed)
+        vw_warn("cluster: the shared state (revision %llu of bucket %s) is unreadable: %s; "
+                "keeping what shows",
+                (unsigned long long)kvrev, c->name, why);
+    pthread_mutex_lock(&c->lock);
+    bool accept = parsed && kvrev > c->seen_kvrev &&
+                  (!c->have_latest || v.state.revision > c->latest.revision);
+    if (kvrev > c->seen_kvrev)
+        c->seen_kvrev = kvrev;
+    c->verdicts[kvrev % VERDICTS] = (struct verdict){.kvrev = kvrev, .accepted = accept};
+    if (accept) {
+        if (c->have_latest)
+            vw_state_finish(&c->latest);
+        vw_state_copy(&c->latest, &v.state);
+        c->have_latest = true;
+        deliver_locked(c, kvrev, &v);
+    } else if (parsed) {
+        vw_debug("cluster: bucket value %llu (revision %llu) skipped: built on an older value",
+                 (unsigned long long)kvrev, (unsigned long long)v.state.revision);
+        vw_state_finish(&v.state);
+    }
+    pthread_cond_broadcast(&c->watch_cond);
+    pthread_mutex_unlock(&c->lock);
+    if (accept)
+        wake(c);
+}
+
+/* Waits until the watch has brought the bucket up to kvrev (and its first values at all);
+ * false after timeout_ms. Committer thread. */
+static bool wait_for_watch(struct vw_cluster *c, uint64_t kvrev, int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&c->lock);
+    while ((!c->watch_synced || c->seen_kvrev < kvrev) && !atomic_load(&c->stop))
+        if (pthread_cond_timedwait(&c->watch_cond, &c->lock, &ts) != 0)
+            break;
+    bool ok = c->watch_synced && c->seen_kvrev >= kvrev;
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+/* The bucket's last revision of the key, or 0 (committer thread). */
+static uint64_t last_revision(struct vw_cluster *c)
 {
     kvEntry *e = NULL;
-    natsStatus s = kvStore_Get(&e, c->kv, STATE_KEY);
-    if (s == NATS_OK) {
-        took_entry(c, e);
+    uint64_t rev = 0;
+    if (kvStore_Get(&e, c->kv, STATE_KEY) == NATS_OK) {
+        rev = kvEntry_Revision(e);
         kvEntry_Destroy(e);
     }
-    return s;
+    return rev;
 }
 
 /* ---- the committer thread -------------------------------------------------------------- */
 
-static void answer(struct vw_cluster *c, uint64_t ticket, const char *error, uint64_t revision,
-                   int64_t at_ms)
+/* The answer to a proposal: an error, or the committed value (what it shows at at_ms). */
+static void answer(struct vw_cluster *c, uint64_t ticket, const char *error,
+                   const struct vw_state *st, int64_t at_ms)
 {
+    struct vw_store_result r = {.ticket = ticket, .error = error, .at_ms = at_ms};
+    if (st) {
+        r.revision = st->revision;
+        r.showing = xstrdup(vw_state_showing(st, at_ms));
+        r.base = xstrdup(st->base);
+    }
     pthread_mutex_lock(&c->lock);
     c->results = grow(c->results, c->nres, &c->capres, sizeof *c->results);
-    c->results[c->nres++] = (struct vw_store_result){
-        .ticket = ticket, .error = error, .revision = revision, .at_ms = at_ms};
+    c->results[c->nres++] = r;
     pthread_mutex_unlock(&c->lock);
     wake(c);
 }
@@ -255,23 +318,25 @@ static bool setup_bucket(struct vw_cluster *c)
         c->kv = NULL;
         return false;
     }
-    fetch_latest(c);
-    atomic_store(&c->kv_ready, true);
+    atomic_store(&c->kv_ready, true); /* the watch brings what shows now */
     vw_info("cluster: node %s joined bucket %s", c->node, c->name);
     return true;
 }
 
 static void commit_one(struct vw_cluster *c, struct proposal *p)
 {
+    if (connected(c) && !atomic_load(&c->kv_ready))
+        setup_bucket(c); /* connected a moment ago: the bucket first, then the change */
+    uint64_t need = 0;   /* the bucket revision the watch must have brought before we try */
     for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-        if (!connected(c) || !atomic_load(&c->kv_ready)) {
-            answer(c, p->ticket, "cluster_unavailable", 0, 0);
+        if (!connected(c) || !atomic_load(&c->kv_ready) || !wait_for_watch(c, need, JS_WAIT_MS)) {
+            answer(c, p->ticket, "cluster_unavailable", NULL, 0);
             return;
         }
         struct vw_state st;
         pthread_mutex_lock(&c->lock);
         bool have = c->have_latest;
-        uint64_t kvrev = c->latest_kvrev;
+        uint64_t expected = c->seen_kvrev;
         if (have)
             vw_state_copy(&st, &c->latest);
         else
@@ -282,40 +347,44 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
         const char *err = vw_state_apply(&st, p->t);
         if (err) {
             vw_state_finish(&st);
-            answer(c, p->ticket, err, 0, 0);
+            answer(c, p->ticket, err, NULL, 0);
             return;
         }
         char *text = value_text(&st, p->t->now_ms, c->hash, p->t->by);
         uint64_t rev = 0;
-        natsStatus s = have ? kvStore_UpdateString(&rev, c->kv, STATE_KEY, text, kvrev)
-                            : kvStore_CreateString(&rev, c->kv, STATE_KEY, text);
+        natsStatus s = expected ? kvStore_UpdateString(&rev, c->kv, STATE_KEY, text, expected)
+                                : kvStore_CreateString(&rev, c->kv, STATE_KEY, text);
         free(text);
         if (s == NATS_OK) {
-            uint64_t revision = st.revision;
-            struct vw_store_value v = {.state = st, .at_ms = p->t->now_ms};
-            snprintf(v.hash, sizeof v.hash, "%s", c->hash);
-            snprintf(v.by, sizeof v.by, "%s", p->t->by ? p->t->by : "");
+            /* Taken into the chain, or skipped because another change came first? The watch
+             * decides, the same way on every node. */
+            bool known = wait_for_watch(c, rev, JS_WAIT_MS);
             pthread_mutex_lock(&c->lock);
-            took_value_locked(c, rev, &v);
+            bool accepted = known && accepted_locked(c, rev);
             pthread_mutex_unlock(&c->lock);
-            answer(c, p->ticket, NULL, revision, p->t->now_ms);
-            return;
+            if (accepted || !known) { /* !known: committed, not yet seen; it is the chain's */
+                answer(c, p->ticket, NULL, &st, p->t->now_ms);
+                vw_state_finish(&st);
+                return;
+            }
+            vw_debug("cluster: our change at bucket revision %llu came after another; again",
+                     (unsigned long long)rev);
+            vw_state_finish(&st);
+            need = rev;
+            continue;
         }
         vw_state_finish(&st);
         if (s == NATS_TIMEOUT || !connected(c)) {
             vw_warn("cluster: commit failed: %s", last_error(s));
-            answer(c, p->ticket, "cluster_unavailable", 0, 0);
+            answer(c, p->ticket, "cluster_unavailable", NULL, 0);
             return;
         }
-        /* Another node committed first (wrong last sequence): read the newest, try again. */
+        /* Another node committed first (wrong last sequence): wait for its value, try again. */
         vw_debug("cluster: lost a commit race (%s); retrying", last_error(s));
-        natsStatus g = fetch_latest(c);
-        if (g != NATS_OK && g != NATS_NOT_FOUND) {
-            answer(c, p->ticket, "cluster_unavailable", 0, 0);
-            return;
-        }
+        uint64_t last = last_revision(c);
+        need = last > expected ? last : expected + 1;
     }
-    answer(c, p->ticket, "cluster_unavailable", 0, 0);
+    answer(c, p->ticket, "cluster_unavailable", NULL, 0);
 }
 
 static struct peer *find_peer(struct vw_cluster *c, const char *id)
@@ -374,6 +443,7 @@ static void *committer_main(void *ud)
 {
     struct vw_cluster *c = ud;
     int64_t last_clock = 0, last_sync = vw_realtime_ms();
+    uint64_t synced = 0; /* the bucket revision the last sync read */
     while (!atomic_load(&c->stop)) {
         if (!atomic_load(&c->kv_ready) && connected(c) && !setup_bucket(c)) {
             usleep(500 * 1000);
@@ -397,7 +467,7 @@ static void *committer_main(void *ud)
         pthread_mutex_unlock(&c->lock);
         for (int i = 0; i < n; i++) {
             if (atomic_load(&c->stop))
-                answer(c, props[i].ticket, "cluster_unavailable", 0, 0);
+                answer(c, props[i].ticket, "cluster_unavailable", NULL, 0);
             else
                 commit_one(c, &props[i]);
             vw_transition_free(props[i].t);
@@ -405,7 +475,17 @@ static void *committer_main(void *ud)
         free(props);
         int64_t now = vw_realtime_ms();
         if (atomic_load(&c->kv_ready) && connected(c) && now - last_sync >= SYNC_EVERY_MS) {
-            fetch_latest(c);
+            /* The watch's safety net: when the bucket holds a revision the watch has not
+             * brought at two checks in a row, the watch is stuck; the watcher starts anew. */
+            uint64_t last = last_revision(c);
+            pthread_mutex_lock(&c->lock);
+            bool behind = last > c->seen_kvrev;
+            pthread_mutex_unlock(&c->lock);
+            if (behind && last == synced) {
+                vw_warn("cluster: the watch of bucket %s fell behind; watching anew", c->name);
+                atomic_store(&c->rewatch, true);
+            }
+            synced = behind ? last : 0;
             last_sync = now;
         }
         if (connected(c) && now - last_clock >= CLOCK_EVERY_MS) {
@@ -427,17 +507,35 @@ static void *watcher_main(void *ud)
             usleep(100 * 1000);
             continue;
         }
-        if (!w && kvStore_Watch(&w, c->kv, STATE_KEY, NULL) != NATS_OK) {
+        if (w && atomic_exchange(&c->rewatch, false)) {
+            kvWatcher_Stop(w);
+            kvWatcher_Destroy(w);
             w = NULL;
-            usleep(500 * 1000);
-            continue;
+        }
+        if (!w) {
+            /* With the key's history: a value the server let through on an old base may be
+             * the last one; the chain before it decides what shows. */
+            kvWatchOptions o;
+            kvWatchOptions_Init(&o);
+            o.IncludeHistory = true;
+            if (kvStore_Watch(&w, c->kv, STATE_KEY, &o) != NATS_OK) {
+                w = NULL;
+                usleep(500 * 1000);
+                continue;
+            }
         }
         kvEntry *e = NULL;
         natsStatus s = kvWatcher_Next(&e, w, 200);
         if (s == NATS_OK) {
-            if (e) /* NULL: the initial values are all delivered */
+            if (e) {
                 took_entry(c, e);
-            kvEntry_Destroy(e);
+                kvEntry_Destroy(e);
+            } else { /* the values the bucket held are all here */
+                pthread_mutex_lock(&c->lock);
+                c->watch_synced = true;
+                pthread_cond_broadcast(&c->watch_cond);
+                pthread_mutex_unlock(&c->lock);
+            }
         } else if (s != NATS_TIMEOUT) {
             /* The watch broke (servers gone and back): start a new one. */
             kvWatcher_Destroy(w);
@@ -492,6 +590,8 @@ static void on_connected(natsConnection *nc, void *ud)
 static void on_disconnected(natsConnection *nc, void *ud)
 {
     struct vw_cluster *c = ud;
+    if (atomic_load(&c->stop))
+        return; /* we closed it */
     vw_warn("cluster: node %s lost NATS; showing the last state, changes refused until it is "
             "back",
             c->node);
@@ -669,7 +769,7 @@ void vw_cluster_reply(struct vw_cluster *c, const char *reply, const void *data,
 static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
 {
     struct vw_cluster *c = ud;
-    if (!connected(c) || !atomic_load(&c->kv_ready))
+    if (!connected(c))
         return false;
     pthread_mutex_lock(&c->lock);
     c->props = grow(c->props, c->nprops, &c->capprops, sizeof *c->props);
@@ -798,6 +898,7 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     c->subj_ask = xstrdup(subj);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
+    pthread_cond_init(&c->watch_cond, NULL);
     c->peers = calloc((size_t)cl->node_count + 1, sizeof *c->peers);
     if (!c->peers)
         abort();
@@ -857,22 +958,28 @@ void vw_cluster_destroy(struct vw_cluster *c)
         free_job(c->jobs[i]);
     }
     free(c->jobs);
+    /* The connection closes first; NATS's own threads may still run a callback with c, so c
+     * is freed only once the library has stopped them all. */
+    if (c->nc)
+        natsConnection_Close(c->nc);
     natsSubscription_Destroy(c->beat_sub);
     natsSubscription_Destroy(c->clock_sub);
     natsSubscription_Destroy(c->ask_sub);
+    kvStore_Destroy(c->kv);
+    jsCtx_Destroy(c->js);
+    natsConnection_Destroy(c->nc);
+    natsOptions_Destroy(c->opts);
+    nats_CloseAndWait(2000);
     for (int i = 0; i < c->nasked; i++)
         free(c->asked[i].payload);
     free(c->asked);
-    kvStore_Destroy(c->kv);
-    jsCtx_Destroy(c->js);
-    if (c->nc) {
-        natsConnection_Close(c->nc);
-        natsConnection_Destroy(c->nc);
-    }
-    natsOptions_Destroy(c->opts);
     for (int i = 0; i < c->nprops; i++)
         vw_transition_free(c->props[i].t);
     free(c->props);
+    for (int i = 0; i < c->nres; i++) {
+        free(c->results[i].showing);
+        free(c->results[i].base);
+    }
     free(c->results);
     for (int i = 0; i < c->nval; i++)
         vw_state_finish(&c->values[i].state);
@@ -887,6 +994,7 @@ void vw_cluster_destroy(struct vw_cluster *c)
     free(c->peers);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
+    pthread_cond_destroy(&c->watch_cond);
     free(c->name);
     free(c->node);
     free(c->base);
@@ -895,7 +1003,6 @@ void vw_cluster_destroy(struct vw_cluster *c)
     free(c->subj_clock);
     free(c->subj_ask);
     free(c);
-    nats_CloseAndWait(2000); /* the library's own threads, so nothing outlives the wall */
 }
 
 bool vw_cluster_connected(const struct vw_cluster *c)
@@ -1012,4 +1119,19 @@ cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id)
     }
     pthread_mutex_unlock(&c->lock);
     return list;
+}
+
+uint64_t vw_cluster_mismatch_mask(struct vw_cluster *c, const char *state_hash)
+{
+    uint64_t mask = 0;
+    if (!state_hash || !*state_hash)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->npeers && i < 64; i++) {
+        const cJSON *h = beat_item(&c->peers[i], "config_hash");
+        if (cJSON_IsString(h) && strcmp(h->valuestring, state_hash) != 0)
+            mask |= 1ull << i;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return mask;
 }

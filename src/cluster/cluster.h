@@ -59,6 +59,10 @@ struct cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash
  * it), or NULL when no other live node decodes it. */
 struct cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id);
 
+/* Which nodes' wall files differ from state_hash, from their heartbeats (ours included): bit
+ * k for cluster.nodes[k]. */
+uint64_t vw_cluster_mismatch_mask(struct vw_cluster *c, const char *state_hash);
+
 /* Whether this node's wall file differs from the one the shared value was committed with. */
 bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash);
 

@@ -646,7 +646,7 @@ static void commit_cancelled(void *ud)
 }
 
 static void commit_done(void *ud, const char *error, const char *message, uint64_t revision,
-                        int64_t at_ms)
+                        int64_t at_ms, const char *showing, const char *base)
 {
     struct pending_commit *p = ud;
     vw_info("audit: client=%s cmd=%s result=%s", p->by, p->cmd, error ? error : "ok");
@@ -664,6 +664,11 @@ static void commit_done(void *ud, const char *error, const char *message, uint64
         cJSON_DeleteItemFromObjectCaseSensitive(reply, "at");
         cJSON_AddNumberToObject(reply, "revision", (double)revision);
         cJSON_AddNumberToObject(reply, "at", (double)at_ms);
+        /* What the committed change shows, not what showed when the command came. */
+        if (cJSON_HasObjectItem(reply, "current") && showing)
+            cJSON_ReplaceItemInObjectCaseSensitive(reply, "current", cJSON_CreateString(showing));
+        if (cJSON_HasObjectItem(reply, "base") && base)
+            cJSON_ReplaceItemInObjectCaseSensitive(reply, "base", cJSON_CreateString(base));
     }
     p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
     commit_cancelled(p);

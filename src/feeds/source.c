@@ -64,6 +64,7 @@ struct vw_source {
 
     /* Requests from the main thread, polled by the source thread. */
     atomic_bool stop, want_sub, skip_nonref, reconnect;
+    atomic_int playout_ms; /* vw_source_set_playout */
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
@@ -615,10 +616,25 @@ static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
     return lag - c->min_lag_us;
 }
 
+/* When the packet's picture was captured, in the sender's CLOCK_REALTIME microseconds:
+ * FFmpeg's RTP demuxer attaches it (AV_PKT_DATA_PRFT) once an RTCP sender report has mapped
+ * RTP timestamps to the sender's wallclock. 0 when unknown (files, HTTP, before the first
+ * sender report). */
+static int64_t capture_us(const AVPacket *pkt)
+{
+    size_t size = 0;
+    const uint8_t *sd = av_packet_get_side_data(pkt, AV_PKT_DATA_PRFT, &size);
+    if (!sd || size < sizeof(AVProducerReferenceTime))
+        return 0;
+    const AVProducerReferenceTime *prft = (const AVProducerReferenceTime *)(const void *)sd;
+    return prft->wallclock > 0 ? prft->wallclock : 0;
+}
+
 static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now,
                          bool late)
 {
     pthread_mutex_lock(&s->lock);
+    s->st.sync |= f->reordered_opaque > 0;
     s->st.frames_decoded++;
     s->st.frames_late += late;
     s->st.width = f->width;
@@ -631,6 +647,27 @@ static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool su
     if (s->fps_count < FPS_RING)
         s->fps_count++;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* A live frame captured at `captured_us` (sender's realtime; 0: unknown) waits until
+ * captured_us + playout_ms, when a playout is set: every node showing the camera then shows
+ * it at the same moment, whatever its own network and decoding delays. A capture time in the
+ * future (clocks out of step) holds no longer than playout_ms. Frames queue meanwhile in the
+ * connection (the stream comes at its own pace). Returns false when stopped. */
+static bool hold_for_playout(struct vw_source *s, int64_t captured_us)
+{
+    int playout_ms = atomic_load(&s->playout_ms);
+    if (playout_ms <= 0 || captured_us <= 0)
+        return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t wait = captured_us + (int64_t)playout_ms * 1000 - now_rt;
+    if (wait <= 0)
+        return true;
+    if (wait > (int64_t)playout_ms * 1000)
+        wait = (int64_t)playout_ms * 1000;
+    return sleep_until(s, vw_now_us() + wait);
 }
 
 /* Paces (files), posts and counts one decoded frame. Returns false when stopped. */
@@ -662,6 +699,10 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
                                           : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
     int64_t late_us = 0;
     if (w->is_file && !pace(w, c, pts_us, &late_us)) {
+        av_frame_unref(out);
+        return false;
+    }
+    if (!w->is_file && !hold_for_playout(s, out->reordered_opaque)) {
         av_frame_unref(out);
         return false;
     }
@@ -781,6 +822,9 @@ static enum end run_conn(struct worker *w, struct conn *c)
                  * depacketizers hand over the frame they held when the socket gives up.
                  * Decode it, then count the stall (it is not a sign of life). */
                 stall_after = atomic_load(&s->timed_out);
+                /* The capture time rides through the decoder's reordering to the frame
+                 * (AVFrame.reordered_opaque); 0: unknown. */
+                c->dec->reordered_opaque = capture_us(w->pkt);
                 ret = avcodec_send_packet(c->dec, w->pkt);
                 av_packet_unref(w->pkt);
                 if (ret < 0 && ret != AVERROR(EAGAIN)) {
@@ -1015,6 +1059,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->stop, false);
     atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
+    atomic_init(&s->playout_ms, 0);
     atomic_init(&s->reconnect, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
@@ -1138,6 +1183,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_set_playout(struct vw_source *s, int playout_ms)
+{
+    atomic_store(&s->playout_ms, playout_ms);
 }
 
 void vw_source_reconnect(struct vw_source *s)

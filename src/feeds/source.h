@@ -48,6 +48,8 @@ struct vw_source_stats {
                                   0 while live */
     bool substream;            /* decoding the substream URL now */
     bool hw;                   /* decoding in hardware now */
+    bool sync;                 /* a capture time (the sender's wallclock from RTCP sender
+                                  reports) came with a frame: frames can be shown by it */
     char error[256];           /* last error text, "" when none */
 };
 
@@ -77,6 +79,12 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream);
 
 /* Main thread: let the decoder skip non-reference frames (small tiles under load). */
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
+
+/* Main thread: hold each frame that has a capture time (sync) until capture time +
+ * `playout_ms` by the realtime clock before posting it, so walls on several machines show it
+ * together (a tile spanning cluster nodes); never longer than playout_ms. 0: post frames as
+ * soon as they are decoded (the default). */
+void vw_source_set_playout(struct vw_source *s, int playout_ms);
 
 /* Main thread: drops the connection now and connects again at once (an operator's
  * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:

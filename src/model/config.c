@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -537,6 +538,8 @@ enum ktype {
     T_BOOL,    /* → bool */
     T_STR,     /* → char * */
     T_PATH,    /* file path, resolved against the wall file's folder → char * */
+    T_FILE,    /* T_PATH of a file a library opens by path later: if it exists, it must be a
+                  regular file (a FIFO would block whoever opens it) */
     T_URL,     /* FFmpeg URL kept, or a file path resolved like T_PATH → char * */
     T_ENUM,    /* one string of `choices` → int (its index) */
     T_ENUMSTR, /* one string of `choices` → char * */
@@ -606,7 +609,7 @@ static const struct key wall_keys[] = {
     {"grid", T_GROUP, REQUIRED, .sub = grid_keys},
     {"bezel", T_GROUP, .sub = bezel_keys},
     {"labels", T_BOOL, AT(C, labels)},
-    {"font", T_PATH, NONEMPTY, AT(C, font)},
+    {"font", T_FILE, NONEMPTY, AT(C, font)},
     {"label_size", T_INT, RANGE(4, 1024), UNIT("px"), AT(C, label_size)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(C, hwaccel)},
     {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(C, substream_ratio)},
@@ -622,14 +625,14 @@ static const struct key control_keys[] = {
     {"socket_group", T_STR, NONEMPTY, AT(C, control.socket_group)},
     {"seats", T_LIST, OPTIONAL},
     {"http", T_STR, NONEMPTY, AT(C, control.http)},
-    {"http_cert", T_PATH, NONEMPTY, AT(C, control.http_cert)},
-    {"http_key", T_PATH, NONEMPTY, AT(C, control.http_key)},
+    {"http_cert", T_FILE, NONEMPTY, AT(C, control.http_cert)},
+    {"http_key", T_FILE, NONEMPTY, AT(C, control.http_key)},
     {0},
 };
 static const struct key cluster_tls_keys[] = {
-    {"ca", T_PATH, NONEMPTY, AT(C, cluster.tls_ca)},
-    {"cert", T_PATH, NONEMPTY, AT(C, cluster.tls_cert)},
-    {"key", T_PATH, NONEMPTY, AT(C, cluster.tls_key)},
+    {"ca", T_FILE, NONEMPTY, AT(C, cluster.tls_ca)},
+    {"cert", T_FILE, NONEMPTY, AT(C, cluster.tls_cert)},
+    {"key", T_FILE, NONEMPTY, AT(C, cluster.tls_key)},
     {0},
 };
 static const struct key cluster_keys[] = {
@@ -642,8 +645,8 @@ static const struct key cluster_keys[] = {
     {"password", T_STR, NONEMPTY, AT(C, cluster.password)},
     {"token", T_STR, NONEMPTY, AT(C, cluster.token)},
     {"nkey", T_STR, NONEMPTY, AT(C, cluster.nkey)},
-    {"nkey_seed", T_PATH, NONEMPTY, AT(C, cluster.nkey_seed)},
-    {"creds", T_PATH, NONEMPTY, AT(C, cluster.creds)},
+    {"nkey_seed", T_FILE, NONEMPTY, AT(C, cluster.nkey_seed)},
+    {"creds", T_FILE, NONEMPTY, AT(C, cluster.creds)},
     {"tls", T_GROUP, .sub = cluster_tls_keys},
     {0},
 };
@@ -775,6 +778,7 @@ static void describe(const struct key *k, char *buf, size_t n)
     case T_BOOL: snprintf(buf, n, "true or false"); break;
     case T_STR:
     case T_PATH:
+    case T_FILE:
     case T_URL: snprintf(buf, n, k->nonempty ? "a non-empty string" : "a string"); break;
     case T_ENUM:
     case T_ENUMSTR: {
@@ -930,6 +934,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         return;
     case T_STR:
     case T_PATH:
+    case T_FILE:
     case T_URL: {
         if (config_setting_type(s) != CONFIG_TYPE_STRING)
             break;
@@ -940,6 +945,17 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         }
         if (!utf8_ok(L, s, spath, v))
             return;
+        if (k->type == T_FILE) {
+            char *path = resolve_path(L->dir, v);
+            struct stat st; /* stat, not open: it cannot block on a FIFO */
+            if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                fail_at(L, s, "%s: %s: cannot open: not a regular file", spath, path);
+                free(path);
+                return;
+            }
+            set_string(at, path);
+            return;
+        }
         set_string(at, k->type == T_PATH  ? resolve_path(L->dir, v)
                        : k->type == T_URL ? resolve_url(L->dir, v)
                                           : xstrdup(v));
@@ -1834,4 +1850,34 @@ int vw_config_find_node(const struct vw_config *cfg, const char *id)
         if (cfg->cluster.nodes[i].id && !strcmp(cfg->cluster.nodes[i].id, id))
             return i;
     return -1;
+}
+
+bool vw_config_group_id(const char *group, long *gid)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(group, &end, 10);
+    if (group[0] && !*end && errno == 0 && n >= 0) {
+        *gid = n;
+        return true;
+    }
+    struct group gr, *found = NULL;
+    size_t cap = 16384;
+    char *buf = NULL;
+    int rc;
+    do { /* a group of many members needs a bigger buffer: ERANGE says so */
+        cap *= 2;
+        char *bigger = realloc(buf, cap);
+        if (!bigger) {
+            free(buf);
+            return false;
+        }
+        buf = bigger;
+        rc = getgrnam_r(group, &gr, buf, cap, &found);
+    } while (rc == ERANGE && cap < (16u << 20));
+    bool ok = rc == 0 && found;
+    if (ok)
+        *gid = (long)found->gr_gid;
+    free(buf);
+    return ok;
 }

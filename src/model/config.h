@@ -93,6 +93,10 @@ struct vw_control_cfg {
     char *http;      /* the browser console's "HOST:PORT", or NULL: off */
     char *http_cert; /* TLS certificate and key (PEM) for it, or NULL: plain HTTP */
     char *http_key;
+    /* socket_group's id once looked up (vw_config_group_id) by whoever loaded the file off
+     * the main thread (a reload's worker), so the main thread never waits on NSS. */
+    bool socket_gid_known;
+    long socket_gid;
 };
 
 /* cluster.nodes: one machine of a wall driven by several (docs/cluster.md). */
@@ -182,5 +186,10 @@ int vw_config_find_source(const struct vw_config *cfg, const char *id);
 int vw_config_find_scene(const struct vw_config *cfg, const char *id);
 /* Index of the cluster node with this id, or -1. */
 int vw_config_find_node(const struct vw_config *cfg, const char *id);
+
+/* The id of group `group` (a number is taken as is; a name is looked up through NSS, which
+ * may wait on a directory server: not on the main thread of a running wall). false when
+ * there is no such group. Thread-safe. */
+bool vw_config_group_id(const char *group, long *gid);
 
 #endif

@@ -294,12 +294,9 @@ bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous
         }
         s->waiting[s->waiting_count++] = v;
     }
-    /* The newest value whose moment has come; older ones it replaces are never shown. */
-    int take = -1;
-    for (int i = 0; i < s->waiting_count; i++)
-        if (s->waiting[i].at_ms <= now_ms)
-            take = i;
-    if (take < 0)
+    /* The next value, when its moment has come. */
+    int take = 0;
+    if (!s->waiting_count || s->waiting[0].at_ms > now_ms)
         return false;
     bool changed = s->waiting[take].state.revision != s->state.revision ||
                    !vw_state_equal(&s->waiting[take].state, &s->state);
@@ -308,8 +305,6 @@ bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous
     s->adopted_any = true;
     snprintf(s->adopted_by, sizeof s->adopted_by, "%s", s->waiting[take].by);
     snprintf(s->adopted_hash, sizeof s->adopted_hash, "%s", s->waiting[take].hash);
-    for (int i = 0; i < take; i++)
-        vw_state_finish(&s->waiting[i].state);
     memmove(s->waiting, s->waiting + take + 1,
             (size_t)(s->waiting_count - take - 1) * sizeof *s->waiting);
     s->waiting_count -= take + 1;

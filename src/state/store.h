@@ -46,6 +46,8 @@ struct vw_store_result {
     const char *error; /* NULL, an error of vw_state_apply, or "cluster_unavailable" */
     uint64_t revision; /* of the committed value */
     int64_t at_ms;     /* when it shows */
+    char *showing;     /* owned: the scene it shows at at_ms, and its base (NULL on errors) */
+    char *base;
 };
 
 /* What a shared store needs of its backend. Every callback is called on the main thread and
@@ -89,10 +91,10 @@ const char *vw_store_path(const struct vw_store *s); /* NULL when not persisted 
 extern const char VW_STORE_PENDING[];
 const char *vw_store_commit(struct vw_store *s, const struct vw_transition *t, uint64_t *ticket);
 bool vw_store_take_result(struct vw_store *s, struct vw_store_result *out);
-/* Shared: takes what the backend received and adopts the newest value whose `at` is at or
- * before now_ms. true when the adopted value changed (the caller resolves and tells the
- * consoles; *previous then holds the value before, to be finished by the caller). Local:
- * false. */
+/* Shared: takes what the backend received and adopts the next value (in commit order) whose
+ * `at` is at or before now_ms: call it until it returns false, so that every revision is
+ * seen, and told, on every node alike. true when it adopted one (*previous then holds the
+ * value before, to be finished by the caller). Local: false. */
 bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous);
 /* The `at` of the next value waiting to be adopted, or 0 when none waits. */
 int64_t vw_store_next_at(const struct vw_store *s);

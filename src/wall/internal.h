@@ -38,7 +38,10 @@ struct source_rt {
     bool skip_nonref;          /* asked to skip non-reference frames (overload) */
     uint64_t late_seen;        /* frames_late at the last overload check */
     int64_t picture_at_us;     /* when the texture's frame was decoded */
+    int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
+    bool spans;                /* such a tile spans this node's panels and another's */
+    int playout_ms;            /* asked of the source (vw_source_set_playout) */
     double max_area;           /* the largest such tile, canvas pixels */
 };
 
@@ -80,6 +83,7 @@ struct vw_wall {
     int active_count, active_cap;
     int *warm; /* indices of the wall file's warm sources */
     int warm_count;
+    struct vw_frame_log *frame_log; /* --frame-log, or NULL */
 
     /* what shows: the store's state, resolved against the model */
     struct vw_store *store;
@@ -87,6 +91,7 @@ struct vw_wall {
     uint64_t last_ticket;       /* the proposal the last command made (cluster), 0: none */
     struct commit_wait *waits;  /* commands waiting for their proposal's answer */
     bool mismatch_reported;     /* cluster: our wall file differs from the cluster's */
+    uint64_t mismatch_mask;     /* cluster: nodes known to differ (bit k: cluster.nodes[k]) */
     int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */
     int saved_scene_count;

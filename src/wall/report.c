@@ -173,6 +173,7 @@ static cJSON *source_json(const struct vw_wall *w, int i, const struct vw_source
     add_str_or_null(o, "error", st->error[0] ? st->error : NULL);
     cJSON_AddBoolToObject(o, "substream", st->substream);
     cJSON_AddBoolToObject(o, "hw", st->hw);
+    cJSON_AddBoolToObject(o, "sync", st->sync);
     bool adhoc = vw_wall_source_is_adhoc(w, i);
     cJSON_AddBoolToObject(o, "warm", !adhoc && sc->warm);
     cJSON_AddBoolToObject(o, "adhoc", adhoc);

@@ -9,7 +9,6 @@
 
 #include <SDL.h>
 #include <errno.h>
-#include <grp.h>
 #include <libavutil/frame.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "cluster/cluster.h"
 #include "render/png.h"
 #include "render/renderer.h"
+#include "wall/framelog.h"
 #include "wall/internal.h"
 
 #ifndef VWALL_SHADER_DIR
@@ -373,6 +373,35 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
     }
 }
 
+/* How many of the panels a tile at `r` covers this process renders (*on) and does not
+ * (*off): --screens and --node render some panels. */
+static void rect_cover(const struct vw_wall *w, struct vw_rect r, int *on, int *off)
+{
+    int cols = w->cfg->columns, rows = w->cfg->rows;
+    *on = 1;
+    *off = 0;
+    if (vw_outputs_panels_on(w->outputs) == cols * rows)
+        return; /* the whole wall: every tile is on it */
+    int c0 = (int)fmax(0, floor(r.x)), c1 = (int)fmin(cols - 1, ceil(r.x + r.w) - 1);
+    int r0 = (int)fmax(0, floor(r.y)), r1 = (int)fmin(rows - 1, ceil(r.y + r.h) - 1);
+    *on = 0;
+    for (int row = r0; row <= r1; row++)
+        for (int col = c0; col <= c1; col++)
+            if (vw_outputs_panel_on(w->outputs, col, row))
+                ++*on;
+            else
+                ++*off;
+}
+
+/* Whether a tile at `r` covers a panel this process renders. A wall rendering only some
+ * panels opens only the sources it shows (issue 13: decode only what you show). */
+static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
+{
+    int on, off;
+    rect_cover(w, r, &on, &off);
+    return on > 0;
+}
+
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
  * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
  * frames, so frames are dropped where they cost least. Costs O(tiles + running sources). */
@@ -380,12 +409,18 @@ static void manage_sources(struct vw_wall *w, double now)
 {
     for (int k = 0; k < w->active_count; k++) {
         w->active[k]->in_scene = false;
+        w->active[k]->spans = false;
         w->active[k]->max_area = 0;
     }
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     double smallest = INFINITY;
     for (int t = 0; t < sc->tile_count; t++) {
+        int on, off;
+        rect_cover(w, sc->tiles[t].rect, &on, &off);
+        if (!on)
+            continue;
         struct source_rt *rt = ensure_rt(w, vw_wall_tile_source(w, t));
+        rt->spans |= off > 0 && w->cfg->cluster.enabled; /* other nodes show the rest */
         struct vw_box b = vw_geom_tile_box(&w->geom, sc->tiles[t].rect);
         double area = (b.x1 - b.x0) * (b.y1 - b.y0);
         rt->in_scene = true;
@@ -421,8 +456,16 @@ static void manage_sources(struct vw_wall *w, double now)
                 rt->substream = want_sub;
                 rt->last_state = VW_SOURCE_IDLE;
                 rt->last_error[0] = '\0';
+                rt->playout_ms = 0;
                 if (!rt->src)
                     vw_err("source '%s': cannot start its thread", c->id);
+            }
+            /* A tile spanning nodes shows each frame at its capture time + playout_ms on
+             * every node; elsewhere frames show as soon as decoded. */
+            int playout = rt->spans ? w->cfg->cluster.playout_ms : 0;
+            if (rt->src && playout != rt->playout_ms) {
+                rt->playout_ms = playout;
+                vw_source_set_playout(rt->src, playout);
             }
             if (rt->src && c->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
@@ -612,8 +655,10 @@ static int take_frames(struct vw_wall *w)
         int64_t decoded_at = 0;
         AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
         if (f && fresh) {
+            int64_t captured = f->reordered_opaque; /* set by the source; moved out below */
             /* the wall needs the frame no more: the texture may keep its buffers */
             if (vw_texture_upload_take(rt->tex, f)) {
+                rt->capture_us = captured > 0 ? captured : 0;
                 w->frames_uploaded++;
                 rt->serial++;
                 rt->has_picture = true;
@@ -623,6 +668,21 @@ static int take_frames(struct vw_wall *w)
         }
     }
     return n_fresh;
+}
+
+/* One --frame-log line per tile this wall shows, for the redraw just presented. */
+static void log_frames(struct vw_wall *w)
+{
+    int64_t present_us = vw_frame_log_now_us();
+    const struct vw_scene_cfg *sc = vw_wall_shown(w);
+    for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue;
+        int src = vw_wall_tile_source(w, t);
+        const struct source_rt *rt = vw_wall_rt(w, src);
+        int64_t captured = rt && rt->has_picture && rt->capture_us > 0 ? rt->capture_us : -1;
+        vw_frame_log_add(w->frame_log, present_us, t, vw_wall_source_cfg(w, src)->id, captured);
+    }
 }
 
 static void render(struct vw_wall *w)
@@ -656,6 +716,8 @@ static void render(struct vw_wall *w)
         vw_outputs_present(w->outputs, i, w->renderer);
     }
     int64_t presented = vw_now_us();
+    if (drew && w->frame_log)
+        log_frames(w);
     w->render_busy_s += (double)(presented - now) / 1e6;
     for (int i = 0; i < n_fresh; i++) {
         w->latency_us[w->latency_next] = presented - w->fresh_at[i];
@@ -685,17 +747,29 @@ static void render(struct vw_wall *w)
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-/* The wall file's warm sources, found once per model. */
+/* The wall file's warm sources, found once per model: on a wall rendering only some panels,
+ * those with a tile on them in some scene (the others are warm on the walls that show
+ * them). */
 static void collect_warm(struct vw_wall *w)
 {
+    const struct vw_config *cfg = w->cfg;
     free(w->warm);
-    w->warm = malloc(sizeof *w->warm * (size_t)(w->cfg->source_count ? w->cfg->source_count : 1));
+    w->warm = malloc(sizeof *w->warm * (size_t)(cfg->source_count ? cfg->source_count : 1));
     if (!w->warm)
         abort();
+    bool all = vw_outputs_panels_on(w->outputs) == cfg->columns * cfg->rows;
+    bool *here = all ? NULL : calloc((size_t)(cfg->source_count ? cfg->source_count : 1), 1);
+    if (!all && !here)
+        abort();
+    for (int s = 0; here && s < cfg->scene_count; s++)
+        for (int t = 0; t < cfg->scenes[s].tile_count; t++)
+            if (rect_rendered(w, cfg->scenes[s].tiles[t].rect))
+                here[cfg->scenes[s].tiles[t].source] = true;
     w->warm_count = 0;
-    for (int i = 0; i < w->cfg->source_count; i++)
-        if (w->cfg->sources[i].warm)
+    for (int i = 0; i < cfg->source_count; i++)
+        if (cfg->sources[i].warm && (all || here[i]))
             w->warm[w->warm_count++] = i;
+    free(here);
 }
 
 void vw_wall_default_state_file(const struct vw_config *cfg, char *buf, size_t cap)
@@ -805,7 +879,6 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->events_on = true;
     w->geom = vw_geom_from_config(cfg);
     size_rt_of(w);
-    collect_warm(w);
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_fd < 0) {
         vw_errors_add(errs, "eventfd: %s", strerror(errno));
@@ -816,6 +889,12 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->outputs = vw_outputs_create(cfg, opt->output, opt->screens, opt->vsync, errs);
     if (!w->outputs)
         goto fail;
+    collect_warm(w); /* which warm sources this wall shows: it knows its panels now */
+    if (opt->frame_log) {
+        w->frame_log = vw_frame_log_open(opt->frame_log, opt->node, errs);
+        if (!w->frame_log)
+            goto fail;
+    }
 
     const char *shader_dir = opt->shader_dir ? opt->shader_dir : getenv("VWALL_SHADER_DIR");
     struct vw_renderer_options ropt = {
@@ -887,6 +966,7 @@ void vw_wall_destroy(struct vw_wall *w)
     free(w->active);
     free(w->rt_of);
     free(w->warm);
+    vw_frame_log_close(w->frame_log);
     free(w->tile_src);
     free(w->draw);
     free(w->changed);
@@ -904,28 +984,36 @@ static void apply_reload(struct vw_wall *w);
 static void cluster_turn(struct vw_wall *w)
 {
     struct vw_state prev;
-    if (vw_store_tick(w->store, vw_realtime_ms(), &prev)) {
+    while (vw_store_tick(w->store, vw_realtime_ms(), &prev)) { /* each revision, in order */
         vw_wall_adopted(w, &prev);
         vw_state_finish(&prev);
     }
-    bool mismatch = vw_cluster_mismatch(w->cluster, vw_store_hash(w->store));
-    if (mismatch != w->mismatch_reported) {
-        w->mismatch_reported = mismatch;
-        if (mismatch)
+    const char *hash = vw_store_hash(w->store);
+    bool mine = vw_cluster_mismatch(w->cluster, hash);
+    if (mine != w->mismatch_reported) {
+        w->mismatch_reported = mine;
+        if (mine)
             vw_err("cluster: this node's wall file (%s, hash %s) differs from the one the "
                    "wall's state was committed with (hash %s): give every node the same file",
-                   w->cfg->path, w->cfg->hash, vw_store_hash(w->store));
+                   w->cfg->path, w->cfg->hash, hash);
         else
             vw_info("cluster: this node's wall file matches the cluster's again");
+    }
+    /* Every node tells its consoles of any node whose file differs, as it learns of it. */
+    uint64_t mask = vw_cluster_mismatch_mask(w->cluster, hash);
+    for (int k = 0; k < w->cfg->cluster.node_count && k < 64; k++) {
+        bool now = mask >> k & 1, before = w->mismatch_mask >> k & 1;
+        if (now == before)
+            continue;
         cJSON *ev = vw_wall_new_event(w, "cluster.config_mismatch");
         if (ev) {
-            cJSON_AddStringToObject(ev, "node", vw_cluster_node(w->cluster));
-            cJSON_AddBoolToObject(ev, "config_mismatch", mismatch);
-            cJSON_AddStringToObject(ev, "config_hash", w->cfg->hash);
-            cJSON_AddStringToObject(ev, "cluster_hash", vw_store_hash(w->store));
+            cJSON_AddStringToObject(ev, "node", w->cfg->cluster.nodes[k].id);
+            cJSON_AddBoolToObject(ev, "config_mismatch", now);
+            cJSON_AddStringToObject(ev, "cluster_hash", hash);
             vw_wall_emit(w, ev);
         }
     }
+    w->mismatch_mask = mask;
     struct vw_cluster_ask ask;
     while (vw_cluster_poll(w->cluster, &ask))
         vw_wall_answer_ask(w, &ask);
@@ -937,9 +1025,11 @@ static void cluster_turn(struct vw_wall *w)
             struct commit_wait cw = w->waits[i];
             w->waits[i] = w->waits[--w->wait_count];
             cw.done(cw.ud, r.error, r.error ? vw_wall_commit_message(r.error) : NULL, r.revision,
-                    r.at_ms);
+                    r.at_ms, r.showing, r.base);
             break;
         }
+        free(r.showing);
+        free(r.base);
     }
     cJSON *beat = cJSON_CreateObject();
     cJSON_AddNumberToObject(beat, "render_fps", w->render_fps);
@@ -1061,6 +1151,8 @@ bool vw_wall_all_tiles_have_pictures(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || !rt->has_picture)
             return false;
@@ -1072,6 +1164,8 @@ bool vw_wall_all_tiles_settled(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || (!rt->has_picture && rt->st.state != VW_SOURCE_OFFLINE))
             return false;
@@ -1156,11 +1250,14 @@ static void *reload_main(void *ud)
     struct vw_wall *w = ud;
     w->reload_cfg = vw_config_load(w->cfg->path, &w->reload_errs);
     if (w->reload_cfg) {
-        const char *g = w->reload_cfg->control.socket_group;
-        if (g && !getgrnam(g))
-            vw_errors_add(&w->reload_errs,
-                          "%s: control.socket_group: no group '%s' on this machine",
-                          w->reload_cfg->path, g);
+        struct vw_control_cfg *cc = &w->reload_cfg->control;
+        if (cc->socket_group) {
+            cc->socket_gid_known = vw_config_group_id(cc->socket_group, &cc->socket_gid);
+            if (!cc->socket_gid_known)
+                vw_errors_add(&w->reload_errs,
+                              "%s: control.socket_group: no group '%s' on this machine",
+                              w->reload_cfg->path, cc->socket_group);
+        }
     }
     atomic_store(&w->reload_parsed, true);
     wakeup(&w->wake_fd);

@@ -83,10 +83,12 @@ struct vw_wall_error {
 /* Cluster (--node): a state-changing command proposes its change, and the change is made
  * when the cluster commits it. vw_wall_take_ticket returns the proposal the last command made
  * (0: none; the change is done, as on one box); vw_wall_when_committed calls done(ud, ...)
- * from a later tick with the answer: error NULL (revision and at_ms: when it shows) or an
- * error code with a sentence. cancel(ud) instead when the wall stops first. */
+ * from a later tick with the answer: error NULL (revision; at_ms, when it shows; the scene it
+ * shows then and its base) or an error code with a sentence. cancel(ud) instead when the wall
+ * stops first. */
 typedef void (*vw_commit_done_fn)(void *ud, const char *error, const char *message,
-                                  uint64_t revision, int64_t at_ms);
+                                  uint64_t revision, int64_t at_ms, const char *showing,
+                                  const char *base);
 uint64_t vw_wall_take_ticket(struct vw_wall *w);
 void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
                             void (*cancel)(void *ud), void *ud);
