@@ -734,19 +734,20 @@ def test_span(work):
                 f"source.list: cam decoded by nodes a and b only ({nodes})")
 
         def cam_synced():
-            rows = {k: [x for x in cl.nodes[k].frames()
-                        if x["source"] == "cam" and x["capture_us"] and x["present_us"] >= t0]
+            caps = {k: {x["capture_us"] for x in cl.nodes[k].frames()
+                        if x["source"] == "cam" and x["capture_us"] and x["present_us"] >= t0}
                     for k in ("a", "b")}
-            return rows if all(len(v) >= 60 for v in rows.values()) else None
+            return caps if len(caps["a"] & caps["b"]) >= 200 else None
 
         # The RTSP capture time comes from RTCP sender reports: the first arrives within
-        # seconds of PLAY; then 60 redraws of the camera on each node.
-        rows = wait_for(cam_synced, 25, 0.5)
+        # seconds of PLAY; then 200 frames shown on both nodes (about 7 s), so that p99 is
+        # not the single worst frame.
+        rows = wait_for(cam_synced, 30, 0.5)
         cam = {x["id"]: x for x in a.call("source.list").get("sources", [])}.get("cam", {})
         checked(cam.get("sync") is True, f"source.list: cam sync true once sender reports "
                                          f"came ({cam.get('sync')})")
-        if not checked(rows, "the camera's frames carry capture_us on nodes a and b "
-                             "(RTCP sender reports → AV_PKT_DATA_PRFT)"):
+        if not checked(rows, "the camera's frames carry capture_us on nodes a and b, 200 "
+                             "shown on both (RTCP sender reports → AV_PKT_DATA_PRFT)"):
             print(f"source.list cam on a: {cam}", file=sys.stderr)
             return
         logs = {k: cl.nodes[k].frames() for k in ("a", "b", "c")}
@@ -761,8 +762,10 @@ def test_span(work):
                     if x["source"] == source and x["capture_us"] and x["present_us"] >= t0:
                         by_cap[i].setdefault(x["capture_us"], x["present_us"])
             common = sorted(set(by_cap[0]) & set(by_cap[1]))
-            if not checked(len(common) >= 30, f"{source}: {len(common)} frames shown on both "
-                                              f"{pair[0]} and {pair[1]} (>= 30)"):
+            if not checked(len(common) >= 100, f"{source}: {len(common)} frames with a capture "
+                                               f"time shown on both {pair[0]} and {pair[1]} "
+                                               f"(>= 100; with one: {len(by_cap[0])} on "
+                                               f"{pair[0]}, {len(by_cap[1])} on {pair[1]})"):
                 continue
             d = sorted(abs(by_cap[0][cp] - by_cap[1][cp]) for cp in common)
             p50, p99 = d[len(d) // 2], d[min(len(d) - 1, int(len(d) * 0.99))]
@@ -787,7 +790,7 @@ def fps_between(rows, t0_us, t1_us):
 
 def check_rate(node, t0, t1, what):
     """Node keeps its redraw rate over [t0, t1) (realtime µs) compared with the 3 s before,
-    with no gap over three redraw intervals."""
+    with no stall."""
     rows = node.frames()
     before = fps_between(rows, t0 - 3_000_000, t0)
     after = fps_between(rows, t0, t1)
@@ -798,8 +801,10 @@ def check_rate(node, t0, t1, what):
          f"gap {ms(worst)} ms")
     checked(before > 0 and after >= 0.8 * before,
             f"node {node.id} keeps its frame rate when {what} ({before:.1f} → {after:.1f}/s)")
-    checked(worst is not None and worst <= 3 * interval,
-            f"node {node.id}: no redraw gap over 3 intervals when {what} "
+    # A node waiting on its peers (a barrier, a request timing out) stalls for a timeout's
+    # length, a second or more; the machine's own load makes gaps of a few intervals.
+    checked(worst is not None and worst <= 10 * interval,
+            f"node {node.id}: no redraw gap over 10 intervals when {what} "
             f"({ms(worst)} ms, interval {ms(interval)} ms)")
 
 
@@ -873,8 +878,8 @@ def test_nodeloss(work):
 
         st_c = wait_for(c_shows, 10, 0.05)
         t_seen = time.time()
-        rows = c.frames()
-        fp = first_present(rows, {"alarm"}, int(t_start * 1e6))
+        # The frame log is written in blocks: give it time to reach the file.
+        fp = wait_for(lambda: first_present(c.frames(), {"alarm"}, int(t_start * 1e6)), 5, 0.2)
         note(f"rejoin: c's socket up {t_sock - t_start:.2f} s after start, the incident drawn "
              f"{(fp / 1e6 - t_start) if fp else float('nan'):.2f} s after start")
         checked(st_c is not None and t_seen - t_sock <= 2.0,
@@ -884,7 +889,7 @@ def test_nodeloss(work):
                 f"restarted c draws the incident within 2 s of its socket answering (frame log: "
                 f"{'never' if fp is None else f'{fp / 1e6 - t_sock:.2f} s'})")
         if st_c:
-            st_a = a.call("status")
+            st_c, st_a = c.call("status"), a.call("status")  # the same moment, near enough
             ttl_a = (st_a.get("stack") or [{}])[0].get("ttl_left")
             ttl_c = (st_c.get("stack") or [{}])[0].get("ttl_left")
             checked(ttl_a is not None and ttl_c is not None and abs(ttl_a - ttl_c) <= 0.5,
