@@ -337,18 +337,27 @@ class Cluster:
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
         self.rtsp = RtspServer(work) if cam else None
-        self.nats = NatsCluster(work, n=3, **(nats or {}))
+        try:
+            self.nats = NatsCluster(work, n=3, **(nats or {}))
+        except BaseException:
+            if self.rtsp:
+                self.rtsp.close()
+            raise
         self.cfg = self.write_cfg("wall.cfg", wall_text(self.nats.urls,
                                                         self.rtsp.port if self.rtsp else None,
                                                         credentials=credentials))
         self.nodes = {n: Node(work, n, self.cfg, max_fps=max_fps) for n in NODES}
         if start_nodes:
-            for n in self.nodes.values():
-                n.start(wait=False)
-            for n in self.nodes.values():
-                n.wait_socket()
-            self.wait_joined()
-            self.wait_committing()
+            try:
+                for n in self.nodes.values():
+                    n.start(wait=False)
+                for n in self.nodes.values():
+                    n.wait_socket()
+                self.wait_joined()
+                self.wait_committing()
+            except BaseException:
+                self.close()  # the caller never gets the object to close it
+                raise
 
     def write_cfg(self, name, text):
         path = os.path.join(self.work, name)
