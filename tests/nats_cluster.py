@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,15 +47,49 @@ class NatsError(Exception):
     pass
 
 
+def make_certs(folder):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made with the
+    openssl command line into folder: {"ca", "cert", "key", "client_cert", "client_key"}."""
+    os.makedirs(folder, exist_ok=True)
+    f = {k: os.path.join(folder, v) for k, v in
+         {"ca": "ca.pem", "ca_key": "ca.key", "cert": "server.pem", "key": "server.key",
+          "client_cert": "client.pem", "client_key": "client.key"}.items()}
+
+    def run(*argv):
+        subprocess.run(["openssl", *argv], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+        "-keyout", f["ca_key"], "-out", f["ca"])
+    ext = os.path.join(folder, "san.ext")
+    with open(ext, "w") as e:
+        e.write("subjectAltName=IP:127.0.0.1\n")
+    for cert, key, cn, extra in ((f["cert"], f["key"], "127.0.0.1", ["-extfile", ext]),
+                                 (f["client_cert"], f["client_key"], "vwall node", [])):
+        csr = cert + ".csr"
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", key,
+            "-out", csr)
+        run("x509", "-req", "-in", csr, "-CA", f["ca"], "-CAkey", f["ca_key"],
+            "-CAcreateserial", "-days", "2", "-out", cert, *extra)
+    return f
+
+
 class RawNats:
     """One connection speaking NATS's text protocol: enough for request/reply."""
 
-    def __init__(self, port, user=None, password=None, token=None, timeout=5):
+    def __init__(self, port, user=None, password=None, token=None, tls=None, timeout=5):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
         info = self._line()
         if not info.startswith(b"INFO "):
             raise NatsError(f"no INFO from the server: {info!r}")
+        if json.loads(info[5:]).get("tls_required"):
+            # NATS says INFO in the clear, then the client starts TLS on the same socket.
+            if not tls:
+                raise NatsError("the server requires TLS")
+            ctx = ssl.create_default_context(cafile=tls["ca"])
+            ctx.load_cert_chain(tls.get("client_cert", tls["cert"]),
+                                tls.get("client_key", tls["key"]))
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="127.0.0.1")
         opts = {"verbose": False, "pedantic": False, "protocol": 1, "headers": True,
                 "no_responders": True, "name": "vwall-tests"}
         if user is not None:
@@ -144,8 +179,11 @@ class NatsCluster:
     keeps its ports and storage folder for the fixture's life."""
 
     def __init__(self, workdir, n=3, cluster_name="vwall-test", user=None, password=None,
-                 token=None, start=True, ready_timeout=30):
+                 token=None, tls=None, start=True, ready_timeout=30):
+        """tls: {"ca", "cert", "key"} PEM files: clients must use TLS and present a
+        certificate signed by ca (the servers' own is cert/key); routes stay plain."""
         self.workdir = workdir
+        self.tls = tls
         self.n = n
         self.cluster_name = cluster_name
         self.auth = {"user": user, "password": password, "token": token}
@@ -164,7 +202,8 @@ class NatsCluster:
 
     @property
     def urls(self):
-        return [f"nats://127.0.0.1:{p}" for p in self.client_ports]
+        scheme = "tls" if self.tls else "nats"
+        return [f"{scheme}://127.0.0.1:{p}" for p in self.client_ports]
 
     def server_name(self, i):
         return f"n{i}"
@@ -189,15 +228,17 @@ class NatsCluster:
                           for j, p in enumerate(self.route_ports) if j != i)
         argv = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.client_ports[i]),
                 "-m", str(self.monitor_ports[i]), "-n", self.server_name(i),
-                "-js", "-sd", self.store_dir(i),
-                "--cluster", f"nats://127.0.0.1:{self.route_ports[i]}",
-                "--cluster_name", self.cluster_name]
-        if routes:
-            argv += ["--routes", routes]
+                "-js", "-sd", self.store_dir(i)]
+        if self.n > 1:  # a JetStream cluster of one would wait for routes forever
+            argv += ["--cluster", f"nats://127.0.0.1:{self.route_ports[i]}",
+                     "--cluster_name", self.cluster_name, "--routes", routes]
         if self.auth["user"] is not None:
             argv += ["--user", self.auth["user"], "--pass", self.auth["password"]]
         if self.auth["token"] is not None:
             argv += ["--auth", self.auth["token"]]
+        if self.tls:
+            argv += ["--tlsverify", "--tlscert", self.tls["cert"], "--tlskey", self.tls["key"],
+                     "--tlscacert", self.tls["ca"]]
         return argv
 
     def _spawn(self, i):
@@ -207,8 +248,18 @@ class NatsCluster:
         self.stopped[i] = False
 
     def start(self):
-        for i in range(self.n):
-            self._spawn(i)
+        """Starts every server. A port picked free may be taken by another program before
+        the server binds it (a busy machine): then all start again on new ports."""
+        for attempt in range(3):
+            for i in range(self.n):
+                self._spawn(i)
+            time.sleep(0.5)
+            if all(self.alive(i) for i in range(self.n)) or attempt == 2:
+                break
+            self.kill_all()
+            self.client_ports = [free_port() for _ in range(self.n)]
+            self.route_ports = [free_port() for _ in range(self.n)]
+            self.monitor_ports = [free_port() for _ in range(self.n)]
         self.wait_ready()
         return self
 
@@ -332,7 +383,7 @@ class NatsCluster:
         if i is None:
             i = next(j for j in range(self.n) if self.alive(j) and not self.stopped[j])
         return RawNats(self.client_ports[i], user=self.auth["user"],
-                       password=self.auth["password"], token=self.auth["token"])
+                       password=self.auth["password"], token=self.auth["token"], tls=self.tls)
 
     def stream_info(self, stream, subjects=False):
         c = self.connect()
@@ -394,7 +445,15 @@ def selftest():
 
         nats.kill(2)
         c = nats.connect(0)
-        ack = json.loads(c.request("$KV.selftest.state", b"two", timeout=10))
+        deadline = time.monotonic() + 15
+        while True:  # if server 2 led the stream, the others elect a new leader first
+            try:
+                ack = json.loads(c.request("$KV.selftest.state", b"two", timeout=5))
+                break
+            except NatsError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         c.close()
         check(ack.get("seq") == 2, f"one server of three killed: a put still commits ({ack})")
         nats.stop(1)
@@ -420,6 +479,22 @@ def selftest():
               f"all restarted on their storage ({time.monotonic() - t1:.1f} s): revision {rev}, "
               f"value {got}")
         check(nats.kv_keys("selftest") == ["state"], f"keys: {nats.kv_keys('selftest')}")
+
+    # Credentials and TLS: the servers verify client certificates and a password.
+    tls = make_certs(os.path.join(work, "certs"))
+    with NatsCluster(os.path.join(work, "auth"), n=1, user="vwall", password="s3cret",
+                     tls=tls) as nats:
+        c = nats.connect()
+        c.js("INFO")  # raises unless JetStream answers
+        check(True, "TLS with a client certificate and the right password: JetStream answers")
+        c.close()
+        for what, kw in (("a wrong password", {"password": "wrong", "tls": tls}),
+                         ("no TLS", {"password": "s3cret"})):
+            try:
+                RawNats(nats.client_ports[0], user="vwall", **kw).close()
+                check(False, f"{what}: refused")
+            except (NatsError, OSError) as e:
+                check(True, f"{what}: refused ({e})")
     shutil.rmtree(work, ignore_errors=True)
     print(f"nats_cluster selftest: {'FAILED' if failed else 'ok'} "
           f"({time.monotonic() - t0:.1f} s)")
