@@ -14,7 +14,8 @@
 
 #define VALUE_VERSION 1
 #define STATE_KEY "state"
-#define CAS_ATTEMPTS 16     /* lost races in a row before a proposal gives up */
+#define CAS_ATTEMPTS 32     /* lost races before a proposal gives up */
+#define FAILOVER_MS 6000    /* a proposal waits this long for the servers to fail over */
 #define JS_WAIT_MS 2000     /* a JetStream request (commit, get) waits at most this long */
 #define BEAT_EVERY_MS 500   /* heartbeats */
 #define ALIVE_MS 3000       /* a node unheard this long is not alive */
@@ -68,6 +69,7 @@ struct vw_cluster {
     kvStore *kv;
     natsSubscription *beat_sub, *clock_sub, *ask_sub;
     atomic_bool kv_ready, stop, rewatch;
+    atomic_llong down_since_ms; /* realtime ms the connection was lost; 0: up or never up */
     pthread_t committer, watcher;
     bool threads_started;
 
@@ -84,6 +86,7 @@ struct vw_cluster {
     bool watch_synced;         /* the watch delivered what the bucket held when it started */
     bool have_latest;          /* the chain's newest value: the base of the next change */
     struct vw_state latest;
+    char latest_proposal[96];
     uint64_t seen_kvrev;      /* the newest bucket revision the watch brought */
     uint64_t delivered_kvrev; /* the newest value handed to the main thread */
     struct verdict verdicts[VERDICTS];
@@ -132,13 +135,15 @@ static const char *last_error(natsStatus s)
 
 /* ---- the value in the bucket ----------------------------------------------------------- */
 
-static char *value_text(const struct vw_state *st, int64_t at_ms, const char *hash, const char *by)
+static char *value_text(const struct vw_state *st, int64_t at_ms, const char *hash, const char *by,
+                        const char *proposal)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "vwall_cluster", VALUE_VERSION);
     cJSON_AddNumberToObject(o, "at_ms", (double)at_ms);
     cJSON_AddStringToObject(o, "config_hash", hash);
     cJSON_AddStringToObject(o, "by", by ? by : "");
+    cJSON_AddStringToObject(o, "proposal", proposal); /* node:ticket, to know our own again */
     cJSON_AddItemToObject(o, "state", vw_state_to_json(st));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -162,6 +167,9 @@ static bool parse_value(const char *data, int len, struct vw_store_value *out, c
         out->at_ms = (int64_t)at->valuedouble;
         snprintf(out->hash, sizeof out->hash, "%s", hash->valuestring);
         snprintf(out->by, sizeof out->by, "%s", by->valuestring);
+        const cJSON *prop = cJSON_GetObjectItemCaseSensitive(o, "proposal");
+        snprintf(out->proposal, sizeof out->proposal, "%s",
+                 cJSON_IsString(prop) ? prop->valuestring : "");
         ok = true;
     }
     cJSON_Delete(o);
@@ -216,6 +224,7 @@ static void took_entry(struct vw_cluster *c, kvEntry *e)
             vw_state_finish(&c->latest);
         vw_state_copy(&c->latest, &v.state);
         c->have_latest = true;
+        snprintf(c->latest_proposal, sizeof c->latest_proposal, "%s", v.proposal);
         deliver_locked(c, kvrev, &v);
     } else if (parsed) {
         vw_debug("cluster: bucket value %llu (revision %llu) skipped: built on an older value",
@@ -323,18 +332,41 @@ static bool setup_bucket(struct vw_cluster *c)
     return true;
 }
 
+/* Whether the chain's newest value is our proposal (lock held): a commit whose answer was lost
+ * (a timeout while the servers chose a new leader) may have landed all the same. */
+static bool landed_locked(const struct vw_cluster *c, const char *proposal)
+{
+    return c->have_latest && !strcmp(c->latest_proposal, proposal);
+}
+
+/* Commits one proposal: applies it to the chain's newest value and appends the result with a
+ * compare-and-set, again after a lost race. While the servers fail over (a server gone, a new
+ * stream leader being chosen) it keeps trying for FAILOVER_MS, so that losing one server of
+ * three costs a command some time, not an error. */
 static void commit_one(struct vw_cluster *c, struct proposal *p)
 {
-    if (connected(c) && !atomic_load(&c->kv_ready))
-        setup_bucket(c); /* connected a moment ago: the bucket first, then the change */
-    uint64_t need = 0;   /* the bucket revision the watch must have brought before we try */
-    for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-        if (!connected(c) || !atomic_load(&c->kv_ready) || !wait_for_watch(c, need, JS_WAIT_MS)) {
-            answer(c, p->ticket, "cluster_unavailable", NULL, 0);
-            return;
+    char id[96];
+    snprintf(id, sizeof id, "%s:%llu", c->node, (unsigned long long)p->ticket);
+    int64_t deadline = vw_realtime_ms() + FAILOVER_MS;
+    uint64_t need = 0; /* the bucket revision the watch must have brought before we try */
+    int races = 0;
+    while (races < CAS_ATTEMPTS && !atomic_load(&c->stop)) {
+        if (vw_realtime_ms() > deadline)
+            break;
+        if (!connected(c) || (!atomic_load(&c->kv_ready) && !setup_bucket(c)) ||
+            !wait_for_watch(c, need, 250)) {
+            usleep(50 * 1000);
+            continue;
         }
         struct vw_state st;
         pthread_mutex_lock(&c->lock);
+        if (landed_locked(c, id)) { /* an earlier try went through after all */
+            vw_state_copy(&st, &c->latest);
+            pthread_mutex_unlock(&c->lock);
+            answer(c, p->ticket, NULL, &st, st.revision ? p->t->now_ms : 0);
+            vw_state_finish(&st);
+            return;
+        }
         bool have = c->have_latest;
         uint64_t expected = c->seen_kvrev;
         if (have)
@@ -350,7 +382,7 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
             answer(c, p->ticket, err, NULL, 0);
             return;
         }
-        char *text = value_text(&st, p->t->now_ms, c->hash, p->t->by);
+        char *text = value_text(&st, p->t->now_ms, c->hash, p->t->by, id);
         uint64_t rev = 0;
         natsStatus s = expected ? kvStore_UpdateString(&rev, c->kv, STATE_KEY, text, expected)
                                 : kvStore_CreateString(&rev, c->kv, STATE_KEY, text);
@@ -371,19 +403,24 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
                      (unsigned long long)rev);
             vw_state_finish(&st);
             need = rev;
+            races++;
             continue;
         }
         vw_state_finish(&st);
-        if (s == NATS_TIMEOUT || !connected(c)) {
-            vw_warn("cluster: commit failed: %s", last_error(s));
-            answer(c, p->ticket, "cluster_unavailable", NULL, 0);
-            return;
-        }
-        /* Another node committed first (wrong last sequence): wait for its value, try again. */
-        vw_debug("cluster: lost a commit race (%s); retrying", last_error(s));
+        /* A lost race (wrong last sequence), or the servers failing over: either way, wait for
+         * the watch to bring what the bucket holds now, and look again. */
         uint64_t last = last_revision(c);
-        need = last > expected ? last : expected + 1;
+        if (last > expected) {
+            vw_debug("cluster: lost a commit race (%s); retrying", last_error(s));
+            need = last;
+            races++;
+        } else {
+            vw_debug("cluster: commit not taken (%s); trying again", last_error(s));
+            usleep(100 * 1000);
+        }
     }
+    vw_warn("cluster: a change by %s could not be committed within %d s", p->t->by ? p->t->by : "?",
+            FAILOVER_MS / 1000);
     answer(c, p->ticket, "cluster_unavailable", NULL, 0);
 }
 
@@ -592,6 +629,7 @@ static void on_disconnected(natsConnection *nc, void *ud)
     struct vw_cluster *c = ud;
     if (atomic_load(&c->stop))
         return; /* we closed it */
+    atomic_store(&c->down_since_ms, vw_realtime_ms());
     vw_warn("cluster: node %s lost NATS; showing the last state, changes refused until it is "
             "back",
             c->node);
@@ -600,6 +638,7 @@ static void on_disconnected(natsConnection *nc, void *ud)
 static void on_reconnected(natsConnection *nc, void *ud)
 {
     struct vw_cluster *c = ud;
+    atomic_store(&c->down_since_ms, 0);
     vw_info("cluster: node %s reconnected to NATS", c->node);
 }
 
@@ -769,7 +808,12 @@ void vw_cluster_reply(struct vw_cluster *c, const char *reply, const void *data,
 static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
 {
     struct vw_cluster *c = ud;
-    if (!connected(c))
+    /* Refused at once when no server was ever reached, or none for longer than a fail-over
+     * takes; while the client moves to another server the proposal waits. */
+    int64_t down = atomic_load(&c->down_since_ms);
+    bool moving = c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_RECONNECTING &&
+                  (down == 0 || vw_realtime_ms() - down < FAILOVER_MS);
+    if (!connected(c) && !moving)
         return false;
     pthread_mutex_lock(&c->lock);
     c->props = grow(c->props, c->nprops, &c->capprops, sizeof *c->props);

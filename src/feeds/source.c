@@ -65,6 +65,7 @@ struct vw_source {
     /* Requests from the main thread, polled by the source thread. */
     atomic_bool stop, want_sub, skip_nonref, reconnect;
     atomic_int playout_ms; /* vw_source_set_playout */
+    atomic_llong epoch_us; /* vw_source_set_epoch */
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
@@ -121,6 +122,10 @@ struct worker {
     /* File pacing: a frame with pts P is due at base_us + (P - base_pts_us). */
     bool pace_started;
     int64_t base_us, base_pts_us, last_pts_us, last_due_us;
+    /* ...or, with a shared epoch (vw_source_set_epoch), at epoch + media + playout, media
+     * being the file's time since the epoch, continuous over loops. */
+    bool media_started;
+    int64_t epoch_used, media_us;
 };
 
 static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
@@ -598,6 +603,33 @@ static bool pace(struct worker *w, const struct conn *c, int64_t pts_us, int64_t
     return due <= now || sleep_until(w->s, due);
 }
 
+/* Files shown by several nodes (a tile spanning them): the frame at media time m since the
+ * shared epoch was captured, as far as the wall is concerned, at epoch + m and shows at
+ * epoch + m + playout on every node, whose decoders opened the file at the same moment.
+ * *capture_us gets epoch + m. False when stopped. */
+static bool pace_shared(struct worker *w, const struct conn *c, int64_t pts_us, int64_t epoch,
+                        int playout_ms, int64_t *late_us, int64_t *capture_us)
+{
+    if (!w->media_started || epoch != w->epoch_used) {
+        w->media_started = true;
+        w->epoch_used = epoch;
+        w->media_us = 0;
+    } else {
+        int64_t step = pts_us - w->last_pts_us;
+        w->media_us += step <= 0 || step > PACE_JUMP_US ? c->frame_dur_us : step; /* loops */
+    }
+    w->last_pts_us = pts_us;
+    w->pace_started = false; /* the plain pacing starts afresh if the epoch goes */
+    *capture_us = epoch + w->media_us;
+    int64_t due_rt = *capture_us + (int64_t)playout_ms * 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    *late_us = now_rt > due_rt ? now_rt - due_rt : 0;
+    /* Behind (opened late, or decoding slowly): no wait, so the file catches up. */
+    return due_rt <= now_rt || sleep_until(w->s, vw_now_us() + (due_rt - now_rt));
+}
+
 /* Live streams: how far behind the stream's own clock this frame comes out. */
 static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
 {
@@ -698,7 +730,16 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
     int64_t pts_us = ts == AV_NOPTS_VALUE ? w->last_pts_us + c->frame_dur_us
                                           : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
     int64_t late_us = 0;
-    if (w->is_file && !pace(w, c, pts_us, &late_us)) {
+    int64_t epoch = atomic_load(&s->epoch_us);
+    int playout = atomic_load(&s->playout_ms);
+    if (w->is_file && epoch > 0 && playout > 0) {
+        int64_t captured = 0;
+        if (!pace_shared(w, c, pts_us, epoch, playout, &late_us, &captured)) {
+            av_frame_unref(out);
+            return false;
+        }
+        out->reordered_opaque = captured;
+    } else if (w->is_file && !pace(w, c, pts_us, &late_us)) {
         av_frame_unref(out);
         return false;
     }
@@ -1183,6 +1224,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_set_epoch(struct vw_source *s, int64_t epoch_us)
+{
+    atomic_store(&s->epoch_us, epoch_us);
 }
 
 void vw_source_set_playout(struct vw_source *s, int playout_ms)

@@ -85,6 +85,11 @@ void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
  * together (a tile spanning cluster nodes); never longer than playout_ms. 0: post frames as
  * soon as they are decoded (the default). */
 void vw_source_set_playout(struct vw_source *s, int playout_ms);
+/* Files with a playout: the realtime moment (µs since the epoch) that every node showing the
+ * file counts its time from, so that they show the same frame together (the showing scene's
+ * start, from the shared state); frames are then paced by it, and carry epoch + media time
+ * as their capture time. 0: paced from when the file opened, as alone. */
+void vw_source_set_epoch(struct vw_source *s, int64_t epoch_us);
 
 /* Main thread: drops the connection now and connects again at once (an operator's
  * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:

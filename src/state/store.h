@@ -38,6 +38,7 @@ struct vw_store_value {
     int64_t at_ms;         /* realtime ms when it shows on every node */
     char hash[17];         /* the wall file's hash on the node that committed it */
     char by[64];           /* who committed it */
+    char proposal[96];     /* the committing node's name for the change ("a:17") */
 };
 
 /* The answer to a proposal (a commit of a shared store). */

@@ -42,6 +42,7 @@ struct source_rt {
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
     bool spans;                /* such a tile spans this node's panels and another's */
     int playout_ms;            /* asked of the source (vw_source_set_playout) */
+    int64_t epoch_us;          /* asked of the source (vw_source_set_epoch) */
     double max_area;           /* the largest such tile, canvas pixels */
 };
 

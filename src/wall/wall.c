@@ -457,6 +457,7 @@ static void manage_sources(struct vw_wall *w, double now)
                 rt->last_state = VW_SOURCE_IDLE;
                 rt->last_error[0] = '\0';
                 rt->playout_ms = 0;
+                rt->epoch_us = 0;
                 if (!rt->src)
                     vw_err("source '%s': cannot start its thread", c->id);
             }
@@ -466,6 +467,14 @@ static void manage_sources(struct vw_wall *w, double now)
             if (rt->src && playout != rt->playout_ms) {
                 rt->playout_ms = playout;
                 vw_source_set_playout(rt->src, playout);
+            }
+            /* Files have no sender clock: the nodes count their time from when the scene
+             * started showing, a moment the shared state gives them all. */
+            int64_t epoch =
+                playout ? vw_state_since(vw_store_state(w->store), vw_realtime_ms()) * 1000 : 0;
+            if (rt->src && epoch != rt->epoch_us) {
+                rt->epoch_us = epoch;
+                vw_source_set_epoch(rt->src, epoch);
             }
             if (rt->src && c->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
@@ -743,6 +752,13 @@ static void render(struct vw_wall *w)
     w->dirty = ticking; /* an age on screen must keep counting */
     int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
     w->next_render_us = now + (ticking && n_fresh == 0 ? 1000000 - (now % 1000000) : interval);
+    if (w->cluster && !(ticking && n_fresh == 0)) {
+        /* The nodes of a cluster draw on one grid of realtime instants (their clocks are in
+         * step), so a frame that every node holds until the same moment is drawn by all of
+         * them in the same redraw, not one interval apart. */
+        int64_t rt = vw_realtime_us();
+        w->next_render_us = now + (rt / interval + 1) * interval - rt;
+    }
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
