@@ -315,6 +315,11 @@ bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous
     return true;
 }
 
+const struct vw_store_value *vw_store_peek(const struct vw_store *s)
+{
+    return s->waiting_count ? &s->waiting[0] : NULL;
+}
+
 int64_t vw_store_next_at(const struct vw_store *s)
 {
     return s->waiting_count ? s->waiting[0].at_ms : 0;

@@ -97,6 +97,9 @@ bool vw_store_take_result(struct vw_store *s, struct vw_store_result *out);
  * seen, and told, on every node alike. true when it adopted one (*previous then holds the
  * value before, to be finished by the caller). Local: false. */
 bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous);
+/* The next value waiting to be adopted (its `at` not yet come), or NULL: a cluster node
+ * starts what it will show while it waits. */
+const struct vw_store_value *vw_store_peek(const struct vw_store *s);
 /* The `at` of the next value waiting to be adopted, or 0 when none waits. */
 int64_t vw_store_next_at(const struct vw_store *s);
 /* Who committed the adopted value, and the wall file hash it was committed with ("" when

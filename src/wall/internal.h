@@ -41,6 +41,8 @@ struct source_rt {
     int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
     bool spans;                /* such a tile spans this node's panels and another's */
+    bool upcoming;             /* a cluster's next value shows it (started during lead_ms) */
+    int64_t upcoming_since_ms; /* that value's scene start: its files' epoch */
     int playout_ms;            /* asked of the source (vw_source_set_playout) */
     int64_t epoch_us;          /* asked of the source (vw_source_set_epoch) */
     double max_area;           /* the largest such tile, canvas pixels */

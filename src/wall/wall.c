@@ -402,6 +402,35 @@ static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
     return on > 0;
 }
 
+/* A cluster node, while a committed value waits for its moment (lead_ms), starts the sources
+ * its scene will need on this node's panels, so that the switch finds them decoding and every
+ * node draws it in the same redraw; files spanning nodes get that scene's start as epoch. */
+static void start_upcoming(struct vw_wall *w)
+{
+    const struct vw_store_value *next = w->cluster ? vw_store_peek(w->store) : NULL;
+    if (!next)
+        return;
+    const char *id = vw_state_showing(&next->state, next->at_ms);
+    int k = vw_wall_find_scene(w, id);
+    if (k < 0 || k >= w->cfg->scene_count) /* saved scenes: started when they show */
+        return;
+    const struct vw_scene_cfg *sc = &w->cfg->scenes[k];
+    for (int t = 0; t < sc->tile_count; t++) {
+        int on, off;
+        rect_cover(w, sc->tiles[t].rect, &on, &off);
+        if (!on)
+            continue;
+        const struct vw_state_pick *p = vw_state_pick(&next->state, sc->id, t);
+        int src = p ? (p->url ? -1 : vw_wall_find_source(w, p->source)) : sc->tiles[t].source;
+        if (src < 0)
+            continue; /* an ad-hoc camera: made when it shows */
+        struct source_rt *rt = ensure_rt(w, src);
+        rt->upcoming = true;
+        rt->spans |= off > 0;
+        rt->upcoming_since_ms = vw_state_since(&next->state, next->at_ms);
+    }
+}
+
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
  * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
  * frames, so frames are dropped where they cost least. Costs O(tiles + running sources). */
@@ -410,6 +439,7 @@ static void manage_sources(struct vw_wall *w, double now)
     for (int k = 0; k < w->active_count; k++) {
         w->active[k]->in_scene = false;
         w->active[k]->spans = false;
+        w->active[k]->upcoming = false;
         w->active[k]->max_area = 0;
     }
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
@@ -429,6 +459,7 @@ static void manage_sources(struct vw_wall *w, double now)
     }
     for (int i = 0; i < w->warm_count; i++)
         ensure_rt(w, w->warm[i]);
+    start_upcoming(w);
     for (int k = 0; k < w->active_count; k++)
         if (w->active[k]->in_scene && w->active[k]->max_area < smallest)
             smallest = w->active[k]->max_area;
@@ -436,7 +467,8 @@ static void manage_sources(struct vw_wall *w, double now)
     for (int k = 0; k < w->active_count; k++) {
         struct source_rt *rt = w->active[k];
         const struct vw_source_cfg *c = vw_wall_source_cfg(w, rt->index);
-        bool wanted = rt->in_scene || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
+        bool wanted =
+            rt->in_scene || rt->upcoming || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
         if (w->opt.no_connect) {
             if (!wanted) {
                 drop_rt(w, k--);
@@ -463,15 +495,17 @@ static void manage_sources(struct vw_wall *w, double now)
             }
             /* A tile spanning nodes shows each frame at its capture time + playout_ms on
              * every node; elsewhere frames show as soon as decoded. */
-            int playout = rt->spans ? w->cfg->cluster.playout_ms : 0;
+            int playout = rt->spans ? w->cfg->cluster.playout_ms : 0; /* in_scene or upcoming */
             if (rt->src && playout != rt->playout_ms) {
                 rt->playout_ms = playout;
                 vw_source_set_playout(rt->src, playout);
             }
             /* Files have no sender clock: the nodes count their time from when the scene
              * started showing, a moment the shared state gives them all. */
-            int64_t epoch =
-                playout ? vw_state_since(vw_store_state(w->store), vw_realtime_ms()) * 1000 : 0;
+            int64_t since = rt->in_scene
+                                ? vw_state_since(vw_store_state(w->store), vw_realtime_ms())
+                                : rt->upcoming_since_ms;
+            int64_t epoch = playout ? since * 1000 : 0;
             if (rt->src && epoch != rt->epoch_us) {
                 rt->epoch_us = epoch;
                 vw_source_set_epoch(rt->src, epoch);
