@@ -1538,10 +1538,12 @@ void vw_wall_live_sources(const struct vw_wall *w, int *live, int *total)
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     *live = *total = 0;
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* another wall's camera (--screens, --node) */
         int s = vw_wall_tile_source(w, t);
         bool seen = false;
         for (int u = 0; u < t && !seen; u++)
-            seen = vw_wall_tile_source(w, u) == s;
+            seen = vw_wall_tile_source(w, u) == s && rect_rendered(w, sc->tiles[u].rect);
         if (seen)
             continue;
         (*total)++;
