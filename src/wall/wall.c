@@ -610,7 +610,13 @@ static bool build_draw_list(struct vw_wall *w, int64_t now_us)
             ticking = true;
         }
         const char *problem = rt && rt->tex ? vw_texture_problem(rt->tex) : NULL;
-        if (w->opt.no_connect)
+        if (w->mismatch_reported) {
+            /* This node's wall file is not the others': its tiles may not be where the rest
+             * of the wall puts them, so it shows no picture rather than a wrong layout. */
+            d->tex = NULL;
+            d->badge = VW_BADGE_NONE;
+            snprintf(detail, 160, "WALL FILE DIFFERS FROM THE OTHER NODES' · see the log");
+        } else if (w->opt.no_connect)
             snprintf(detail, 160, "PREVIEW · source not opened");
         else if (problem && !picture)
             snprintf(detail, 160, "CANNOT SHOW · %.140s", problem);
@@ -1043,6 +1049,7 @@ static void cluster_turn(struct vw_wall *w)
     bool mine = vw_cluster_mismatch(w->cluster, hash);
     if (mine != w->mismatch_reported) {
         w->mismatch_reported = mine;
+        w->dirty = w->full_redraw = true;
         if (mine)
             vw_err("cluster: this node's wall file (%s, hash %s) differs from the other nodes' "
                    "(the state was committed with %s): give every node the same file",
