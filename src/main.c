@@ -2,6 +2,7 @@
 #include <SDL.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
@@ -203,13 +204,22 @@ static void write_stats(struct vw_wall *w, const char *path)
     cJSON_AddItemToObject(o, "status", vw_wall_status_json(w));
     cJSON_AddItemToObject(o, "sources", vw_wall_sources_json(w, NULL, NULL));
     char *text = cJSON_Print(o);
-    FILE *f = fopen(path, "w");
+    /* A new or regular file, opened without blocking: a FIFO must not hold the exit. */
+    struct stat sb;
+    bool other = lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+    int fd =
+        other ? -1 : open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0644);
+    other |= fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode));
+    int why = errno;
+    FILE *f = fd >= 0 && !other && ftruncate(fd, 0) == 0 ? fdopen(fd, "w") : NULL;
     if (f) {
         fputs(text, f);
         fputc('\n', f);
         fclose(f);
     } else {
-        vw_err("--stats %s: cannot write", path);
+        vw_err("--stats %s: cannot write: %s", path, other ? "not a regular file" : strerror(why));
+        if (fd >= 0)
+            close(fd);
     }
     cJSON_free(text);
     cJSON_Delete(o);

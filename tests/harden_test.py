@@ -4,6 +4,7 @@
   - a label font that is a FIFO (or a folder): `--check` and a start fail with
     `FONT: cannot open: not a regular file` instead of hanging in SDL_ttf's open; a reload to
     such a file is refused, the wall keeps the old file and goes on answering;
+  - a FIFO among the shaders (--shaders) or as the --stats file: an error, never a hang;
   - control.socket_group after a reload: the group is looked up by the reload's worker, never
     on the main thread (an LD_PRELOAD probe, tests/nss_probe.c, records which thread looks a
     group up by name).
@@ -225,6 +226,43 @@ def test_group_lookup_off_main(args, work):
     w.stop()
 
 
+def run_bounded(argv, env=None, limit=30):
+    """Runs vwall; (exit status, stderr), or (None, stderr so far) when it hangs."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        _, err = p.communicate(timeout=limit)
+        return p.returncode, err.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        return None, err.decode("utf-8", "replace")
+
+
+def test_shader_and_stats_fifo(args, work):
+    """A FIFO among the shaders (--shaders) stops the start with an error instead of
+    hanging it; a FIFO as the --stats file does not hold the exit."""
+    d = os.path.join(work, "shaders")
+    shutil.copytree(os.path.join(os.path.dirname(HERE), "shaders"), d)
+    os.remove(os.path.join(d, "copy.frag"))
+    os.mkfifo(os.path.join(d, "copy.frag"))
+    w = Wall(args, work, "fifos")
+    w.write()
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+    rc, err = run_bounded([args.vwall, "-c", w.cfg, "--shaders", d, "--screenshot",
+                           os.path.join(work, "s.png"), "--timeout", "2"], env)
+    check(rc is not None, "a FIFO among the shaders: vwall does not hang")
+    check(rc == 1 and "copy.frag: cannot open: not a regular file" in err,
+          f"a FIFO among the shaders: exit 1 naming it ({rc}; {err.strip()[-200:]})")
+
+    fifo = os.path.join(work, "stats.fifo")
+    os.mkfifo(fifo)
+    rc, err = run_bounded([args.vwall, "-c", w.cfg, "--output", "offscreen", "--control",
+                           "none", "--duration", "1", "--stats", fifo], env)
+    check(rc is not None, "--stats naming a FIFO: vwall still exits")
+    check(rc == 0 and "not a regular file" in err,
+          f"--stats naming a FIFO: exit 0, the stats refused ({rc}; {err.strip()[-200:]})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vwall", required=True)
@@ -236,6 +274,7 @@ def main():
     try:
         test_font_fifo(args, work)
         test_group_lookup_off_main(args, work)
+        test_shader_and_stats_fifo(args, work)
     finally:
         if args.keep:
             print(f"kept {work}")

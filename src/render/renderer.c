@@ -3,8 +3,9 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
-#include <errno.h>
 #include <epoxy/gl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libavutil/avconfig.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "render/colour.h"
 #include "render/cpu_picture.h"
@@ -77,9 +80,20 @@ struct vw_renderer {
  * added (reported lines are then shifted back by one). */
 static char *read_shader(const char *path, bool *prepended, struct vw_errors *errs)
 {
-    FILE *f = fopen(path, "rb");
+    /* Opened without blocking and checked: a FIFO in the shader folder must not hang the
+     * start (issue 12: every file the wall opens is a regular file first). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        vw_errors_add(errs, "%s: cannot open: not a regular file", path);
+        return NULL;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         vw_errors_add(errs, "%s: can't open shader: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     static const char version[] = "#version 330 core\n";
