@@ -10,13 +10,16 @@
  * Reconnect attempts do not go back to "connecting" (that is the first attempt only): a
  * dead camera stays "offline" or "stalled" instead of flapping every backoff period.
  *
- * Overload. Decoding threads run at a lower priority than the render loop (DECODER_NICE):
- * on a small box with a hundred decoders the wall must keep drawing and answering, and the
- * decoders take what CPU is left. A decoder that then stays over SHED_LATE_US behind its
- * stream's clock skips to the next keyframe (VW_SHED_KEYFRAMES) instead of falling further
- * behind, and once caught up keeps skipping non-reference frames and deblocking
- * (VW_SHED_NONREF) for SHED_HOLD_US; so does one whose frames the renderer mostly replaces
- * unseen (it decodes for nobody). Frame rate is what gives, not latency. */
+ * Overload. Once the wall is overloaded it asks every decoder to yield (vw_source_yield): the
+ * decoding thread drops below the render loop (DECODER_NICE), so that on a small box with a
+ * hundred decoders the wall keeps drawing and answering and the decoders take what CPU is
+ * left. It is one way: an unprivileged thread cannot raise its priority again; decoders
+ * started later begin at the usual priority, so a wall that keeps up is never slowed (a
+ * reconnect or a first picture on a busy machine is as quick as ever). A decoder that then stays
+ * over SHED_LATE_US behind its stream's clock skips to the next keyframe (VW_SHED_KEYFRAMES)
+ * instead of falling further behind, and once caught up keeps skipping non-reference frames and
+ * deblocking (VW_SHED_NONREF) for SHED_HOLD_US; so does one whose frames the renderer mostly
+ * replaces unseen (it decodes for nobody). Frame rate is what gives, not latency. */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "feeds/source.h"
 
@@ -86,7 +89,7 @@ struct vw_source {
     pthread_t thread;
 
     /* Requests from the main thread, polled by the source thread. */
-    atomic_bool stop, want_sub, skip_nonref, reconnect;
+    atomic_bool stop, want_sub, skip_nonref, reconnect, yield;
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
@@ -147,6 +150,7 @@ struct worker {
     enum AVHWDeviceType hwtype;
     bool hw_given_up; /* no device: decode in software from now on */
     bool hw_codec_logged;
+    bool yielded; /* runs at DECODER_NICE */
     /* File pacing: a frame with pts P is due at base_us + (P - base_pts_us). */
     bool pace_started;
     int64_t base_us, base_pts_us, last_pts_us, last_due_us;
@@ -814,6 +818,15 @@ static void set_read_error(struct vw_source *s, int ret)
         set_state(s, VW_SOURCE_OFFLINE, "read error: %s", averr(ret, e, sizeof e));
 }
 
+/* Acts on vw_source_yield, on the source's thread: Linux's nice value is the calling
+ * thread's (setpriority(2), BUGS); the codec's threads opened from now on inherit it. */
+static void yield_cpu(struct worker *w)
+{
+    w->yielded = true;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), DECODER_NICE) != 0)
+        vw_debug("source '%s': cannot lower the decoder's priority: %s", w->s->id, strerror(errno));
+}
+
 /* Reads and decodes until something ends the connection. */
 static enum end run_conn(struct worker *w, struct conn *c)
 {
@@ -832,6 +845,8 @@ static enum end run_conn(struct worker *w, struct conn *c)
             return END_STOP;
         if (atomic_load(&s->reconnect))
             return END_RECONNECT;
+        if (!w->yielded && atomic_load(&s->yield))
+            yield_cpu(w);
         if (s->substream && atomic_load(&s->want_sub) != c->sub) {
             vw_info("source '%s': switching to the %s", s->id,
                     c->sub ? "main stream" : "substream");
@@ -980,9 +995,6 @@ static void *source_thread(void *arg)
     struct worker w = {.s = s, .is_file = !is_network(s->url)};
     avlog.on = true;
     atomic_fetch_add(&decoders_running, 1);
-    /* Linux: the nice value is the calling thread's (setpriority(2), BUGS). */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), DECODER_NICE) != 0)
-        vw_debug("source '%s': cannot lower the decoder's priority: %s", s->id, strerror(errno));
     w.pkt = av_packet_alloc();
     w.frame = av_frame_alloc();
     w.sw = av_frame_alloc();
@@ -1125,6 +1137,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
     atomic_init(&s->reconnect, false);
+    atomic_init(&s->yield, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
     atomic_init(&s->polls, 0);
@@ -1247,6 +1260,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_yield(struct vw_source *s)
+{
+    atomic_store(&s->yield, true);
 }
 
 void vw_source_reconnect(struct vw_source *s)

@@ -92,6 +92,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream);
  * load): at least VW_SHED_NONREF while set. The decoder also sheds on its own, see source.c. */
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
 
+/* Main thread: from now on the decoding thread runs below the render loop (nice 19), for good
+ * (an unprivileged thread cannot raise its priority again). The wall asks it of every decoder
+ * while it is overloaded. */
+void vw_source_yield(struct vw_source *s);
+
 /* Main thread: drops the connection now and connects again at once (an operator's
  * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:
  * the last frame stays the current one until the new stream's first frame. A file that

@@ -40,6 +40,7 @@
 #define RENDER_PASS_TARGET_US 25000
 #endif
 #define TAKE_BUDGET_MAX 100000 /* no limit: more than any wall has tiles */
+#define TAKE_BUDGET_MIN 4      /* a slow machine's redraws still move a few tiles each */
 
 void vw_wall_set_events(struct vw_wall *w, bool on)
 {
@@ -398,11 +399,11 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
 }
 
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
- * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
- * frames, so frames are dropped where they cost least; after OVERLOAD_SUSTAINED_S of it,
- * every tile but the scene's biggest ones takes its substream whenever the main stream would
- * be shrunk at all, until SUBSTREAM_HOLD_S after the overload.
- * Costs O(tiles + running sources). */
+ * Under overload, every decoder yields the CPU to the render loop, sources whose largest tile is
+ * the scene's smallest size skip non-reference frames, so frames are dropped where they cost least;
+ * after OVERLOAD_SUSTAINED_S of it, every tile but the scene's biggest ones takes its substream
+ * whenever the main stream would be shrunk at all, until SUBSTREAM_HOLD_S after the overload. Costs
+ * O(tiles + running sources). */
 static void manage_sources(struct vw_wall *w, double now)
 {
     for (int k = 0; k < w->active_count; k++) {
@@ -435,6 +436,8 @@ static void manage_sources(struct vw_wall *w, double now)
         struct source_rt *rt = w->active[k];
         const struct vw_source_cfg *c = vw_wall_source_cfg(w, rt->index);
         bool wanted = rt->in_scene || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
+        if (rt->src && overloaded)
+            vw_source_yield(rt->src); /* the render loop first */
         if (w->opt.no_connect) {
             if (!wanted) {
                 drop_rt(w, k--);
@@ -680,7 +683,7 @@ static void adapt_take_budget(struct vw_wall *w, int n_fresh, int64_t pass_us)
 {
     if (pass_us > RENDER_PASS_TARGET_US && n_fresh > 0) {
         int b = (int)((int64_t)n_fresh * RENDER_PASS_TARGET_US / pass_us);
-        w->take_budget = b < 1 ? 1 : b;
+        w->take_budget = b < TAKE_BUDGET_MIN ? TAKE_BUDGET_MIN : b;
     } else if (pass_us < RENDER_PASS_TARGET_US * 3 / 4 && n_fresh >= w->take_budget) {
         w->take_budget += w->take_budget / 4 + 1;
         if (w->take_budget > TAKE_BUDGET_MAX)
