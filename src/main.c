@@ -55,6 +55,10 @@ static void usage(FILE *to)
         "      --output MODE      window | fullscreen | displays | offscreen (default: the wall\n"
         "                         file's wall.output, else window)\n"
         "      --screens LIST     render only these panels, numbered row by row: 0-8,12\n"
+        "      --node ID          render cluster node ID's panels, sharing the wall's state with\n"
+        "                         the other nodes over NATS (the wall file's cluster group)\n"
+        "      --frame-log FILE   write a CSV line per tile per redraw (present_us, node, tile,\n"
+        "                         source, capture_us) for measuring\n"
         "      --control EP       control socket endpoint unix:PATH or tcp:HOST:PORT (repeatable;\n"
         "                         default: the wall file's control.listen, else\n"
         "                         unix:$XDG_RUNTIME_DIR/vwall.sock, or as a systemd service\n"
@@ -290,7 +294,9 @@ int main(int argc, char **argv)
         O_PRESENT,
         O_NOCONNECT,
         O_STATEFILE,
-        O_HTTP
+        O_HTTP,
+        O_NODE,
+        O_FRAMELOG
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -311,6 +317,8 @@ int main(int argc, char **argv)
         {"no-connect", no_argument, NULL, O_NOCONNECT},
         {"state-file", required_argument, NULL, O_STATEFILE},
         {"http", required_argument, NULL, O_HTTP},
+        {"node", required_argument, NULL, O_NODE},
+        {"frame-log", required_argument, NULL, O_FRAMELOG},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -369,6 +377,8 @@ int main(int argc, char **argv)
         case O_NOCONNECT: opt.no_connect = true; break;
         case O_STATEFILE: opt.state_file = strcmp(optarg, "none") == 0 ? "" : optarg; break;
         case O_HTTP: http = optarg; break;
+        case O_NODE: opt.node = optarg; break;
+        case O_FRAMELOG: opt.frame_log = optarg; break;
         case 'v': vw_log_set_level(VW_LOG_DEBUG); break;
         case 'V': printf("vwall %s\n", VWALL_VERSION); return 0;
         case 'h': usage(stdout); return 0;
@@ -416,6 +426,7 @@ int main(int argc, char **argv)
 
     struct vw_errors errs;
     vw_errors_init(&errs);
+    static char node_panels[1024];
     struct vw_config *cfg = vw_config_load(config_path, &errs);
     if (!cfg) {
         print_errors(&errs);
@@ -425,6 +436,21 @@ int main(int argc, char **argv)
             fprintf(stderr, "vwall: the demo clips are made by scripts/make-clips.sh demo\n");
         vw_errors_finish(&errs);
         return 1;
+    }
+    if (opt.node) {
+        int n = vw_config_find_node(cfg, opt.node);
+        const char *problem = !cfg->cluster.enabled ? "the wall file has no cluster group"
+                              : n < 0               ? "no such node in cluster.nodes"
+                              : opt.screens ? "--screens too (a node renders its own panels)"
+                                            : NULL;
+        if (problem) {
+            fprintf(stderr, "%svwall: --node %s: %s\n", vw_log_prefix(VW_LOG_ERROR), opt.node,
+                    problem);
+            vw_config_destroy(cfg);
+            return 2;
+        }
+        snprintf(node_panels, sizeof node_panels, "%s", cfg->cluster.nodes[n].panels);
+        opt.screens = node_panels; /* cfg goes to the wall, and a reload replaces it */
     }
     if (check) {
         printf("%s: ok (%d sources, %d scenes, %dx%d panels of %dx%d)\n", config_path,

@@ -87,6 +87,27 @@ uint64_t vw_wall_revision(const struct vw_wall *w)
 {
     return 7;
 }
+const char *vw_wall_node(const struct vw_wall *w)
+{
+    return NULL; /* one box */
+}
+bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_done_fn done, void *ud)
+{
+    return false;
+}
+struct cJSON *vw_wall_take_reload_nodes(struct vw_wall *w)
+{
+    return NULL;
+}
+uint64_t vw_wall_take_ticket(struct vw_wall *w)
+{
+    return 0; /* one box: every change is made at once */
+}
+void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
+                            void (*cancel)(void *ud), void *ud)
+{
+    cancel(ud);
+}
 
 static bool stub_fail(struct vw_wall_error *e, const char *code)
 {

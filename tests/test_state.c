@@ -1,8 +1,10 @@
 /* The wall state (base, incident stack, picks, saved scenes, revision) and its local store:
  * transitions, what shows at a time, the picks rule, JSON round trips, retain after a reload,
- * and the state file (written atomically, restored, refused when it is not ours). */
+ * the state file (written atomically, restored, refused when it is not ours), and a shared
+ * store's adoption of committed values at their moment. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -21,7 +23,8 @@ apply(struct vw_state *st, struct vw_transition t)
 
 static const char *commit(struct vw_store *s, struct vw_transition t)
 {
-    return vw_store_commit(s, &t);
+    uint64_t ticket;
+    return vw_store_commit(s, &t, &ticket);
 }
 
 static void test_stack(void)
@@ -247,7 +250,7 @@ static void test_store(void)
     struct vw_store *s = vw_store_create_local(path, "/etc/vwall/wall.cfg", "abc", "overview");
     struct vw_transition push = T(VW_T_PUSH, now, "fire");
     push.ttl_ms = 30000;
-    CHECK(vw_store_commit(s, &push) == NULL);
+    CHECK(commit(s, push) == NULL);
     CHECK(commit(s, assign(now, "overview", 1, "cam5")) == NULL);
     CHECK_STR(commit(s, T(VW_T_POP, now, "nothing")), "not_pushed");
     vw_store_flush(s);
@@ -301,6 +304,137 @@ static void test_store(void)
     CHECK(system(cmd) == 0);
 }
 
+/* A shared store's side of a cluster, over a backend that the test plays: it holds what was
+ * proposed and hands over the values and answers the test gives it, as NATS would. (The real
+ * backend, over real NATS servers, is tested in tests/cluster_test.py.) */
+struct test_backend {
+    bool up;
+    struct vw_transition *proposed[8];
+    uint64_t tickets[8];
+    int nproposed;
+    struct vw_store_value values[8];
+    int nvalues;
+    struct vw_store_result results[8];
+    int nresults;
+};
+
+static bool tb_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
+{
+    struct test_backend *b = ud;
+    if (!b->up)
+        return false;
+    b->tickets[b->nproposed] = ticket;
+    b->proposed[b->nproposed++] = vw_transition_dup(t);
+    return true;
+}
+
+static bool tb_take_value(void *ud, struct vw_store_value *out)
+{
+    struct test_backend *b = ud;
+    if (!b->nvalues)
+        return false;
+    *out = b->values[0];
+    memmove(b->values, b->values + 1, (size_t)--b->nvalues * sizeof *b->values);
+    return true;
+}
+
+static bool tb_take_result(void *ud, struct vw_store_result *out)
+{
+    struct test_backend *b = ud;
+    if (!b->nresults)
+        return false;
+    *out = b->results[0];
+    memmove(b->results, b->results + 1, (size_t)--b->nresults * sizeof *b->results);
+    return true;
+}
+
+static void tb_destroy(void *ud)
+{
+    struct test_backend *b = ud;
+    for (int i = 0; i < b->nproposed; i++)
+        vw_transition_free(b->proposed[i]);
+    for (int i = 0; i < b->nvalues; i++)
+        vw_state_finish(&b->values[i].state);
+}
+
+/* A value some node committed: `base` with a push of `scene`, revision rev, showing at `at`. */
+static void committed(struct test_backend *b, const char *scene, uint64_t rev, int64_t at)
+{
+    struct vw_store_value *v = &b->values[b->nvalues++];
+    memset(v, 0, sizeof *v);
+    vw_state_init(&v->state, "overview");
+    struct vw_transition t = T(VW_T_PUSH, at, scene);
+    CHECK(vw_state_apply(&v->state, &t) == NULL);
+    v->state.revision = rev;
+    v->at_ms = at;
+    snprintf(v->hash, sizeof v->hash, "abc");
+    snprintf(v->by, sizeof v->by, "node-b");
+}
+
+static void test_shared_store(void)
+{
+    struct test_backend b = {.up = true};
+    struct vw_store_backend be = {.ud = &b,
+                                  .propose = tb_propose,
+                                  .take_value = tb_take_value,
+                                  .take_result = tb_take_result,
+                                  .destroy = tb_destroy};
+    struct vw_store *s = vw_store_create_shared(&be, "overview");
+    CHECK(vw_store_is_shared(s));
+    int64_t now = 1700000000000;
+    struct vw_state prev;
+
+    /* A commit is a proposal, answered later; nothing changes before. */
+    uint64_t ticket = 0;
+    struct vw_transition sw = T(VW_T_SWITCH, now, "map");
+    CHECK(vw_store_commit(s, &sw, &ticket) == VW_STORE_PENDING);
+    CHECK(ticket == 1 && b.nproposed == 1 && b.proposed[0]->kind == VW_T_SWITCH);
+    CHECK_STR(b.proposed[0]->scene, "map");
+    CHECK_STR(vw_store_state(s)->base, "overview");
+    b.results[b.nresults++] =
+        (struct vw_store_result){.ticket = 1, .error = NULL, .revision = 1, .at_ms = now + 120};
+    struct vw_store_result r;
+    CHECK(vw_store_take_result(s, &r) && r.ticket == 1 && r.revision == 1);
+    CHECK(!vw_store_take_result(s, &r));
+
+    /* A value shows at its moment, not before: every node adopts it on the same tick. */
+    committed(&b, "fire", 1, now + 120);
+    CHECK(!vw_store_tick(s, now, &prev));
+    CHECK(vw_store_next_at(s) == now + 120);
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 200), "overview");
+    CHECK(vw_store_tick(s, now + 120, &prev));
+    CHECK_STR(vw_state_showing(&prev, now + 200), "overview");
+    vw_state_finish(&prev);
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 200), "fire");
+    CHECK_STR(vw_store_by(s), "node-b");
+    CHECK_STR(vw_store_hash(s), "abc");
+    CHECK(vw_store_next_at(s) == 0);
+
+    /* An old revision (a watch echo of our own commit) is dropped; ready values are adopted
+     * one by one, in commit order, so every node sees (and tells) every revision. */
+    committed(&b, "old", 1, now + 130);
+    CHECK(!vw_store_tick(s, now + 400, &prev));
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "fire");
+    CHECK(vw_store_next_at(s) == 0);
+    committed(&b, "flood", 2, now + 300);
+    committed(&b, "storm", 3, now + 310);
+    CHECK(vw_store_tick(s, now + 400, &prev));
+    vw_state_finish(&prev);
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "flood");
+    CHECK(vw_store_tick(s, now + 400, &prev));
+    CHECK_STR(vw_state_showing(&prev, now + 400), "flood");
+    vw_state_finish(&prev);
+    CHECK_STR(vw_state_showing(vw_store_state(s), now + 400), "storm");
+    CHECK(vw_store_state(s)->revision == 3);
+    CHECK(!vw_store_tick(s, now + 500, &prev));
+
+    /* No server: refused at once, with the cluster's error. */
+    b.up = false;
+    CHECK_STR(vw_store_commit(s, &sw, &ticket), "cluster_unavailable");
+    CHECK(ticket == 2);
+    vw_store_destroy(s); /* calls tb_destroy */
+}
+
 int main(void)
 {
     test_stack();
@@ -308,5 +442,6 @@ int main(void)
     test_saved_json_retain();
     test_retain();
     test_store();
+    test_shared_store();
     return check_summary("test_state");
 }

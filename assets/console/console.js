@@ -21,6 +21,7 @@ const T = {
     not_supported: 'This wall does not support that yet', until_popped: 'until popped',
     all_groups: 'all groups', ungrouped: '(no group)', read_only: 'read-only',
     reload: 'Reload wall file', reload_failed: 'reload failed; the wall keeps the old file',
+    not_a_url: 'Drop a stream address (rtsp://…) onto a tile',
   },
   zh: {
     disconnected: '未连接', connected: '已连接', logout: '退出', scenes: '场景',
@@ -39,6 +40,7 @@ const T = {
     not_supported: '此视频墙尚不支持该操作', until_popped: '直到弹出',
     all_groups: '全部分组', ungrouped: '（未分组）', read_only: '只读',
     reload: '重新加载配置', reload_failed: '重新加载失败，视频墙保持原配置',
+    not_a_url: '请将视频流地址（rtsp://…）拖到窗口上',
   },
 };
 
@@ -456,6 +458,13 @@ function geometry() {
   };
 }
 
+// A tile's camera name: tile.list's (it names ad-hoc cameras too, which the catalog read at
+// login does not hold), else the catalog's, else the id.
+function nameOf(tl) {
+  const s = S.sources.get(tl.source);
+  return tl.name || (s && s.name) || tl.source || '—';
+}
+
 function stateOf(id) {
   const s = S.sources.get(id);
   return (s && s.state) || 'idle';
@@ -494,7 +503,7 @@ function renderMimic() {
   const sig = JSON.stringify([key, S.selected, S.lang, S.tiles.map((tl) => {
     const s = S.sources.get(tl.source) || {};
     const age = s.state === 'stalled' && s.last_frame_age_ms != null ? Math.round(s.last_frame_age_ms / 1000) : 0;
-    return [tl.index, tl.id, tl.rect, tl.source, tl.assigned_by, tl.state || s.state, s.name, age];
+    return [tl.index, tl.id, tl.rect, tl.source, tl.assigned_by, tl.state || s.state, nameOf(tl), age];
   })]);
   if (m.dataset.sig === sig) { renderTileInfo(); return; }
   m.dataset.sig = sig;
@@ -516,14 +525,14 @@ function renderMimic() {
     d.style.height = g.y(y + h, true) - y0 + 'px';
     const s = S.sources.get(tl.source);
     const label = el('div', 'label');
-    label.appendChild(el('span', 'name', (s && s.name) || tl.source || '—'));
+    label.appendChild(el('span', 'name', nameOf(tl)));
     let st = t('st_' + state);
     if (state === 'stalled' && s && s.last_frame_age_ms != null) st += ' ' + Math.round(s.last_frame_age_ms / 1000) + ' s';
     label.appendChild(el('span', 'state', st));
     if (tl.assigned_by) label.appendChild(el('span', 'picked', '✎ ' + tl.assigned_by));
     d.appendChild(label);
     d.title = (tl.id ? tl.id + ' · ' : '') + (tl.source || '');
-    d.addEventListener('pointerdown', (e) => startDrag(e, { tile: tl.index, label: (s && s.name) || tl.source }));
+    d.addEventListener('pointerdown', (e) => startDrag(e, { tile: tl.index, label: nameOf(tl) }));
     m.appendChild(d);
   }
   renderTileInfo();
@@ -562,7 +571,7 @@ function renderTileInfo() {
   const dl = $('ti-fields');
   dl.textContent = '';
   const row = (k, v) => { dl.appendChild(el('dt', null, t(k))); dl.appendChild(el('dd', null, v)); };
-  row('camera', (s.name || tl.source || '—') + (tl.source ? ' (' + tl.source + ')' : ''));
+  row('camera', nameOf(tl) + (tl.source ? ' (' + tl.source + ')' : ''));
   row('state', t('st_' + (tl.state || stateOf(tl.source))));
   row('fps', s.fps != null ? s.fps : '—');
   row('resolution', s.width ? s.width + '×' + s.height : '—');
@@ -589,14 +598,50 @@ function assignUrl(tile, url) {
   return act('tile.assign', { tile, url });
 }
 
+const STREAM_URL = /^(rtsp|rtsps|rtmp|srt|https?|udp):\/\/\S+$/i;
+
 // Pasting a stream URL anywhere (but into a field) shows it in the selected tile.
 document.addEventListener('paste', (e) => {
   if (e.target instanceof HTMLInputElement || S.selected === null) return;
   const text = (e.clipboardData.getData('text') || '').trim();
-  if (/^(rtsp|rtsps|rtmp|srt|https?|udp):\/\//i.test(text)) {
+  if (STREAM_URL.test(text)) {
     e.preventDefault();
     assignUrl(S.selected, text);
   }
+});
+
+// A stream URL dragged from another window (an NVR's web page, a list of addresses) and
+// dropped onto a tile shows there. The browser's own drag and drop: only text is taken.
+function droppedUrl(dt) {
+  const lines = (dt.getData('text/uri-list') || dt.getData('text/plain') || '').split(/\r?\n/);
+  const url = (lines.find((l) => l.trim() && !l.startsWith('#')) || '').trim();
+  return STREAM_URL.test(url) ? url : null;
+}
+
+function carriesText(dt) {
+  return dt && [...dt.types].some((ty) => ty === 'text/uri-list' || ty === 'text/plain');
+}
+
+$('mimic').addEventListener('dragover', (e) => {
+  const tile = e.target.closest('.tile');
+  if (!tile || !carriesText(e.dataTransfer)) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+  for (const d of document.querySelectorAll('.tile.drop')) if (d !== tile) d.classList.remove('drop');
+  tile.classList.add('drop');
+});
+$('mimic').addEventListener('dragleave', (e) => {
+  const tile = e.target.closest('.tile');
+  if (tile && !tile.contains(e.relatedTarget)) tile.classList.remove('drop');
+});
+$('mimic').addEventListener('drop', (e) => {
+  const tile = e.target.closest('.tile');
+  if (!tile || !carriesText(e.dataTransfer)) return;
+  e.preventDefault();
+  tile.classList.remove('drop');
+  const url = droppedUrl(e.dataTransfer);
+  if (url) assignUrl(+tile.dataset.tile, url);
+  else toast(t('not_a_url'));
 });
 
 // ---- dragging: a camera onto a tile, a tile onto a tile (pointer events, not HTML5 DnD) --
@@ -781,15 +826,22 @@ function renderAll() {
   renderCatalog();
 }
 
+// Esc closes an open dialog wherever the focus is (in it, most often), else unselects the
+// tile; the other keys are shortcuts only outside fields and dialogs.
 document.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+  const inField = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+  const dialogs = ['push-dialog', 'save-dialog'].filter((id) => !$(id).hidden);
   if (e.key === 'Escape') {
-    for (const id of ['push-dialog', 'save-dialog']) $(id).hidden = true;
-    S.selected = null;
-    renderMimic();
+    if (dialogs.length) {
+      for (const id of dialogs) $(id).hidden = true;
+      e.preventDefault();
+    } else if (!inField) {
+      S.selected = null;
+      renderMimic();
+    }
     return;
   }
-  if (!S.loggedIn || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (inField || dialogs.length || !S.loggedIn || e.ctrlKey || e.metaKey || e.altKey) return;
   if (/^[1-9]$/.test(e.key)) {
     const sc = S.scenes[+e.key - 1];
     if (sc) act('scene.switch', { scene: sc.id });

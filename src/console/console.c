@@ -24,6 +24,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,9 @@ struct conn {
     int failures;  /* failed logins on this connection */
     bool dropping; /* too much unsent: being closed */
     char ip[INET6_ADDRSTRLEN];
-    cJSON *held; /* the answer to a failed login, sent when its delay ends */
+    cJSON *held;     /* the answer to a failed login, sent when its delay ends */
+    uint64_t serial; /* names the connection for a deferred reply */
+    int waiting;     /* deferred replies owed to it (a reload): it reads nothing meanwhile */
     char ticket[TICKET_LEN + 1];
     /* HTTP */
     unsigned char *body; /* LWS_PRE headroom, then body_len bytes */
@@ -111,6 +114,8 @@ struct vw_console {
     struct lws_protocols protocols[2];
     struct conn *ws[MAX_WS];
     int ws_count;
+    uint64_t next_serial;
+    struct conn *current; /* the connection whose request is being run */
     /* /wall.jpg cache */
     struct jpeg_enc enc;
     unsigned char *jpg; /* LWS_PRE headroom, then jpg_len bytes */
@@ -243,6 +248,14 @@ static bool may_receive(const struct vw_console *con, const struct conn *c)
     return c->session.authed || !configured_token(con);
 }
 
+/* Reads the connection's next messages again, unless an answer is still held back (a failed
+ * login's delay) or owed (a reload): replies go out in the order of the requests. */
+static void resume_reading(struct conn *c)
+{
+    if (!c->held && !c->waiting)
+        lws_rx_flow_control(c->wsi, 1);
+}
+
 /* ---- WebSocket input ------------------------------------------------------------------- */
 
 /* Whether the message is an "auth" request (a login attempt). */
@@ -290,7 +303,9 @@ static void forget_failures(struct vw_console *con, const char *ip)
 static void handle_message(struct vw_console *con, struct conn *c)
 {
     bool was_authed = c->session.authed;
+    con->current = c;
     cJSON *reply = vw_control_run(con->ctl, &c->session, c->in ? c->in : "", c->in_len);
+    con->current = NULL;
     if (!reply)
         return;
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
@@ -932,6 +947,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         char peer[sizeof c->session.peer];
         describe_peer(wsi, peer, sizeof peer, c->ip);
         vw_session_init(&c->session, peer, false);
+        c->serial = ++con->next_serial;
         con->ws[con->ws_count++] = c;
         vw_debug("console: client=%s connected", peer);
         return 0;
@@ -942,7 +958,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (c && c->ws && c->held) {
             conn_queue_json(c, c->held);
             c->held = NULL;
-            lws_rx_flow_control(wsi, 1);
+            resume_reading(c);
         }
         return 0;
     case LWS_CALLBACK_CLOSED:
@@ -1031,6 +1047,32 @@ static void hook_event(void *user, const cJSON *ev)
 static int hook_clients(void *user)
 {
     return ((struct vw_console *)user)->ws_count;
+}
+
+/* A reload's reply comes later: the connection reads nothing until it has it. */
+static void *hook_defer(void *user)
+{
+    struct vw_console *con = user;
+    struct conn *c = con->current;
+    c->waiting++;
+    lws_rx_flow_control(c->wsi, 0);
+    return (void *)(uintptr_t)c->serial;
+}
+
+static void hook_deferred_reply(void *user, void *ticket, cJSON *reply)
+{
+    struct vw_console *con = user;
+    uint64_t serial = (uint64_t)(uintptr_t)ticket;
+    for (int i = 0; i < con->ws_count; i++) {
+        struct conn *c = con->ws[i];
+        if (c->serial != serial)
+            continue;
+        c->waiting--;
+        conn_queue_json(c, reply);
+        resume_reading(c);
+        return;
+    }
+    cJSON_Delete(reply); /* the connection closed meanwhile */
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -1135,6 +1177,8 @@ struct vw_console *vw_console_create(struct vw_wall *w, struct vw_control *ctl,
         .dispatch = hook_dispatch,
         .event = hook_event,
         .client_count = hook_clients,
+        .defer = hook_defer,
+        .deferred_reply = hook_deferred_reply,
     };
     vw_control_set_hook(ctl, &hook);
     vw_info("console: serving %s://%s:%d/", opt->cert ? "https" : "http", host, port);

@@ -14,6 +14,7 @@
 #include "model/config.h"
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "wall/wall.h"
 
 /* ---- the table's types ---------------------------------------------------------------- */
@@ -614,9 +615,63 @@ static void reload_done(void *ud, bool ok, const struct vw_errors *errs)
 {
     struct pending_reload *p = ud;
     vw_info("audit: client=%s cmd=config.reload result=%s", p->by, ok ? "ok" : "config_error");
-    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reload_reply(p->id, ok, errs));
+    cJSON *reply = reload_reply(p->id, ok, errs);
+    cJSON *nodes = vw_wall_take_reload_nodes(p->ctx.wall); /* a cluster: each node's result */
+    if (nodes)
+        cJSON_AddItemToObject(reply, "nodes", nodes);
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
     cJSON_Delete(p->id);
     free(p);
+}
+
+/* ---- changes a cluster commits ----------------------------------------------------------- */
+
+static void move_fields(cJSON *to, cJSON *from);
+
+/* A state-changing command on a cluster node: its reply waits for the commit. */
+struct pending_commit {
+    struct vw_command_ctx ctx;
+    void *ticket;
+    cJSON *id, *out; /* the request's id; the reply's fields the handler made */
+    char by[128];
+    const char *cmd;
+};
+
+static void commit_cancelled(void *ud)
+{
+    struct pending_commit *p = ud;
+    cJSON_Delete(p->id);
+    cJSON_Delete(p->out);
+    free(p);
+}
+
+static void commit_done(void *ud, const char *error, const char *message, uint64_t revision,
+                        int64_t at_ms, const char *showing, const char *base)
+{
+    struct pending_commit *p = ud;
+    vw_info("audit: client=%s cmd=%s result=%s", p->by, p->cmd, error ? error : "ok");
+    cJSON *reply;
+    if (error) {
+        reply = vw_commands_error_reply(p->id, error, message);
+    } else {
+        reply = cJSON_CreateObject();
+        if (p->id)
+            cJSON_AddItemToObject(reply, "id", cJSON_Duplicate(p->id, true));
+        cJSON_AddTrueToObject(reply, "ok");
+        move_fields(reply, p->out); /* and frees it */
+        p->out = NULL;
+        cJSON_DeleteItemFromObjectCaseSensitive(reply, "revision");
+        cJSON_DeleteItemFromObjectCaseSensitive(reply, "at");
+        cJSON_AddNumberToObject(reply, "revision", (double)revision);
+        cJSON_AddNumberToObject(reply, "at", (double)at_ms);
+        /* What the committed change shows, not what showed when the command came. */
+        if (cJSON_HasObjectItem(reply, "current") && showing)
+            cJSON_ReplaceItemInObjectCaseSensitive(reply, "current", cJSON_CreateString(showing));
+        if (cJSON_HasObjectItem(reply, "base") && base)
+            cJSON_ReplaceItemInObjectCaseSensitive(reply, "base", cJSON_CreateString(base));
+    }
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
+    commit_cancelled(p);
 }
 
 static bool cmd_config_reload(struct call *c)
@@ -656,6 +711,37 @@ static bool cmd_config_reload(struct call *c)
     return true;
 }
 
+/* A cluster's whole-wall screenshot, answered when every node sent its panels. */
+struct pending_shot {
+    struct vw_command_ctx ctx;
+    void *ticket;
+    cJSON *id;
+    char *path;
+};
+
+static void shot_done(void *ud, bool ok, const struct vw_errors *errs, const cJSON *missing)
+{
+    struct pending_shot *p = ud;
+    cJSON *reply;
+    if (ok) {
+        reply = cJSON_CreateObject();
+        if (p->id)
+            cJSON_AddItemToObject(reply, "id", cJSON_Duplicate(p->id, true));
+        cJSON_AddTrueToObject(reply, "ok");
+        cJSON_AddStringToObject(reply, "path", p->path);
+        cJSON_AddItemToObject(reply, "missing_nodes", cJSON_Duplicate(missing, true));
+    } else {
+        char why[200];
+        clip(why, sizeof why, vw_errors_first(errs));
+        reply = vw_commands_error_reply(p->id, "screenshot_failed",
+                                        why[0] ? why : "the wall could not write the PNG");
+    }
+    p->ctx.deferred_reply(p->ctx.defer_ud, p->ticket, reply);
+    cJSON_Delete(p->id);
+    free(p->path);
+    free(p);
+}
+
 static bool cmd_screenshot(struct call *c)
 {
     const struct vw_config *cfg = vw_wall_config(c->ctx->wall);
@@ -675,6 +761,21 @@ static bool cmd_screenshot(struct call *c)
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         free(path);
         return fail(c, "bad_args", "\"file\" names something that is not a regular file");
+    }
+    if (vw_wall_node(c->ctx->wall) && c->ctx->defer) { /* the whole wall, from every node */
+        struct pending_shot *p = calloc(1, sizeof *p);
+        if (!p)
+            abort();
+        p->ctx = *c->ctx;
+        p->id = c->id ? cJSON_Duplicate(c->id, true) : NULL;
+        p->path = path;
+        if (vw_wall_screenshot_cluster(c->ctx->wall, path, shot_done, p)) {
+            p->ticket = c->ctx->defer(c->ctx->defer_ud);
+            c->deferred = true;
+            return true;
+        }
+        cJSON_Delete(p->id);
+        free(p);
     }
     struct vw_errors errs;
     vw_errors_init(&errs);
@@ -1328,6 +1429,33 @@ struct cJSON *vw_commands_handle_line(struct vw_command_ctx *ctx, struct vw_sess
         goto done;
     }
     bool ok = r.cmd->handler(&c);
+    uint64_t proposal = vw_wall_take_ticket(ctx->wall);
+    if (ok && proposal && !c.deferred && ctx->defer) { /* a cluster commits it, then we answer */
+        struct pending_commit *p = calloc(1, sizeof *p);
+        if (!p)
+            abort();
+        p->ctx = *ctx;
+        p->id = r.id ? cJSON_Duplicate(r.id, true) : NULL;
+        p->out = c.out;
+        p->cmd = r.cmd->name;
+        clip(p->by, sizeof p->by, who(&c));
+        p->ticket = ctx->defer(ctx->defer_ud);
+        vw_wall_when_committed(ctx->wall, proposal, commit_done, commit_cancelled, p);
+        audit(s, &r, "proposed");
+        goto done;
+    }
+    if (ok && r.cmd->changes_state && !c.deferred) {
+        /* The revision the change made, and when it shows: at once on one box; without a way
+         * to answer later, a cluster's proposal is answered now, as not yet committed. */
+        cJSON_DeleteItemFromObjectCaseSensitive(c.out, "revision");
+        if (proposal) {
+            cJSON_AddNullToObject(c.out, "revision");
+            cJSON_AddBoolToObject(c.out, "committed", false);
+        } else {
+            cJSON_AddNumberToObject(c.out, "revision", (double)vw_wall_revision(ctx->wall));
+            cJSON_AddNumberToObject(c.out, "at", (double)vw_realtime_ms());
+        }
+    }
     if (r.cmd->changes_state)
         audit(s, &r, c.deferred ? "started" : ok ? "ok" : c.error);
     if (c.deferred) {

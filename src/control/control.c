@@ -17,7 +17,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -249,14 +248,35 @@ static void client_flush(struct client *cl)
 
 static void reapply_socket_modes(struct vw_control *c);
 
-/* A request of the console's (a WebSocket session): answered at once; a reload reads the
- * wall file on this thread (the console's sessions have no deferred replies yet). */
+static void *hook_defer(void *ud)
+{
+    struct vw_control *c = ud;
+    return c->hook.defer(c->hook.user);
+}
+
+static void hook_deferred_reply(void *ud, void *ticket, cJSON *reply)
+{
+    struct vw_control *c = ud;
+    reapply_socket_modes(c); /* as deferred_reply: a reload may have changed the group */
+    if (c->hook.deferred_reply)
+        c->hook.deferred_reply(c->hook.user, ticket, reply);
+    else
+        cJSON_Delete(reply); /* the console went away meanwhile */
+}
+
+/* A request of the console's (a WebSocket session): answered at once, or later through the
+ * hook's deferred replies (a reload), like a socket client's. */
 cJSON *vw_control_run(struct vw_control *c, struct vw_session *s, const char *line, size_t len)
 {
     int clients = vw_control_client_count(c);
     if (c->hook.client_count)
         clients += c->hook.client_count(c->hook.user);
     struct vw_command_ctx ctx = {.wall = c->wall, .clients = clients};
+    if (c->hook.defer && c->hook.deferred_reply) {
+        ctx.defer = hook_defer;
+        ctx.deferred_reply = hook_deferred_reply;
+        ctx.defer_ud = c;
+    }
     cJSON *reply = vw_commands_handle_line(&ctx, s, line, len);
     if (ctx.reloaded)
         reapply_socket_modes(c);
@@ -577,16 +597,13 @@ static bool apply_socket_mode(struct vw_control *c, const struct listener *l,
     const char *group = cfg ? cfg->control.socket_group : NULL;
     mode_t mode = 0600;
     if (group && group[0]) {
-        char *end;
-        long gid = strtol(group, &end, 10);
-        if (*end) {
-            struct group *gr = getgrnam(group);
-            if (!gr) {
-                vw_errors_add(errs, "control endpoint '%s': no group '%s' (control.socket_group)",
-                              l->endpoint, group);
-                return false;
-            }
-            gid = (long)gr->gr_gid;
+        /* A reloaded file comes with its group looked up by the reload's worker; only the
+         * file read at start is looked up here, before the wall runs. */
+        long gid = cfg->control.socket_gid;
+        if (!cfg->control.socket_gid_known && !vw_config_group_id(group, &gid)) {
+            vw_errors_add(errs, "control endpoint '%s': no group '%s' (control.socket_group)",
+                          l->endpoint, group);
+            return false;
         }
         if (chown(l->path, (uid_t)-1, (gid_t)gid) != 0) {
             vw_errors_add(errs, "control endpoint '%s': can't give the socket to group '%s': %s",

@@ -47,11 +47,19 @@ struct vw_control_hook {
     /* Each wall event, before the server frees it (borrowed). */
     void (*event)(void *user, const struct cJSON *ev);
     int (*client_count)(void *user); /* its clients, counted in "status" */
+    /* Replies that come later (config.reload reads the wall file on a worker thread), as for
+     * the sockets' clients: defer() returns a ticket for the request vw_control_run is running
+     * (the hook knows whose it is), and deferred_reply(ticket, reply) hands the reply (owned)
+     * over from a later vw_control_poll, once the work is done. The hook answers none of that
+     * session's later requests before it. NULL defer: such requests run to the end at once. */
+    void *(*defer)(void *user);
+    void (*deferred_reply)(void *user, void *ticket, struct cJSON *reply);
 };
 /* Installs `hook` (copied; NULL removes it). */
 void vw_control_set_hook(struct vw_control *c, const struct vw_control_hook *hook);
 /* Runs one request line for session `s` with the server's command context, as a socket
- * client's line would run. Returns the reply (caller owns it) or NULL for a blank line. */
+ * client's line would run. Returns the reply (caller owns it), or NULL for a blank line or a
+ * reply deferred through the hook's defer(). */
 struct cJSON *vw_control_run(struct vw_control *c, struct vw_session *s, const char *line,
                              size_t len);
 

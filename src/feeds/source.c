@@ -90,6 +90,8 @@ struct vw_source {
 
     /* Requests from the main thread, polled by the source thread. */
     atomic_bool stop, want_sub, skip_nonref, reconnect, yield;
+    atomic_int playout_ms; /* vw_source_set_playout */
+    atomic_llong epoch_us; /* vw_source_set_epoch */
     /* Source thread and its interrupt callback. */
     atomic_llong deadline_us; /* 0: none */
     atomic_bool timed_out;    /* the callback interrupted a call for its deadline */
@@ -154,6 +156,10 @@ struct worker {
     /* File pacing: a frame with pts P is due at base_us + (P - base_pts_us). */
     bool pace_started;
     int64_t base_us, base_pts_us, last_pts_us, last_due_us;
+    /* ...or, with a shared epoch (vw_source_set_epoch), at epoch + media + playout, media
+     * being the file's time since the epoch, continuous over loops. */
+    bool media_started;
+    int64_t epoch_used, media_us;
 };
 
 static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
@@ -646,6 +652,33 @@ static bool pace(struct worker *w, const struct conn *c, int64_t pts_us, int64_t
     return due <= now || sleep_until(w->s, due);
 }
 
+/* Files shown by several nodes (a tile spanning them): the frame at media time m since the
+ * shared epoch was captured, as far as the wall is concerned, at epoch + m and shows at
+ * epoch + m + playout on every node, whose decoders opened the file at the same moment.
+ * *capture_us gets epoch + m. False when stopped. */
+static bool pace_shared(struct worker *w, const struct conn *c, int64_t pts_us, int64_t epoch,
+                        int playout_ms, int64_t *late_us, int64_t *capture_us)
+{
+    if (!w->media_started || epoch != w->epoch_used) {
+        w->media_started = true;
+        w->epoch_used = epoch;
+        w->media_us = 0;
+    } else {
+        int64_t step = pts_us - w->last_pts_us;
+        w->media_us += step <= 0 || step > PACE_JUMP_US ? c->frame_dur_us : step; /* loops */
+    }
+    w->last_pts_us = pts_us;
+    w->pace_started = false; /* the plain pacing starts afresh if the epoch goes */
+    *capture_us = epoch + w->media_us;
+    int64_t due_rt = *capture_us + (int64_t)playout_ms * 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    *late_us = now_rt > due_rt ? now_rt - due_rt : 0;
+    /* Behind (opened late, or decoding slowly): no wait, so the file catches up. */
+    return due_rt <= now_rt || sleep_until(w->s, vw_now_us() + (due_rt - now_rt));
+}
+
 /* Live streams: how far behind the stream's own clock this frame comes out. */
 static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
 {
@@ -664,10 +697,25 @@ static int64_t live_lateness(struct conn *c, int64_t pts_us, int64_t now)
     return lag - c->min_lag_us;
 }
 
+/* When the packet's picture was captured, in the sender's CLOCK_REALTIME microseconds:
+ * FFmpeg's RTP demuxer attaches it (AV_PKT_DATA_PRFT) once an RTCP sender report has mapped
+ * RTP timestamps to the sender's wallclock. 0 when unknown (files, HTTP, before the first
+ * sender report). */
+static int64_t capture_us(const AVPacket *pkt)
+{
+    size_t size = 0;
+    const uint8_t *sd = av_packet_get_side_data(pkt, AV_PKT_DATA_PRFT, &size);
+    if (!sd || size < sizeof(AVProducerReferenceTime))
+        return 0;
+    const AVProducerReferenceTime *prft = (const AVProducerReferenceTime *)(const void *)sd;
+    return prft->wallclock > 0 ? prft->wallclock : 0;
+}
+
 static void record_frame(struct vw_source *s, const AVFrame *f, const struct conn *c, bool hw,
                          int64_t now, bool late)
 {
     pthread_mutex_lock(&s->lock);
+    s->st.sync |= f->reordered_opaque > 0;
     s->st.frames_decoded++;
     s->st.frames_late += late;
     s->st.width = f->width;
@@ -739,6 +787,27 @@ static void set_shed(struct vw_source *s, struct conn *c, enum vw_source_shed sh
     c->shed = shed;
 }
 
+/* A live frame captured at `captured_us` (sender's realtime; 0: unknown) waits until
+ * captured_us + playout_ms, when a playout is set: every node showing the camera then shows
+ * it at the same moment, whatever its own network and decoding delays. A capture time in the
+ * future (clocks out of step) holds no longer than playout_ms. Frames queue meanwhile in the
+ * connection (the stream comes at its own pace). Returns false when stopped. */
+static bool hold_for_playout(struct vw_source *s, int64_t captured_us)
+{
+    int playout_ms = atomic_load(&s->playout_ms);
+    if (playout_ms <= 0 || captured_us <= 0)
+        return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t wait = captured_us + (int64_t)playout_ms * 1000 - now_rt;
+    if (wait <= 0)
+        return true;
+    if (wait > (int64_t)playout_ms * 1000)
+        wait = (int64_t)playout_ms * 1000;
+    return sleep_until(s, vw_now_us() + wait);
+}
+
 /* Paces (files), posts and counts one decoded frame. Returns false when stopped. */
 static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, bool *failed)
 {
@@ -767,7 +836,20 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
     int64_t pts_us = ts == AV_NOPTS_VALUE ? w->last_pts_us + c->frame_dur_us
                                           : av_rescale_q(ts, c->tb, AV_TIME_BASE_Q);
     int64_t late_us = 0;
-    if (w->is_file && !pace(w, c, pts_us, &late_us)) {
+    int64_t epoch = atomic_load(&s->epoch_us);
+    int playout = atomic_load(&s->playout_ms);
+    if (w->is_file && epoch > 0 && playout > 0) {
+        int64_t captured = 0;
+        if (!pace_shared(w, c, pts_us, epoch, playout, &late_us, &captured)) {
+            av_frame_unref(out);
+            return false;
+        }
+        out->reordered_opaque = captured;
+    } else if (w->is_file && !pace(w, c, pts_us, &late_us)) {
+        av_frame_unref(out);
+        return false;
+    }
+    if (!w->is_file && !hold_for_playout(s, out->reordered_opaque)) {
         av_frame_unref(out);
         return false;
     }
@@ -900,6 +982,9 @@ static enum end run_conn(struct worker *w, struct conn *c)
                  * depacketizers hand over the frame they held when the socket gives up.
                  * Decode it, then count the stall (it is not a sign of life). */
                 stall_after = atomic_load(&s->timed_out);
+                /* The capture time rides through the decoder's reordering to the frame
+                 * (AVFrame.reordered_opaque); 0: unknown. */
+                c->dec->reordered_opaque = capture_us(w->pkt);
                 ret = avcodec_send_packet(c->dec, w->pkt);
                 av_packet_unref(w->pkt);
                 if (ret < 0 && ret != AVERROR(EAGAIN)) {
@@ -1136,6 +1221,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->stop, false);
     atomic_init(&s->want_sub, substream);
     atomic_init(&s->skip_nonref, false);
+    atomic_init(&s->playout_ms, 0);
     atomic_init(&s->reconnect, false);
     atomic_init(&s->yield, false);
     atomic_init(&s->deadline_us, 0);
@@ -1265,6 +1351,16 @@ void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 void vw_source_yield(struct vw_source *s)
 {
     atomic_store(&s->yield, true);
+}
+
+void vw_source_set_epoch(struct vw_source *s, int64_t epoch_us)
+{
+    atomic_store(&s->epoch_us, epoch_us);
+}
+
+void vw_source_set_playout(struct vw_source *s, int playout_ms)
+{
+    atomic_store(&s->playout_ms, playout_ms);
 }
 
 void vw_source_reconnect(struct vw_source *s)

@@ -61,6 +61,8 @@ struct vw_source_stats {
     enum vw_source_shed shed;  /* what the decoder skips now */
     bool substream;            /* decoding the substream URL now */
     bool hw;                   /* decoding in hardware now */
+    bool sync;                 /* a capture time (the sender's wallclock from RTCP sender
+                                  reports) came with a frame: frames can be shown by it */
     char error[256];           /* last error text, "" when none */
 };
 
@@ -96,6 +98,16 @@ void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
  * (an unprivileged thread cannot raise its priority again). The wall asks it of every decoder
  * while it is overloaded. */
 void vw_source_yield(struct vw_source *s);
+/* Main thread: hold each frame that has a capture time (sync) until capture time +
+ * `playout_ms` by the realtime clock before posting it, so walls on several machines show it
+ * together (a tile spanning cluster nodes); never longer than playout_ms. 0: post frames as
+ * soon as they are decoded (the default). */
+void vw_source_set_playout(struct vw_source *s, int playout_ms);
+/* Files with a playout: the realtime moment (µs since the epoch) that every node showing the
+ * file counts its time from, so that they show the same frame together (the showing scene's
+ * start, from the shared state); frames are then paced by it, and carry epoch + media time
+ * as their capture time. 0: paced from when the file opened, as alone. */
+void vw_source_set_epoch(struct vw_source *s, int64_t epoch_us);
 
 /* Main thread: drops the connection now and connects again at once (an operator's
  * "reconnect" button), the backoff back at 0.5 s; counts in reconnects. Make-before-break:

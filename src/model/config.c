@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "base/strmap.h"
 #include "base/utf8.h"
 #include "model/catalog.h"
+#include "model/geometry.h"
 
 #define MAX_PANELS 64
 #define RECT_EPS 1e-6 /* slack for rects computed in floating point */
@@ -536,6 +538,8 @@ enum ktype {
     T_BOOL,    /* → bool */
     T_STR,     /* → char * */
     T_PATH,    /* file path, resolved against the wall file's folder → char * */
+    T_FILE,    /* T_PATH of a file a library opens by path later: if it exists, it must be a
+                  regular file (a FIFO would block whoever opens it) */
     T_URL,     /* FFmpeg URL kept, or a file path resolved like T_PATH → char * */
     T_ENUM,    /* one string of `choices` → int (its index) */
     T_ENUMSTR, /* one string of `choices` → char * */
@@ -605,7 +609,7 @@ static const struct key wall_keys[] = {
     {"grid", T_GROUP, REQUIRED, .sub = grid_keys},
     {"bezel", T_GROUP, .sub = bezel_keys},
     {"labels", T_BOOL, AT(C, labels)},
-    {"font", T_PATH, NONEMPTY, AT(C, font)},
+    {"font", T_FILE, NONEMPTY, AT(C, font)},
     {"label_size", T_INT, RANGE(4, 1024), UNIT("px"), AT(C, label_size)},
     {"hwaccel", T_ENUM, .choices = hwaccel_names, AT(C, hwaccel)},
     {"substream_ratio", T_NUM, RANGE(1, 1e6), AT(C, substream_ratio)},
@@ -621,8 +625,29 @@ static const struct key control_keys[] = {
     {"socket_group", T_STR, NONEMPTY, AT(C, control.socket_group)},
     {"seats", T_LIST, OPTIONAL},
     {"http", T_STR, NONEMPTY, AT(C, control.http)},
-    {"http_cert", T_PATH, NONEMPTY, AT(C, control.http_cert)},
-    {"http_key", T_PATH, NONEMPTY, AT(C, control.http_key)},
+    {"http_cert", T_FILE, NONEMPTY, AT(C, control.http_cert)},
+    {"http_key", T_FILE, NONEMPTY, AT(C, control.http_key)},
+    {0},
+};
+static const struct key cluster_tls_keys[] = {
+    {"ca", T_FILE, NONEMPTY, AT(C, cluster.tls_ca)},
+    {"cert", T_FILE, NONEMPTY, AT(C, cluster.tls_cert)},
+    {"key", T_FILE, NONEMPTY, AT(C, cluster.tls_key)},
+    {0},
+};
+static const struct key cluster_keys[] = {
+    {"nats", T_STRS, REQUIRED, AT(C, cluster.nats), .off_count = offsetof(C, cluster.nats_count)},
+    {"name", T_STR, REQUIRED, NONEMPTY, AT(C, cluster.name)},
+    {"lead_ms", T_INT, RANGE(0, 10000), UNIT("ms"), AT(C, cluster.lead_ms)},
+    {"playout_ms", T_INT, RANGE(0, 10000), UNIT("ms"), AT(C, cluster.playout_ms)},
+    {"nodes", T_LIST, REQUIRED},
+    {"user", T_STR, NONEMPTY, AT(C, cluster.user)},
+    {"password", T_STR, NONEMPTY, AT(C, cluster.password)},
+    {"token", T_STR, NONEMPTY, AT(C, cluster.token)},
+    {"nkey", T_STR, NONEMPTY, AT(C, cluster.nkey)},
+    {"nkey_seed", T_FILE, NONEMPTY, AT(C, cluster.nkey_seed)},
+    {"creds", T_FILE, NONEMPTY, AT(C, cluster.creds)},
+    {"tls", T_GROUP, .sub = cluster_tls_keys},
     {0},
 };
 static const struct key root_keys[] = {
@@ -631,6 +656,7 @@ static const struct key root_keys[] = {
     {"catalog", T_STRS, AT(C, catalogs), .off_count = offsetof(C, catalog_count)},
     {"scenes", T_LIST, REQUIRED},
     {"control", T_GROUP, .sub = control_keys},
+    {"cluster", T_GROUP, .sub = cluster_keys},
     {0},
 };
 #undef C
@@ -714,6 +740,12 @@ static const struct key seat_keys[] = {
     {0},
 };
 
+static const struct key node_keys[] = {
+    {"id", T_STR, REQUIRED, NONEMPTY, AT(struct vw_node_cfg, id)},
+    {"panels", T_STR, REQUIRED, NONEMPTY, AT(struct vw_node_cfg, panels)},
+    {0},
+};
+
 /* ---- the walker ---- */
 
 static bool is_int(const config_setting_t *s)
@@ -746,6 +778,7 @@ static void describe(const struct key *k, char *buf, size_t n)
     case T_BOOL: snprintf(buf, n, "true or false"); break;
     case T_STR:
     case T_PATH:
+    case T_FILE:
     case T_URL: snprintf(buf, n, k->nonempty ? "a non-empty string" : "a string"); break;
     case T_ENUM:
     case T_ENUMSTR: {
@@ -901,6 +934,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         return;
     case T_STR:
     case T_PATH:
+    case T_FILE:
     case T_URL: {
         if (config_setting_type(s) != CONFIG_TYPE_STRING)
             break;
@@ -911,6 +945,17 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         }
         if (!utf8_ok(L, s, spath, v))
             return;
+        if (k->type == T_FILE) {
+            char *path = resolve_path(L->dir, v);
+            struct stat st; /* stat, not open: it cannot block on a FIFO */
+            if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                fail_at(L, s, "%s: %s: cannot open: not a regular file", spath, path);
+                free(path);
+                return;
+            }
+            set_string(at, path);
+            return;
+        }
         set_string(at, k->type == T_PATH  ? resolve_path(L->dir, v)
                        : k->type == T_URL ? resolve_url(L->dir, v)
                                           : xstrdup(v));
@@ -1521,6 +1566,99 @@ static void read_seats(struct loader *L, struct vw_config *cfg, const config_set
     vw_strmap_destroy(tokens);
 }
 
+/* Letters, digits, '-' and '_': what NATS allows in a bucket name and a subject token. */
+static bool plain_name(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
+/* cluster = { nats = [...]; name = "..."; nodes = ( { id = "a"; panels = "0-5"; }, ... ); } */
+static void read_cluster(struct loader *L, struct vw_config *cfg, const config_setting_t *root,
+                         bool wall_ok)
+{
+    const config_setting_t *g = member(root, "cluster");
+    if (!g || !config_setting_is_group(g))
+        return;
+    struct vw_cluster_cfg *cl = &cfg->cluster;
+    cl->enabled = true;
+    if (cl->name && !plain_name(cl->name))
+        fail_at(L, member(g, "name"),
+                "cluster.name: letters, digits, '-' and '_' only (it names a NATS bucket), got "
+                "\"%s\"",
+                cl->name);
+    const config_setting_t *urls = list_member(g, "nats");
+    if (urls && config_setting_length(urls) == 0)
+        fail_at(L, urls, "cluster.nats: at least one server URL (\"nats://HOST:PORT\")");
+    for (int i = 0; urls && i < cl->nats_count; i++)
+        if (strncmp(cl->nats[i], "nats://", 7) && strncmp(cl->nats[i], "tls://", 6))
+            fail_at(L, config_setting_get_elem(urls, (unsigned)i),
+                    "cluster.nats[%d]: expected \"nats://HOST:PORT\" or \"tls://HOST:PORT\", got "
+                    "\"%s\"",
+                    i, cl->nats[i]);
+    if (!cl->user != !cl->password)
+        fail_at(L, g, "cluster: user and password go together");
+    if (!cl->nkey != !cl->nkey_seed)
+        fail_at(L, g, "cluster: nkey (the public key) and nkey_seed (its seed file) go together");
+    if (!cl->tls_cert != !cl->tls_key)
+        fail_at(L, g, "cluster.tls: cert and key go together");
+    int kinds = !!cl->user + !!cl->token + !!cl->nkey_seed + !!cl->creds;
+    if (kinds > 1)
+        fail_at(L, g,
+                "cluster: one kind of credentials (user/password, token, nkey_seed or creds)");
+
+    const config_setting_t *list = list_member(g, "nodes");
+    int n = list ? config_setting_length(list) : 0;
+    if (list && n == 0)
+        fail_at(L, list, "cluster.nodes: at least one node { id = \"a\"; panels = \"0-5\"; }");
+    if (!n)
+        return;
+    cl->nodes = xcalloc((size_t)n, sizeof *cl->nodes);
+    int panels = wall_ok ? cfg->columns * cfg->rows : 0;
+    int *owner = panels ? xcalloc((size_t)panels, sizeof *owner) : NULL; /* node index + 1 */
+    bool *on = panels ? xcalloc((size_t)panels, sizeof *on) : NULL;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *ng = config_setting_get_elem(list, (unsigned)i);
+        char p[SPATH];
+        snprintf(p, sizeof p, "cluster.nodes[%d]", i);
+        if (!config_setting_is_group(ng)) {
+            fail_at(L, ng, "%s: expected a group { id = \"a\"; panels = \"0-5\"; }", p);
+            continue;
+        }
+        struct vw_node_cfg *node = &cl->nodes[cl->node_count++];
+        node->line = line_of(ng);
+        walk(L, ng, p, node_keys, node);
+        if (node->id && !plain_name(node->id))
+            fail_at(L, member(ng, "id"), "%s.id: letters, digits, '-' and '_' only, got \"%s\"", p,
+                    node->id);
+        for (int j = 0; node->id && j < cl->node_count - 1; j++)
+            if (cl->nodes[j].id && !strcmp(cl->nodes[j].id, node->id))
+                fail_at(L, member(ng, "id"), "%s.id: duplicate node id '%s' (first at line %d)", p,
+                        node->id, cl->nodes[j].line);
+        if (!node->panels || !panels)
+            continue;
+        char why[96];
+        if (!vw_parse_panels(node->panels, panels, on, why, sizeof why)) {
+            fail_at(L, member(ng, "panels"), "%s.panels: \"%s\": %s", p, node->panels, why);
+            continue;
+        }
+        for (int k = 0; k < panels; k++) {
+            if (!on[k])
+                continue;
+            if (owner[k])
+                fail_at(L, member(ng, "panels"), "%s.panels: panel %d belongs to node '%s' already",
+                        p, k, cl->nodes[owner[k] - 1].id ? cl->nodes[owner[k] - 1].id : "?");
+            else
+                owner[k] = cl->node_count;
+        }
+    }
+    free(owner);
+    free(on);
+}
+
 /* The file's name without folder or extension, as the wall's name when it has none. */
 static char *stem_of(const char *path)
 {
@@ -1544,6 +1682,8 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     cfg->hwaccel = VW_HWACCEL_NONE;
     cfg->substream_ratio = 4;
     cfg->output = xstrdup("window");
+    cfg->cluster.lead_ms = 120;
+    cfg->cluster.playout_ms = 200;
     cfg->source_index = vw_strmap_create(64);
     L.dir = cfg->dir;
 
@@ -1597,6 +1737,7 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     read_scenes(&L, cfg, root, wall_ok);
     check_control(&L, cfg, root);
     read_seats(&L, cfg, root);
+    read_cluster(&L, cfg, root, wall_ok);
 
 out:
     config_destroy(&lc);
@@ -1655,6 +1796,25 @@ void vw_config_destroy(struct vw_config *cfg)
     free(cfg->control.http);
     free(cfg->control.http_cert);
     free(cfg->control.http_key);
+    struct vw_cluster_cfg *cl = &cfg->cluster;
+    for (int i = 0; i < cl->nats_count; i++)
+        free(cl->nats[i]);
+    free(cl->nats);
+    for (int i = 0; i < cl->node_count; i++) {
+        free(cl->nodes[i].id);
+        free(cl->nodes[i].panels);
+    }
+    free(cl->nodes);
+    free(cl->name);
+    free(cl->user);
+    free(cl->password);
+    free(cl->token);
+    free(cl->nkey);
+    free(cl->nkey_seed);
+    free(cl->creds);
+    free(cl->tls_ca);
+    free(cl->tls_cert);
+    free(cl->tls_key);
     free(cfg->displays);
     free(cfg->name);
     free(cfg->font);
@@ -1682,4 +1842,42 @@ int vw_config_find_scene(const struct vw_config *cfg, const char *id)
         if (cfg->scenes[i].id && !strcmp(cfg->scenes[i].id, id))
             return i;
     return -1;
+}
+
+int vw_config_find_node(const struct vw_config *cfg, const char *id)
+{
+    for (int i = 0; i < cfg->cluster.node_count; i++)
+        if (cfg->cluster.nodes[i].id && !strcmp(cfg->cluster.nodes[i].id, id))
+            return i;
+    return -1;
+}
+
+bool vw_config_group_id(const char *group, long *gid)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(group, &end, 10);
+    if (group[0] && !*end && errno == 0 && n >= 0) {
+        *gid = n;
+        return true;
+    }
+    struct group gr, *found = NULL;
+    size_t cap = 16384;
+    char *buf = NULL;
+    int rc;
+    do { /* a group of many members needs a bigger buffer: ERANGE says so */
+        cap *= 2;
+        char *bigger = realloc(buf, cap);
+        if (!bigger) {
+            free(buf);
+            return false;
+        }
+        buf = bigger;
+        rc = getgrnam_r(group, &gr, buf, cap, &found);
+    } while (rc == ERANGE && cap < (16u << 20));
+    bool ok = rc == 0 && found;
+    if (ok)
+        *gid = (long)found->gr_gid;
+    free(buf);
+    return ok;
 }

@@ -93,6 +93,35 @@ struct vw_control_cfg {
     char *http;      /* the browser console's "HOST:PORT", or NULL: off */
     char *http_cert; /* TLS certificate and key (PEM) for it, or NULL: plain HTTP */
     char *http_key;
+    /* socket_group's id once looked up (vw_config_group_id) by whoever loaded the file off
+     * the main thread (a reload's worker), so the main thread never waits on NSS. */
+    bool socket_gid_known;
+    long socket_gid;
+};
+
+/* cluster.nodes: one machine of a wall driven by several (docs/cluster.md). */
+struct vw_node_cfg {
+    char *id;     /* unique; letters, digits, '-' and '_' */
+    char *panels; /* "0-5": the panels it renders, as written (checked; no panel on two nodes) */
+    int line;
+};
+
+/* cluster: the wall's state is shared through a NATS JetStream key-value bucket; absent (the
+ * default) for a wall on one machine. */
+struct vw_cluster_cfg {
+    bool enabled;
+    char **nats; /* server URLs, "nats://HOST:PORT" or "tls://HOST:PORT" */
+    int nats_count;
+    char *name;     /* bucket and subject prefix: letters, digits, '-' and '_' */
+    int lead_ms;    /* a change shows this long after it is committed (default 120) */
+    int playout_ms; /* frame sync delay for tiles that span nodes (default 200) */
+    struct vw_node_cfg *nodes;
+    int node_count;
+    char *user, *password;  /* credentials: user/password, a token, an nkey seed file or a */
+    char *token;            /* .creds file (JWT + seed); at most one kind */
+    char *nkey, *nkey_seed; /* nkey: the user's public key ("U..."), with its seed file */
+    char *creds;
+    char *tls_ca, *tls_cert, *tls_key; /* TLS: CA to trust, client certificate and key */
 };
 
 struct vw_strmap;
@@ -126,6 +155,7 @@ struct vw_config {
     int catalog_count;
 
     struct vw_control_cfg control;
+    struct vw_cluster_cfg cluster;
 
     /* 64-bit FNV-1a, 16 lower-case hex digits, over the bytes of every file read (wall file,
      * includes, catalogs, as they are on disk): tells whether a state file or another
@@ -154,5 +184,12 @@ void vw_config_destroy(struct vw_config *cfg); /* NULL ok */
  * changes. */
 int vw_config_find_source(const struct vw_config *cfg, const char *id);
 int vw_config_find_scene(const struct vw_config *cfg, const char *id);
+/* Index of the cluster node with this id, or -1. */
+int vw_config_find_node(const struct vw_config *cfg, const char *id);
+
+/* The id of group `group` (a number is taken as is; a name is looked up through NSS, which
+ * may wait on a directory server: not on the main thread of a running wall). false when
+ * there is no such group. Thread-safe. */
+bool vw_config_group_id(const char *group, long *gid);
 
 #endif

@@ -1,6 +1,8 @@
 #include "model/geometry.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Panel coordinates within this distance of an integer count as lying on the boundary:
  * wall files hold decimals such as 0.333333 for thirds. */
@@ -132,4 +134,40 @@ bool vw_geom_one_to_one(double p0, double p1, double t0, double t1, int size)
     double texels = (t1 - t0) * size;
     return size > 0 && p1 > p0 && fabs((p1 - p0) - texels) < 1e-3 && is_whole(p0) &&
            is_whole(t0 * size);
+}
+
+bool vw_parse_panels(const char *spec, int n, bool *on, char *why, size_t why_cap)
+{
+    for (int i = 0; i < n; i++)
+        on[i] = false;
+    const char *p = spec;
+    if (!*p)
+        goto bad;
+    while (*p) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            goto bad;
+        long a = strtol(p, &end, 10), b = a;
+        if (*end == '-') {
+            p = end + 1;
+            if (*p < '0' || *p > '9')
+                goto bad;
+            b = strtol(p, &end, 10);
+        }
+        if (b >= n || a > b) {
+            snprintf(why, why_cap, "panels are numbered 0..%d (row by row)", n - 1);
+            return false;
+        }
+        for (long i = a; i <= b; i++)
+            on[i] = true;
+        p = end;
+        if (*p == ',' && p[1])
+            p++;
+        else if (*p)
+            goto bad;
+    }
+    return true;
+bad:
+    snprintf(why, why_cap, "expected panel numbers and ranges such as 0-8,12");
+    return false;
 }

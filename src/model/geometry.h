@@ -7,6 +7,7 @@
 #define VW_GEOMETRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "model/config.h"
 
@@ -15,6 +16,10 @@ struct vw_geom {
     int bx, by;     /* bezel, pixels */
     int cols, rows; /* panels */
 };
+
+/* A list of panels such as "0-5,12" (numbered row by row from 0, n in all) into on[n]:
+ * true for each panel named. false with the reason in why (on[] is then undefined). */
+bool vw_parse_panels(const char *spec, int n, bool *on, char *why, size_t why_cap);
 
 /* A rectangle in (virtual or physical) pixels, as doubles: x0,y0 top-left, x1,y1 bottom-right. */
 struct vw_box {

@@ -3,10 +3,15 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 #include <epoxy/gl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -63,6 +68,40 @@ static char *find_font(int *index)
     return path;
 }
 
+/* Opens the font file without blocking (a FIFO would wait for a writer on the main thread)
+ * and hands the already-open file to SDL_ttf, so what is checked is what is read. NULL with
+ * a warning when there is no usable font. */
+static TTF_Font *open_font(const char *path, int index)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        vw_warn("%s: cannot open: %s; labels are not drawn", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        vw_warn("%s: cannot open: not a regular file; labels are not drawn", path);
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        vw_warn("%s: cannot open: %s; labels are not drawn", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    SDL_RWops *rw = SDL_RWFromFP(f, SDL_TRUE); /* closes f when the font is closed */
+    if (!rw) {
+        vw_warn("%s: cannot open: %s; labels are not drawn", path, SDL_GetError());
+        fclose(f);
+        return NULL;
+    }
+    TTF_Font *font = TTF_OpenFontIndexRW(rw, 1, PROBE_PT, index); /* frees rw, also on failure */
+    if (!font)
+        vw_warn("%s: can't open font: %s; labels are not drawn", path, TTF_GetError());
+    return font;
+}
+
 struct vw_label_cache *vw_label_cache_create(const char *font_path, int max_idle)
 {
     if (TTF_Init() != 0) {
@@ -84,9 +123,7 @@ struct vw_label_cache *vw_label_cache_create(const char *font_path, int max_idle
         path = found;
     }
     if (path) {
-        c->font = TTF_OpenFontIndex(path, PROBE_PT, index);
-        if (!c->font)
-            vw_warn("%s: can't open font: %s; labels are not drawn", path, TTF_GetError());
+        c->font = open_font(path, index);
     } else {
         vw_warn("fontconfig found no font for labels; labels are not drawn");
     }

@@ -29,7 +29,18 @@ struct vw_store {
     bool busy;     /* the writer is writing a text */
     bool stop;
     char last_error[512]; /* writer only: the last error logged, to log each once */
+
+    /* shared stores only */
+    bool shared;
+    struct vw_store_backend backend;
+    uint64_t next_ticket;
+    struct vw_store_value *waiting; /* received, not yet adopted; in commit order */
+    int waiting_count, waiting_cap;
+    char adopted_by[64], adopted_hash[17];
+    bool adopted_any; /* a value came from the backend (else the start value shows) */
 };
+
+const char VW_STORE_PENDING[] = "pending";
 
 /* ---- writing (writer thread) ----------------------------------------------------------- */
 
@@ -180,6 +191,24 @@ struct vw_store *vw_store_create_local(const char *path, const char *wall_file,
     return s;
 }
 
+struct vw_store *vw_store_create_shared(const struct vw_store_backend *backend, const char *base)
+{
+    struct vw_store *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    vw_state_init(&s->state, base);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->shared = true;
+    s->backend = *backend;
+    return s;
+}
+
+bool vw_store_is_shared(const struct vw_store *s)
+{
+    return s->shared;
+}
+
 void vw_store_flush(struct vw_store *s)
 {
     if (!s || !s->writer_started)
@@ -201,6 +230,11 @@ void vw_store_destroy(struct vw_store *s)
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->writer, NULL); /* it writes what is pending first */
     }
+    if (s->shared && s->backend.destroy)
+        s->backend.destroy(s->backend.ud);
+    for (int i = 0; i < s->waiting_count; i++)
+        vw_state_finish(&s->waiting[i].state);
+    free(s->waiting);
     free(s->pending);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
@@ -221,19 +255,91 @@ const char *vw_store_path(const struct vw_store *s)
     return s->path;
 }
 
-const char *vw_store_commit(struct vw_store *s, const struct vw_transition *t)
+const char *vw_store_commit(struct vw_store *s, const struct vw_transition *t, uint64_t *ticket)
 {
+    if (s->shared) {
+        *ticket = ++s->next_ticket;
+        if (s->backend.propose(s->backend.ud, *ticket, t))
+            return VW_STORE_PENDING;
+        return "cluster_unavailable";
+    }
     const char *err = vw_state_apply(&s->state, t);
     if (!err)
         persist(s);
     return err;
 }
 
+bool vw_store_take_result(struct vw_store *s, struct vw_store_result *out)
+{
+    return s->shared && s->backend.take_result(s->backend.ud, out);
+}
+
+bool vw_store_tick(struct vw_store *s, int64_t now_ms, struct vw_state *previous)
+{
+    if (!s->shared)
+        return false;
+    struct vw_store_value v;
+    while (s->backend.take_value(s->backend.ud, &v)) {
+        uint64_t newest =
+            s->waiting_count ? s->waiting[s->waiting_count - 1].state.revision : s->state.revision;
+        if (v.state.revision <= newest && (s->waiting_count || s->adopted_any)) {
+            vw_state_finish(&v.state); /* seen already (our own commit, echoed by the watch) */
+            continue;
+        }
+        if (s->waiting_count == s->waiting_cap) {
+            s->waiting_cap = s->waiting_cap ? 2 * s->waiting_cap : 8;
+            s->waiting = realloc(s->waiting, (size_t)s->waiting_cap * sizeof *s->waiting);
+            if (!s->waiting)
+                abort();
+        }
+        s->waiting[s->waiting_count++] = v;
+    }
+    /* The next value, when its moment has come. */
+    int take = 0;
+    if (!s->waiting_count || s->waiting[0].at_ms > now_ms)
+        return false;
+    bool changed = s->waiting[take].state.revision != s->state.revision ||
+                   !vw_state_equal(&s->waiting[take].state, &s->state);
+    *previous = s->state;
+    s->state = s->waiting[take].state;
+    s->adopted_any = true;
+    snprintf(s->adopted_by, sizeof s->adopted_by, "%s", s->waiting[take].by);
+    snprintf(s->adopted_hash, sizeof s->adopted_hash, "%s", s->waiting[take].hash);
+    memmove(s->waiting, s->waiting + take + 1,
+            (size_t)(s->waiting_count - take - 1) * sizeof *s->waiting);
+    s->waiting_count -= take + 1;
+    if (!changed) {
+        vw_state_finish(previous);
+        return false;
+    }
+    return true;
+}
+
+const struct vw_store_value *vw_store_peek(const struct vw_store *s)
+{
+    return s->waiting_count ? &s->waiting[0] : NULL;
+}
+
+int64_t vw_store_next_at(const struct vw_store *s)
+{
+    return s->waiting_count ? s->waiting[0].at_ms : 0;
+}
+
+const char *vw_store_by(const struct vw_store *s)
+{
+    return s->adopted_by;
+}
+
+const char *vw_store_hash(const struct vw_store *s)
+{
+    return s->adopted_hash;
+}
+
 bool vw_store_prune(struct vw_store *s, int64_t now_ms)
 {
     if (!vw_state_prune(&s->state, now_ms))
         return false;
-    persist(s);
+    persist(s); /* a shared store has no file: each node prunes its own copy alike */
     return true;
 }
 
@@ -287,7 +393,7 @@ static char *read_small_file(const char *path, char *why, size_t cap, bool *miss
 enum vw_store_restore vw_store_restore(struct vw_store *s, int64_t now_ms, char *why, size_t cap)
 {
     why[0] = '\0';
-    if (!s->path)
+    if (!s->path || s->shared)
         return VW_RESTORE_NONE;
     bool missing;
     char *text = read_small_file(s->path, why, cap, &missing);

@@ -101,6 +101,41 @@ static struct vw_state_saved saved_copy(const struct vw_state_saved *s)
     return d;
 }
 
+struct vw_transition *vw_transition_dup(const struct vw_transition *t)
+{
+    struct vw_transition *d = calloc(1, sizeof *d);
+    if (!d)
+        abort();
+    *d = *t;
+    d->by = dup_or_null(t->by);
+    d->scene = dup_or_null(t->scene);
+    d->pick = pick_copy(&t->pick);
+    d->pick_b = pick_copy(&t->pick_b);
+    if (t->saved) {
+        struct vw_state_saved *sv = malloc(sizeof *sv);
+        if (!sv)
+            abort();
+        *sv = saved_copy(t->saved);
+        d->saved = sv;
+    }
+    return d;
+}
+
+void vw_transition_free(struct vw_transition *t)
+{
+    if (!t)
+        return;
+    free((char *)t->by);
+    free((char *)t->scene);
+    pick_free(&t->pick);
+    pick_free(&t->pick_b);
+    if (t->saved) {
+        saved_free((struct vw_state_saved *)t->saved);
+        free((struct vw_state_saved *)t->saved);
+    }
+    free(t);
+}
+
 void vw_state_init(struct vw_state *st, const char *base)
 {
     memset(st, 0, sizeof *st);
@@ -173,6 +208,12 @@ const struct vw_state_push *vw_state_top(const struct vw_state *st, int64_t now_
             top = p;
     }
     return top;
+}
+
+int64_t vw_state_since(const struct vw_state *st, int64_t now_ms)
+{
+    const struct vw_state_push *p = vw_state_top(st, now_ms);
+    return p ? p->pushed_at_ms : st->base_since_ms;
 }
 
 const char *vw_state_showing(const struct vw_state *st, int64_t now_ms)
@@ -333,6 +374,7 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t)
         if (strcmp(t->scene, st->base) != 0) {
             char *old = st->base;
             st->base = dup_or_null(t->scene);
+            st->base_since_ms = now;
             drop_picks_if_gone(st, old, now);
             free(old);
         }
@@ -512,6 +554,8 @@ cJSON *vw_state_to_json(const struct vw_state *st)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "revision", (double)st->revision);
     cJSON_AddStringToObject(o, "base", st->base);
+    if (st->base_since_ms)
+        cJSON_AddNumberToObject(o, "base_since_ms", (double)st->base_since_ms);
     cJSON_AddNumberToObject(o, "seq", (double)st->seq);
     cJSON *stack = cJSON_AddArrayToObject(o, "stack");
     for (int i = 0; i < st->stack_count; i++) {
@@ -619,6 +663,8 @@ bool vw_state_from_json(const cJSON *j, struct vw_state *out, char *why, size_t 
     st.revision = (uint64_t)get_num(&r, j, "revision", 0, MAX_MS);
     st.seq = (uint64_t)get_num(&r, j, "seq", 0, MAX_MS);
     st.base = get_str(&r, j, "base", true);
+    if (cJSON_GetObjectItemCaseSensitive(j, "base_since_ms")) /* older values have none */
+        st.base_since_ms = (int64_t)get_num(&r, j, "base_since_ms", 0, MAX_MS);
     const cJSON *stack = cJSON_GetObjectItemCaseSensitive(j, "stack");
     const cJSON *e;
     if (!cJSON_IsArray(stack))

@@ -72,6 +72,7 @@ struct vw_state_saved {
 struct vw_state {
     uint64_t revision;
     char *base;                  /* scene id */
+    int64_t base_since_ms;       /* when it became the base (realtime ms; 0: unknown) */
     struct vw_state_push *stack; /* in push order (seq rising); see vw_state_top */
     int stack_count;
     uint64_t seq;
@@ -104,6 +105,11 @@ struct vw_transition {
     const struct vw_state_saved *saved;
 };
 
+/* A transition that owns copies of everything it points to (for another thread), and its
+ * release. */
+struct vw_transition *vw_transition_dup(const struct vw_transition *t);
+void vw_transition_free(struct vw_transition *t); /* NULL ok */
+
 void vw_state_init(struct vw_state *st, const char *base);
 void vw_state_finish(struct vw_state *st); /* frees everything; the value is empty after */
 void vw_state_copy(struct vw_state *dst, const struct vw_state *src); /* dst uninitialised */
@@ -117,6 +123,9 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t);
 const struct vw_state_push *vw_state_top(const struct vw_state *st, int64_t now_ms);
 /* The id of the scene showing at now_ms. */
 const char *vw_state_showing(const struct vw_state *st, int64_t now_ms);
+/* When the scene showing at now_ms started showing: its push's time, or when the base
+ * became the base (0: unknown). A cluster's nodes count shared files' time from it. */
+int64_t vw_state_since(const struct vw_state *st, int64_t now_ms);
 /* Whether `scene` has an unexpired push at now_ms. */
 bool vw_state_is_pushed(const struct vw_state *st, const char *scene, int64_t now_ms);
 /* The earliest expiry after now_ms among the pushes, or 0 when none expires. */

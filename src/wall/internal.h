@@ -12,6 +12,7 @@
 
 #include "feeds/source.h"
 #include "model/geometry.h"
+#include "cluster/cluster.h"
 #include "state/store.h"
 #include "wall/wall.h"
 
@@ -38,7 +39,13 @@ struct source_rt {
     uint64_t late_seen;        /* frames_late at the last overload check */
     uint64_t catchups_seen;    /* catchups at the last overload check */
     int64_t picture_at_us;     /* when the texture's frame was decoded */
+    int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
+    bool spans;                /* such a tile spans this node's panels and another's */
+    bool upcoming;             /* a cluster's next value shows it (started during lead_ms) */
+    int64_t upcoming_since_ms; /* that value's scene start: its files' epoch */
+    int playout_ms;            /* asked of the source (vw_source_set_playout) */
+    int64_t epoch_us;          /* asked of the source (vw_source_set_epoch) */
     double max_area;           /* the largest such tile, canvas pixels */
 };
 
@@ -54,6 +61,14 @@ struct drawn {
     uint64_t serial; /* its source's upload count, 0 for the slate */
     char badge[64];
     char detail[160];
+};
+
+/* A command waiting for the cluster to commit its change (vw_wall_when_committed). */
+struct commit_wait {
+    uint64_t ticket;
+    vw_commit_done_fn done;
+    void (*cancel)(void *ud);
+    void *ud;
 };
 
 struct vw_wall {
@@ -72,9 +87,16 @@ struct vw_wall {
     int active_count, active_cap;
     int *warm; /* indices of the wall file's warm sources */
     int warm_count;
+    struct vw_frame_log *frame_log; /* --frame-log, or NULL */
 
     /* what shows: the store's state, resolved against the model */
     struct vw_store *store;
+    struct vw_cluster *cluster; /* --node: the store is shared over NATS through it */
+    uint64_t last_ticket;       /* the proposal the last command made (cluster), 0: none */
+    struct commit_wait *waits;  /* commands waiting for their proposal's answer */
+    bool mismatch_reported;     /* cluster: our wall file differs from the cluster's */
+    uint64_t mismatch_mask;     /* cluster: nodes known to differ (bit k: cluster.nodes[k]) */
+    int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */
     int saved_scene_count;
     int showing;   /* scene table index (vw_wall_scene_at) of the scene showing */
@@ -104,6 +126,7 @@ struct vw_wall {
     struct vw_errors reload_errs;
     vw_reload_done_fn reload_done;
     void *reload_ud;
+    cJSON *reload_nodes; /* cluster: each node's answer to the last reload */
 
     /* stats */
     double render_cpu_at_start; /* this thread's CPU seconds when the wall started */
@@ -145,6 +168,8 @@ struct source_rt *vw_wall_rt(const struct vw_wall *w, int i); /* NULL: none */
 /* A source's stats now (idle when it has no decoder). */
 void vw_wall_source_stats(const struct vw_wall *w, int i, struct vw_source_stats *st);
 uint64_t vw_wall_frames_dropped(const struct vw_wall *w);
+/* The pct-th percentile of decode → present latency over the last samples, ms; -1: none. */
+double vw_wall_latency_ms(const struct vw_wall *w, int pct);
 double vw_wall_thread_cpu_s(void);
 
 /* ---- scenes.c ---- */
@@ -157,6 +182,17 @@ int vw_wall_tile_source(const struct vw_wall *w, int t);
 /* Rebuilds the saved scenes' model and the view of the scene showing from the store (after
  * any change of the state or the model); `by` names the cause for the log and the event. */
 void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce);
+/* Cluster: the store adopted a value another node (or this one) committed; `prev` is the value
+ * before. Resolves, and tells the consoles what changed, as every node does alike. */
+void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev);
+/* Cluster (wall/cluster_views.c): answers what another node asks of us (its panels' pixels,
+ * a reload); the origin's side of a reload: asks every other node, then calls done. */
+void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a);
+void vw_wall_reload_others(struct vw_wall *w, bool ok, const struct vw_errors *errs,
+                           vw_reload_done_fn done, void *ud);
+bool vw_wall_answering_reload(vw_reload_done_fn done);
+/* The sentence for an error code of a proposal. */
+const char *vw_wall_commit_message(const char *code);
 void vw_wall_free_saved_scenes(struct vw_wall *w);
 void vw_wall_emit(struct vw_wall *w, cJSON *ev);
 cJSON *vw_wall_new_event(struct vw_wall *w, const char *name); /* NULL: nobody takes events */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "model/geometry.h"
 #include "render/renderer.h"
 
 /* One output: a window (or, offscreen, nothing but its target) showing a block of panels. */
@@ -36,37 +37,11 @@ static bool parse_screens(struct vw_outputs *o, const char *spec, struct vw_erro
 {
     int n = o->columns * o->rows;
     for (int i = 0; i < n; i++)
-        o->panel_on[i] = spec == NULL;
-    if (!spec)
+        o->panel_on[i] = true;
+    char why[96];
+    if (!spec || vw_parse_panels(spec, n, o->panel_on, why, sizeof why))
         return true;
-    const char *p = spec;
-    while (*p) {
-        char *end;
-        long a = strtol(p, &end, 10), b = a;
-        if (end == p)
-            goto bad;
-        if (*end == '-') {
-            p = end + 1;
-            b = strtol(p, &end, 10);
-            if (end == p)
-                goto bad;
-        }
-        if (a < 0 || b >= n || a > b) {
-            vw_errors_add(errs, "--screens %s: panels are numbered 0..%d (row by row)", spec,
-                          n - 1);
-            return false;
-        }
-        for (long i = a; i <= b; i++)
-            o->panel_on[i] = true;
-        p = end;
-        if (*p == ',')
-            p++;
-        else if (*p)
-            goto bad;
-    }
-    return true;
-bad:
-    vw_errors_add(errs, "--screens %s: expected panel numbers and ranges such as 0-8,12", spec);
+    vw_errors_add(errs, "--screens %s: %s", spec, why);
     return false;
 }
 

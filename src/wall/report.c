@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/timeutil.h"
+#include "cluster/cluster.h"
 #include "wall/internal.h"
 
 static void add_str_or_null(cJSON *o, const char *key, const char *v)
@@ -136,7 +137,26 @@ static cJSON *source_json(const struct vw_wall *w, int i, const struct vw_source
     cJSON_AddStringToObject(o, "id", sc->id);
     cJSON_AddStringToObject(o, "name", sc->name);
     add_str_or_null(o, "group", sc->group);
-    cJSON_AddStringToObject(o, "state", vw_source_state_name(st->state));
+    cJSON *nodes = w->cluster ? vw_cluster_source_nodes(w->cluster, sc->id) : NULL;
+    const char *state = vw_source_state_name(st->state);
+    if (w->cluster) {
+        /* The whole wall's view: the nodes decoding it (this one too), and its state on the
+         * first of them when this node does not decode it. */
+        bool here = rt && rt->src;
+        if (here) {
+            if (!nodes)
+                nodes = cJSON_CreateArray();
+            cJSON *me = cJSON_CreateObject();
+            cJSON_AddStringToObject(me, "node", vw_cluster_node(w->cluster));
+            cJSON_AddStringToObject(me, "state", state);
+            cJSON_InsertItemInArray(nodes, 0, me);
+        } else if (nodes) {
+            state = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nodes, 0), "state")
+                        ->valuestring;
+        }
+        cJSON_AddItemToObject(o, "nodes", nodes ? nodes : cJSON_CreateArray());
+    }
+    cJSON_AddStringToObject(o, "state", state);
     cJSON_AddNumberToObject(o, "width", st->width);
     cJSON_AddNumberToObject(o, "height", st->height);
     cJSON_AddNumberToObject(o, "fps", round(st->fps * 10) / 10);
@@ -155,6 +175,7 @@ static cJSON *source_json(const struct vw_wall *w, int i, const struct vw_source
     add_str_or_null(o, "error", st->error[0] ? st->error : NULL);
     cJSON_AddBoolToObject(o, "substream", st->substream);
     cJSON_AddBoolToObject(o, "hw", st->hw);
+    cJSON_AddBoolToObject(o, "sync", st->sync);
     bool adhoc = vw_wall_source_is_adhoc(w, i);
     cJSON_AddBoolToObject(o, "warm", !adhoc && sc->warm);
     cJSON_AddBoolToObject(o, "adhoc", adhoc);
@@ -282,15 +303,33 @@ cJSON *vw_wall_status_json(const struct vw_wall *w)
     else
         cJSON_AddNullToObject(o, "switch_ms");
     if (w->latency_count > 0) {
-        int64_t sorted[LATENCY_SAMPLES];
-        memcpy(sorted, w->latency_us, sizeof sorted[0] * (size_t)w->latency_count);
-        qsort(sorted, (size_t)w->latency_count, sizeof sorted[0], cmp_i64);
-        cJSON_AddNumberToObject(o, "latency_p50_ms", sorted[w->latency_count / 2] / 100 / 10.0);
-        cJSON_AddNumberToObject(o, "latency_p99_ms",
-                                sorted[(w->latency_count * 99) / 100] / 100 / 10.0);
+        cJSON_AddNumberToObject(o, "latency_p50_ms", vw_wall_latency_ms(w, 50));
+        cJSON_AddNumberToObject(o, "latency_p99_ms", vw_wall_latency_ms(w, 99));
     } else {
         cJSON_AddNullToObject(o, "latency_p50_ms");
         cJSON_AddNullToObject(o, "latency_p99_ms");
     }
+    if (w->cluster) {
+        const char *hash = vw_store_hash(w->store);
+        cJSON_AddStringToObject(o, "node", vw_cluster_node(w->cluster));
+        cJSON *cl = cJSON_AddObjectToObject(o, "cluster");
+        cJSON_AddStringToObject(cl, "name", w->cfg->cluster.name);
+        cJSON_AddBoolToObject(cl, "connected", vw_cluster_connected(w->cluster));
+        cJSON_AddBoolToObject(cl, "config_mismatch", vw_cluster_mismatch(w->cluster, hash));
+        cJSON_AddNumberToObject(cl, "lead_ms", w->cfg->cluster.lead_ms);
+        cJSON_AddItemToObject(o, "nodes", vw_cluster_nodes_json(w->cluster, hash));
+    } else {
+        cJSON_AddNullToObject(o, "node");
+    }
     return o;
+}
+
+double vw_wall_latency_ms(const struct vw_wall *w, int pct)
+{
+    if (w->latency_count <= 0)
+        return -1;
+    int64_t sorted[LATENCY_SAMPLES];
+    memcpy(sorted, w->latency_us, sizeof sorted[0] * (size_t)w->latency_count);
+    qsort(sorted, (size_t)w->latency_count, sizeof sorted[0], cmp_i64);
+    return sorted[(w->latency_count * pct) / 100] / 100 / 10.0;
 }

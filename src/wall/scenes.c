@@ -214,13 +214,33 @@ static bool known_scene(struct vw_wall *w, const char *id, struct vw_wall_error 
                 shown_id(id, b, sizeof b));
 }
 
+const char *vw_wall_commit_message(const char *code)
+{
+    if (!strcmp(code, "not_pushed"))
+        return "the scene is not on the incident stack (any more)";
+    if (!strcmp(code, "not_saved"))
+        return "not a saved scene (scenes of the wall file are changed in the file)";
+    if (!strcmp(code, "bad_tile"))
+        return "the tile shows its configured source already";
+    if (!strcmp(code, "cluster_unavailable"))
+        return "no NATS server of the cluster answers: the wall keeps showing its state; "
+               "changes are refused until the cluster is back";
+    return "the wall state refused the change";
+}
+
 /* Commits t; on success resolves and (announce) tells every console that the scene state
- * changed. */
+ * changed. In a cluster the change is proposed instead (w->last_ticket): it shows, and the
+ * consoles hear of it, when the cluster has committed it (vw_wall_adopted). */
 static bool commit(struct vw_wall *w, struct vw_transition *t, bool announce,
                    struct vw_wall_error *e)
 {
     t->now_ms = vw_realtime_ms();
-    const char *err = vw_store_commit(w->store, t);
+    uint64_t ticket = 0;
+    const char *err = vw_store_commit(w->store, t, &ticket);
+    if (err == VW_STORE_PENDING) {
+        w->last_ticket = ticket;
+        return true;
+    }
     if (err) {
         char b[84];
         if (strcmp(err, "not_pushed") == 0)
@@ -233,10 +253,17 @@ static bool commit(struct vw_wall *w, struct vw_transition *t, bool announce,
                         shown_id(t->scene, b, sizeof b));
         if (strcmp(err, "bad_tile") == 0)
             return fail(e, err, "tile %d shows its configured source already", t->pick.tile);
-        return fail(e, err, "the wall state refused the change");
+        return fail(e, err, "%s", vw_wall_commit_message(err));
     }
     vw_wall_resolve(w, t->by, announce);
     return true;
+}
+
+/* Whether the handlers tell the consoles themselves (one box), or the adoption of the
+ * committed value does (a cluster: the same events on every node). */
+static bool events_here(const struct vw_wall *w)
+{
+    return !vw_store_is_shared(w->store);
 }
 
 bool vw_wall_switch(struct vw_wall *w, const char *scene, const char *by, struct vw_wall_error *e)
@@ -367,7 +394,8 @@ bool vw_wall_assign(struct vw_wall *w, struct vw_tile_ref tile, const char *sour
     c = vw_wall_source_cfg(w, src); /* resolving may have grown the ad-hoc table */
     w->switch_started_us = vw_now_us();
     vw_info("scene '%s' tile %d now shows '%s' (by %s)", vw_wall_shown(w)->id, t, c->id, by);
-    tile_event(w, t, by, false);
+    if (events_here(w))
+        tile_event(w, t, by, false);
     return true;
 }
 
@@ -389,8 +417,10 @@ bool vw_wall_swap(struct vw_wall *w, struct vw_tile_ref a, struct vw_tile_ref b,
     if (!commit(w, &tr, false, e))
         return false;
     vw_info("scene '%s' tiles %d and %d swapped (by %s)", vw_wall_shown(w)->id, ta, tb, by);
-    tile_event(w, ta, by, false);
-    tile_event(w, tb, by, false);
+    if (events_here(w)) {
+        tile_event(w, ta, by, false);
+        tile_event(w, tb, by, false);
+    }
     return true;
 }
 
@@ -420,7 +450,7 @@ bool vw_wall_reset(struct vw_wall *w, struct vw_tile_ref tile, const char *by,
         return false;
     vw_info("scene '%s': %s back to the configured source%s (by %s)", vw_wall_shown(w)->id,
             tile.all ? "every tile" : "a tile", tile.all && all_count != 1 ? "s" : "", by);
-    for (int i = 0; i < n_reset; i++)
+    for (int i = 0; events_here(w) && i < n_reset; i++)
         tile_event(w, reset_tiles[i], by, true);
     return true;
 }
@@ -457,7 +487,7 @@ bool vw_wall_save(struct vw_wall *w, const char *scene, const char *name, const 
     if (!ok)
         return false;
     vw_info("scene '%s' saved from '%s' (%d tiles, by %s)", scene, sc->id, sc->tile_count, by);
-    cJSON *ev = vw_wall_new_event(w, "scene.saved");
+    cJSON *ev = events_here(w) ? vw_wall_new_event(w, "scene.saved") : NULL;
     if (ev) {
         cJSON_AddStringToObject(ev, "scene", scene);
         cJSON_AddStringToObject(ev, "name", name ? name : scene);
@@ -493,7 +523,7 @@ bool vw_wall_delete(struct vw_wall *w, const char *scene, const char *by, struct
     if (!commit(w, &tr, was_live, e))
         return false;
     vw_info("saved scene '%s' deleted (by %s)", scene, by);
-    cJSON *ev = vw_wall_new_event(w, "scene.deleted");
+    cJSON *ev = events_here(w) ? vw_wall_new_event(w, "scene.deleted") : NULL;
     if (ev) {
         cJSON_AddStringToObject(ev, "scene", scene);
         cJSON_AddStringToObject(ev, "by", by ? by : "wall");
@@ -516,4 +546,69 @@ const char *vw_wall_showing(const struct vw_wall *w)
 const char *vw_wall_base(const struct vw_wall *w)
 {
     return vw_store_state(w->store)->base;
+}
+
+/* ---- a cluster's committed values ------------------------------------------------------- */
+
+static bool same_pick(const struct vw_state_pick *a, const struct vw_state_pick *b)
+{
+    if (!a || !b)
+        return a == b;
+    return !strcmp(a->source, b->source) && !a->url == !b->url &&
+           (!a->url || !strcmp(a->url, b->url));
+}
+
+static bool same_stack(const struct vw_state *a, const struct vw_state *b, int64_t now)
+{
+    if (a->stack_count != b->stack_count || strcmp(a->base, b->base) != 0 ||
+        strcmp(vw_state_showing(a, now), vw_state_showing(b, now)) != 0)
+        return false;
+    for (int i = 0; i < a->stack_count; i++)
+        if (a->stack[i].seq != b->stack[i].seq)
+            return false;
+    return true;
+}
+
+void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev)
+{
+    const struct vw_state *st = vw_store_state(w->store);
+    const char *by = vw_store_by(w->store);
+    if (!by[0])
+        by = "cluster";
+    int64_t now = vw_realtime_ms();
+    bool scene_changed = !same_stack(prev, st, now);
+    vw_wall_resolve(w, by, scene_changed);
+    if (!scene_changed) {
+        const struct vw_scene_cfg *sc = vw_wall_shown(w);
+        for (int t = 0; t < sc->tile_count; t++) {
+            const struct vw_state_pick *a = vw_state_pick(prev, sc->id, t);
+            const struct vw_state_pick *b = vw_state_pick(st, sc->id, t);
+            if (!same_pick(a, b))
+                tile_event(w, t, b ? b->by : by, b == NULL);
+        }
+    }
+    for (int i = 0; i < st->saved_count; i++) {
+        const struct vw_state_saved *before = vw_state_find_saved(prev, st->saved[i].id);
+        if (before && before->saved_at_ms == st->saved[i].saved_at_ms)
+            continue;
+        cJSON *ev = vw_wall_new_event(w, "scene.saved");
+        if (ev) {
+            cJSON_AddStringToObject(ev, "scene", st->saved[i].id);
+            cJSON_AddStringToObject(ev, "name", st->saved[i].name ? st->saved[i].name : "");
+            cJSON_AddStringToObject(ev, "by", st->saved[i].by ? st->saved[i].by : by);
+            cJSON_AddNumberToObject(ev, "revision", (double)st->revision);
+            vw_wall_emit(w, ev);
+        }
+    }
+    for (int i = 0; i < prev->saved_count; i++) {
+        if (vw_state_find_saved(st, prev->saved[i].id))
+            continue;
+        cJSON *ev = vw_wall_new_event(w, "scene.deleted");
+        if (ev) {
+            cJSON_AddStringToObject(ev, "scene", prev->saved[i].id);
+            cJSON_AddStringToObject(ev, "by", by);
+            cJSON_AddNumberToObject(ev, "revision", (double)st->revision);
+            vw_wall_emit(w, ev);
+        }
+    }
 }

@@ -9,7 +9,6 @@
 
 #include <SDL.h>
 #include <errno.h>
-#include <grp.h>
 #include <libavutil/frame.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,8 +19,10 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "cluster/cluster.h"
 #include "render/png.h"
 #include "render/renderer.h"
+#include "wall/framelog.h"
 #include "wall/internal.h"
 
 #ifndef VWALL_SHADER_DIR
@@ -398,6 +399,64 @@ static void source_state_event(struct vw_wall *w, struct source_rt *rt)
     }
 }
 
+/* How many of the panels a tile at `r` covers this process renders (*on) and does not
+ * (*off): --screens and --node render some panels. */
+static void rect_cover(const struct vw_wall *w, struct vw_rect r, int *on, int *off)
+{
+    int cols = w->cfg->columns, rows = w->cfg->rows;
+    *on = 1;
+    *off = 0;
+    if (vw_outputs_panels_on(w->outputs) == cols * rows)
+        return; /* the whole wall: every tile is on it */
+    int c0 = (int)fmax(0, floor(r.x)), c1 = (int)fmin(cols - 1, ceil(r.x + r.w) - 1);
+    int r0 = (int)fmax(0, floor(r.y)), r1 = (int)fmin(rows - 1, ceil(r.y + r.h) - 1);
+    *on = 0;
+    for (int row = r0; row <= r1; row++)
+        for (int col = c0; col <= c1; col++)
+            if (vw_outputs_panel_on(w->outputs, col, row))
+                ++*on;
+            else
+                ++*off;
+}
+
+/* Whether a tile at `r` covers a panel this process renders. A wall rendering only some
+ * panels opens only the sources it shows (issue 13: decode only what you show). */
+static bool rect_rendered(const struct vw_wall *w, struct vw_rect r)
+{
+    int on, off;
+    rect_cover(w, r, &on, &off);
+    return on > 0;
+}
+
+/* A cluster node, while a committed value waits for its moment (lead_ms), starts the sources
+ * its scene will need on this node's panels, so that the switch finds them decoding and every
+ * node draws it in the same redraw; files spanning nodes get that scene's start as epoch. */
+static void start_upcoming(struct vw_wall *w)
+{
+    const struct vw_store_value *next = w->cluster ? vw_store_peek(w->store) : NULL;
+    if (!next)
+        return;
+    const char *id = vw_state_showing(&next->state, next->at_ms);
+    int k = vw_wall_find_scene(w, id);
+    if (k < 0 || k >= w->cfg->scene_count) /* saved scenes: started when they show */
+        return;
+    const struct vw_scene_cfg *sc = &w->cfg->scenes[k];
+    for (int t = 0; t < sc->tile_count; t++) {
+        int on, off;
+        rect_cover(w, sc->tiles[t].rect, &on, &off);
+        if (!on)
+            continue;
+        const struct vw_state_pick *p = vw_state_pick(&next->state, sc->id, t);
+        int src = p ? (p->url ? -1 : vw_wall_find_source(w, p->source)) : sc->tiles[t].source;
+        if (src < 0)
+            continue; /* an ad-hoc camera: made when it shows */
+        struct source_rt *rt = ensure_rt(w, src);
+        rt->upcoming = true;
+        rt->spans |= off > 0;
+        rt->upcoming_since_ms = vw_state_since(&next->state, next->at_ms);
+    }
+}
+
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
  * Under overload, every decoder yields the CPU to the render loop, sources whose largest tile is
  * the scene's smallest size skip non-reference frames, so frames are dropped where they cost least;
@@ -408,12 +467,19 @@ static void manage_sources(struct vw_wall *w, double now)
 {
     for (int k = 0; k < w->active_count; k++) {
         w->active[k]->in_scene = false;
+        w->active[k]->spans = false;
+        w->active[k]->upcoming = false;
         w->active[k]->max_area = 0;
     }
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     double smallest = INFINITY, largest = 0;
     for (int t = 0; t < sc->tile_count; t++) {
+        int on, off;
+        rect_cover(w, sc->tiles[t].rect, &on, &off);
+        if (!on)
+            continue;
         struct source_rt *rt = ensure_rt(w, vw_wall_tile_source(w, t));
+        rt->spans |= off > 0 && w->cfg->cluster.enabled; /* other nodes show the rest */
         struct vw_box b = vw_geom_tile_box(&w->geom, sc->tiles[t].rect);
         double area = (b.x1 - b.x0) * (b.y1 - b.y0);
         rt->in_scene = true;
@@ -422,6 +488,7 @@ static void manage_sources(struct vw_wall *w, double now)
     }
     for (int i = 0; i < w->warm_count; i++)
         ensure_rt(w, w->warm[i]);
+    start_upcoming(w);
     for (int k = 0; k < w->active_count; k++)
         if (w->active[k]->in_scene) {
             smallest = fmin(smallest, w->active[k]->max_area);
@@ -435,7 +502,8 @@ static void manage_sources(struct vw_wall *w, double now)
     for (int k = 0; k < w->active_count; k++) {
         struct source_rt *rt = w->active[k];
         const struct vw_source_cfg *c = vw_wall_source_cfg(w, rt->index);
-        bool wanted = rt->in_scene || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
+        bool wanted =
+            rt->in_scene || rt->upcoming || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
         if (rt->src && overloaded)
             vw_source_yield(rt->src); /* the render loop first */
         if (w->opt.no_connect) {
@@ -459,8 +527,27 @@ static void manage_sources(struct vw_wall *w, double now)
                 rt->substream = want_sub;
                 rt->last_state = VW_SOURCE_IDLE;
                 rt->last_error[0] = '\0';
+                rt->playout_ms = 0;
+                rt->epoch_us = 0;
                 if (!rt->src)
                     vw_err("source '%s': cannot start its thread", c->id);
+            }
+            /* A tile spanning nodes shows each frame at its capture time + playout_ms on
+             * every node; elsewhere frames show as soon as decoded. */
+            int playout = rt->spans ? w->cfg->cluster.playout_ms : 0; /* in_scene or upcoming */
+            if (rt->src && playout != rt->playout_ms) {
+                rt->playout_ms = playout;
+                vw_source_set_playout(rt->src, playout);
+            }
+            /* Files have no sender clock: the nodes count their time from when the scene
+             * started showing, a moment the shared state gives them all. */
+            int64_t since = rt->in_scene
+                                ? vw_state_since(vw_store_state(w->store), vw_realtime_ms())
+                                : rt->upcoming_since_ms;
+            int64_t epoch = playout ? since * 1000 : 0;
+            if (rt->src && epoch != rt->epoch_us) {
+                rt->epoch_us = epoch;
+                vw_source_set_epoch(rt->src, epoch);
             }
             if (rt->src && c->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;
@@ -663,8 +750,10 @@ static int take_frames(struct vw_wall *w, int budget, bool *deferred)
         int64_t decoded_at = 0;
         AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
         if (f && fresh) {
+            int64_t captured = f->reordered_opaque; /* set by the source; moved out below */
             /* the wall needs the frame no more: the texture may keep its buffers */
             if (vw_texture_upload_take(rt->tex, f)) {
+                rt->capture_us = captured > 0 ? captured : 0;
                 w->frames_uploaded++;
                 rt->serial++;
                 rt->has_picture = true;
@@ -688,6 +777,21 @@ static void adapt_take_budget(struct vw_wall *w, int n_fresh, int64_t pass_us)
         w->take_budget += w->take_budget / 4 + 1;
         if (w->take_budget > TAKE_BUDGET_MAX)
             w->take_budget = TAKE_BUDGET_MAX;
+    }
+}
+
+/* One --frame-log line per tile this wall shows, for the redraw just presented. */
+static void log_frames(struct vw_wall *w)
+{
+    int64_t present_us = vw_frame_log_now_us();
+    const struct vw_scene_cfg *sc = vw_wall_shown(w);
+    for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue;
+        int src = vw_wall_tile_source(w, t);
+        const struct source_rt *rt = vw_wall_rt(w, src);
+        int64_t captured = rt && rt->has_picture && rt->capture_us > 0 ? rt->capture_us : -1;
+        vw_frame_log_add(w->frame_log, present_us, t, vw_wall_source_cfg(w, src)->id, captured);
     }
 }
 
@@ -723,6 +827,8 @@ static void render(struct vw_wall *w)
         vw_outputs_present(w->outputs, i, w->renderer);
     }
     int64_t presented = vw_now_us();
+    if (drew && w->frame_log)
+        log_frames(w);
     w->render_busy_s += (double)(presented - now) / 1e6;
     adapt_take_budget(w, n_fresh, presented - now);
     for (int i = 0; i < n_fresh; i++) {
@@ -749,21 +855,40 @@ static void render(struct vw_wall *w)
     w->dirty = ticking || deferred; /* an age on screen must keep counting */
     int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
     w->next_render_us = now + (ticking && n_fresh == 0 ? 1000000 - (now % 1000000) : interval);
+    if (w->cluster && !(ticking && n_fresh == 0)) {
+        /* The nodes of a cluster draw on one grid of realtime instants (their clocks are in
+         * step), so a frame that every node holds until the same moment is drawn by all of
+         * them in the same redraw, not one interval apart. */
+        int64_t rt = vw_realtime_us();
+        w->next_render_us = now + (rt / interval + 1) * interval - rt;
+    }
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
-/* The wall file's warm sources, found once per model. */
+/* The wall file's warm sources, found once per model: on a wall rendering only some panels,
+ * those with a tile on them in some scene (the others are warm on the walls that show
+ * them). */
 static void collect_warm(struct vw_wall *w)
 {
+    const struct vw_config *cfg = w->cfg;
     free(w->warm);
-    w->warm = malloc(sizeof *w->warm * (size_t)(w->cfg->source_count ? w->cfg->source_count : 1));
+    w->warm = malloc(sizeof *w->warm * (size_t)(cfg->source_count ? cfg->source_count : 1));
     if (!w->warm)
         abort();
+    bool all = vw_outputs_panels_on(w->outputs) == cfg->columns * cfg->rows;
+    bool *here = all ? NULL : calloc((size_t)(cfg->source_count ? cfg->source_count : 1), 1);
+    if (!all && !here)
+        abort();
+    for (int s = 0; here && s < cfg->scene_count; s++)
+        for (int t = 0; t < cfg->scenes[s].tile_count; t++)
+            if (rect_rendered(w, cfg->scenes[s].tiles[t].rect))
+                here[cfg->scenes[s].tiles[t].source] = true;
     w->warm_count = 0;
-    for (int i = 0; i < w->cfg->source_count; i++)
-        if (w->cfg->sources[i].warm)
+    for (int i = 0; i < cfg->source_count; i++)
+        if (cfg->sources[i].warm && (all || here[i]))
             w->warm[w->warm_count++] = i;
+    free(here);
 }
 
 void vw_wall_default_state_file(const struct vw_config *cfg, char *buf, size_t cap)
@@ -806,8 +931,27 @@ static bool source_known(void *ud, const char *source)
     return vw_config_find_source(w->cfg, source) >= 0;
 }
 
+/* A node of a cluster: the state is the cluster's (no state file); it arrives from NATS. */
+static bool open_shared_store(struct vw_wall *w, struct vw_errors *errs)
+{
+    const char *base = w->cfg->scenes[w->cfg->default_scene].id;
+    w->cluster = vw_cluster_create(w->cfg, w->opt.node, base, w->wake_fd, errs);
+    if (!w->cluster)
+        return false;
+    struct vw_store_backend b = vw_cluster_backend(w->cluster);
+    w->store = vw_store_create_shared(&b, base);
+    if (w->opt.scene)
+        vw_warn("--scene %s: ignored on a cluster node; the wall shows the cluster's scene",
+                w->opt.scene);
+    vw_info("cluster: node %s of '%s' renders panels %s", w->opt.node, w->cfg->cluster.name,
+            w->opt.screens ? w->opt.screens : "(all)");
+    return true;
+}
+
 static bool open_store(struct vw_wall *w, struct vw_errors *errs)
 {
+    if (w->opt.node)
+        return open_shared_store(w, errs);
     char path[4200];
     const char *file = w->opt.state_file;
     if (!file) {
@@ -832,7 +976,8 @@ static bool open_store(struct vw_wall *w, struct vw_errors *errs)
         }
         struct vw_transition t = {
             .kind = VW_T_SWITCH, .now_ms = vw_realtime_ms(), .by = "start", .scene = w->opt.scene};
-        vw_store_commit(w->store, &t);
+        uint64_t ticket;
+        vw_store_commit(w->store, &t, &ticket);
     }
     return true;
 }
@@ -854,18 +999,22 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->events_on = true;
     w->geom = vw_geom_from_config(cfg);
     size_rt_of(w);
-    collect_warm(w);
-    if (!open_store(w, errs))
-        goto fail;
-
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_fd < 0) {
         vw_errors_add(errs, "eventfd: %s", strerror(errno));
         goto fail;
     }
+    if (!open_store(w, errs))
+        goto fail;
     w->outputs = vw_outputs_create(cfg, opt->output, opt->screens, opt->vsync, errs);
     if (!w->outputs)
         goto fail;
+    collect_warm(w); /* which warm sources this wall shows: it knows its panels now */
+    if (opt->frame_log) {
+        w->frame_log = vw_frame_log_open(opt->frame_log, opt->node, errs);
+        if (!w->frame_log)
+            goto fail;
+    }
 
     const char *shader_dir = opt->shader_dir ? opt->shader_dir : getenv("VWALL_SHADER_DIR");
     struct vw_renderer_options ropt = {
@@ -924,14 +1073,20 @@ void vw_wall_destroy(struct vw_wall *w)
     if (w->wake_fd >= 0)
         close(w->wake_fd);
     vw_wall_free_saved_scenes(w);
-    vw_store_destroy(w->store); /* writes the newest state first */
+    for (int i = 0; i < w->wait_count; i++)
+        w->waits[i].cancel(w->waits[i].ud);
+    free(w->waits);
+    vw_store_destroy(w->store);     /* writes the newest state first */
+    vw_cluster_destroy(w->cluster); /* after the store built on it */
     for (int k = 0; k < w->adhoc_count; k++)
         adhoc_free(&w->adhoc[k]);
     free(w->adhoc);
     cJSON_Delete(w->events);
+    cJSON_Delete(w->reload_nodes);
     free(w->active);
     free(w->rt_of);
     free(w->warm);
+    vw_frame_log_close(w->frame_log);
     free(w->tile_src);
     free(w->draw);
     free(w->changed);
@@ -943,6 +1098,102 @@ void vw_wall_destroy(struct vw_wall *w)
 }
 
 static void apply_reload(struct vw_wall *w);
+
+/* A cluster node's share of a tick: adopt the value whose moment has come, answer the
+ * commands whose proposals were committed, and send our heartbeat. */
+static void cluster_turn(struct vw_wall *w)
+{
+    struct vw_state prev;
+    while (vw_store_tick(w->store, vw_realtime_ms(), &prev)) { /* each revision, in order */
+        vw_wall_adopted(w, &prev);
+        vw_state_finish(&prev);
+    }
+    const char *hash = vw_store_hash(w->store);
+    bool mine = vw_cluster_mismatch(w->cluster, hash);
+    if (mine != w->mismatch_reported) {
+        w->mismatch_reported = mine;
+        if (mine)
+            vw_err("cluster: this node's wall file (%s, hash %s) differs from the one the "
+                   "wall's state was committed with (hash %s): give every node the same file",
+                   w->cfg->path, w->cfg->hash, hash);
+        else
+            vw_info("cluster: this node's wall file matches the cluster's again");
+    }
+    /* Every node tells its consoles of any node whose file differs, as it learns of it. */
+    uint64_t mask = vw_cluster_mismatch_mask(w->cluster, hash);
+    for (int k = 0; k < w->cfg->cluster.node_count && k < 64; k++) {
+        bool now = mask >> k & 1, before = w->mismatch_mask >> k & 1;
+        if (now == before)
+            continue;
+        cJSON *ev = vw_wall_new_event(w, "cluster.config_mismatch");
+        if (ev) {
+            cJSON_AddStringToObject(ev, "node", w->cfg->cluster.nodes[k].id);
+            cJSON_AddBoolToObject(ev, "config_mismatch", now);
+            cJSON_AddStringToObject(ev, "cluster_hash", hash);
+            vw_wall_emit(w, ev);
+        }
+    }
+    w->mismatch_mask = mask;
+    struct vw_cluster_ask ask;
+    while (vw_cluster_poll(w->cluster, &ask))
+        vw_wall_answer_ask(w, &ask);
+    struct vw_store_result r;
+    while (vw_store_take_result(w->store, &r)) {
+        for (int i = 0; i < w->wait_count; i++) {
+            if (w->waits[i].ticket != r.ticket)
+                continue;
+            struct commit_wait cw = w->waits[i];
+            w->waits[i] = w->waits[--w->wait_count];
+            cw.done(cw.ud, r.error, r.error ? vw_wall_commit_message(r.error) : NULL, r.revision,
+                    r.at_ms, r.showing, r.base);
+            break;
+        }
+        free(r.showing);
+        free(r.base);
+    }
+    cJSON *beat = cJSON_CreateObject();
+    cJSON_AddNumberToObject(beat, "render_fps", w->render_fps);
+    cJSON_AddNumberToObject(beat, "frames_dropped", (double)vw_wall_frames_dropped(w));
+    double p99 = vw_wall_latency_ms(w, 99);
+    if (p99 >= 0)
+        cJSON_AddNumberToObject(beat, "latency_p99_ms", p99);
+    else
+        cJSON_AddNullToObject(beat, "latency_p99_ms");
+    cJSON_AddNumberToObject(beat, "revision", (double)vw_store_state(w->store)->revision);
+    cJSON *decoding = cJSON_AddObjectToObject(beat, "sources"); /* what we decode, and how */
+    for (int k = 0; k < w->active_count; k++) {
+        const struct source_rt *rt = w->active[k];
+        if (rt->src)
+            cJSON_AddStringToObject(decoding, vw_wall_source_cfg(w, rt->index)->id,
+                                    vw_source_state_name(rt->st.state));
+    }
+    vw_cluster_heartbeat(w->cluster, beat);
+}
+
+uint64_t vw_wall_take_ticket(struct vw_wall *w)
+{
+    uint64_t t = w->last_ticket;
+    w->last_ticket = 0;
+    return t;
+}
+
+void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
+                            void (*cancel)(void *ud), void *ud)
+{
+    if (w->wait_count == w->wait_cap) {
+        w->wait_cap = w->wait_cap ? 2 * w->wait_cap : 16;
+        w->waits = realloc(w->waits, (size_t)w->wait_cap * sizeof *w->waits);
+        if (!w->waits)
+            abort();
+    }
+    w->waits[w->wait_count++] =
+        (struct commit_wait){.ticket = ticket, .done = done, .cancel = cancel, .ud = ud};
+}
+
+const char *vw_wall_node(const struct vw_wall *w)
+{
+    return w->cluster ? vw_cluster_node(w->cluster) : NULL;
+}
 
 bool vw_wall_tick(struct vw_wall *w)
 {
@@ -964,6 +1215,8 @@ bool vw_wall_tick(struct vw_wall *w)
         apply_reload(w);
     }
 
+    if (w->cluster)
+        cluster_turn(w);
     double now = vw_now_s();
     if (vw_store_prune(w->store, vw_realtime_ms()))
         vw_wall_resolve(w, "ttl", true);
@@ -994,6 +1247,11 @@ int vw_wall_wait_ms(const struct vw_wall *w)
     int64_t exp = vw_state_next_expiry(vw_store_state(w->store), now_ms);
     if (exp > 0 && (exp - now_ms) * 1000 < wait)
         wait = (exp - now_ms) * 1000;
+    int64_t at = vw_store_next_at(w->store); /* a cluster's value waiting for its moment */
+    if (at > 0 && (at - now_ms) * 1000 < wait)
+        wait = (at - now_ms) * 1000;
+    if (w->cluster && wait > 100000)
+        wait = 100000; /* heartbeats */
     if (vw_outputs_have_windows(w->outputs) && wait > 50000)
         wait = 50000; /* window events are not on our fds: look at them often */
     return wait <= 0 ? 0 : (int)((wait + 999) / 1000);
@@ -1013,6 +1271,8 @@ bool vw_wall_all_tiles_have_pictures(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || !rt->has_picture)
             return false;
@@ -1024,6 +1284,8 @@ bool vw_wall_all_tiles_settled(struct vw_wall *w)
 {
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* not decoded here */
         struct source_rt *rt = vw_wall_rt(w, vw_wall_tile_source(w, t));
         if (!rt || (!rt->has_picture && rt->st.state != VW_SOURCE_OFFLINE))
             return false;
@@ -1057,6 +1319,25 @@ static bool same_list(char **a, int na, char **b, int nb)
 }
 
 /* What a running wall cannot change: each such change is an error naming the key. */
+/* Whether a reload keeps the cluster as it is: the servers, the bucket, the nodes and their
+ * panels, the credentials. lead_ms and playout_ms may change. */
+static bool same_cluster(const struct vw_cluster_cfg *a, const struct vw_cluster_cfg *b)
+{
+    if (a->enabled != b->enabled || !same_str(a->name, b->name) ||
+        !same_list(a->nats, a->nats_count, b->nats, b->nats_count) ||
+        a->node_count != b->node_count || !same_str(a->user, b->user) ||
+        !same_str(a->password, b->password) || !same_str(a->token, b->token) ||
+        !same_str(a->nkey, b->nkey) || !same_str(a->nkey_seed, b->nkey_seed) ||
+        !same_str(a->creds, b->creds) || !same_str(a->tls_ca, b->tls_ca) ||
+        !same_str(a->tls_cert, b->tls_cert) || !same_str(a->tls_key, b->tls_key))
+        return false;
+    for (int i = 0; i < a->node_count; i++)
+        if (!same_str(a->nodes[i].id, b->nodes[i].id) ||
+            !same_str(a->nodes[i].panels, b->nodes[i].panels))
+            return false;
+    return true;
+}
+
 static void check_reloadable(const struct vw_config *old, const struct vw_config *nc,
                              struct vw_errors *errs)
 {
@@ -1075,6 +1356,11 @@ static void check_reloadable(const struct vw_config *old, const struct vw_config
                       nc->path);
     if (!same_str(nc->state_dir, old->state_dir))
         vw_errors_add(errs, "%s: wall.state_dir changed; restart vwall to apply it", nc->path);
+    if (!same_cluster(&nc->cluster, &old->cluster))
+        vw_errors_add(errs,
+                      "%s: cluster (servers, name, nodes or credentials) changed; restart every "
+                      "node to apply it (lead_ms and playout_ms apply on reload)",
+                      nc->path);
 }
 
 /* The reload's worker: reads and checks the wall file, and what the file names that the
@@ -1084,11 +1370,14 @@ static void *reload_main(void *ud)
     struct vw_wall *w = ud;
     w->reload_cfg = vw_config_load(w->cfg->path, &w->reload_errs);
     if (w->reload_cfg) {
-        const char *g = w->reload_cfg->control.socket_group;
-        if (g && !getgrnam(g))
-            vw_errors_add(&w->reload_errs,
-                          "%s: control.socket_group: no group '%s' on this machine",
-                          w->reload_cfg->path, g);
+        struct vw_control_cfg *cc = &w->reload_cfg->control;
+        if (cc->socket_group) {
+            cc->socket_gid_known = vw_config_group_id(cc->socket_group, &cc->socket_gid);
+            if (!cc->socket_gid_known)
+                vw_errors_add(&w->reload_errs,
+                              "%s: control.socket_group: no group '%s' on this machine",
+                              w->reload_cfg->path, cc->socket_group);
+        }
     }
     atomic_store(&w->reload_parsed, true);
     wakeup(&w->wake_fd);
@@ -1183,7 +1472,10 @@ static void swap_model(struct vw_wall *w, struct vw_config *nc)
     }
 }
 
-/* The parsed model goes in, or the errors out; the thread is joined. */
+static void sync_reload_done(void *ud, bool ok, const struct vw_errors *errs);
+
+/* The parsed model goes in, or the errors out; the thread is joined. In a cluster, a reload
+ * a console asked for goes on to every other node before it is answered. */
 static void apply_reload(struct vw_wall *w)
 {
     struct vw_config *nc = w->reload_cfg;
@@ -1206,7 +1498,10 @@ static void apply_reload(struct vw_wall *w)
             vw_wall_emit(w, ev);
         }
     }
-    if (w->reload_done)
+    if (w->cluster && w->reload_done && w->reload_done != sync_reload_done &&
+        !vw_wall_answering_reload(w->reload_done))
+        vw_wall_reload_others(w, ok, &w->reload_errs, w->reload_done, w->reload_ud);
+    else if (w->reload_done)
         w->reload_done(w->reload_ud, ok, &w->reload_errs);
     vw_errors_finish(&w->reload_errs);
     w->reload_done = NULL;

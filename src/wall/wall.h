@@ -35,6 +35,9 @@ struct vw_wall_options {
     bool present_gl;         /* windows always through a GL copy and swap (--present gl) */
     const char *state_file;  /* the scene state's file; NULL: the default for the wall file
                                 (vw_wall_default_state_file); "" : none */
+    const char *node;        /* --node: this machine's node id of cfg->cluster (its panels are
+                                rendered, the state is shared over NATS); NULL: one box */
+    const char *frame_log;   /* --frame-log: CSV of every tile drawn, or NULL */
 };
 
 /* Takes ownership of cfg. NULL with reasons in errs (no display, GL too old, shaders). */
@@ -76,6 +79,21 @@ struct vw_wall_error {
     const char *code;
     char message[256];
 };
+
+/* Cluster (--node): a state-changing command proposes its change, and the change is made
+ * when the cluster commits it. vw_wall_take_ticket returns the proposal the last command made
+ * (0: none; the change is done, as on one box); vw_wall_when_committed calls done(ud, ...)
+ * from a later tick with the answer: error NULL (revision; at_ms, when it shows; the scene it
+ * shows then and its base) or an error code with a sentence. cancel(ud) instead when the wall
+ * stops first. */
+typedef void (*vw_commit_done_fn)(void *ud, const char *error, const char *message,
+                                  uint64_t revision, int64_t at_ms, const char *showing,
+                                  const char *base);
+uint64_t vw_wall_take_ticket(struct vw_wall *w);
+void vw_wall_when_committed(struct vw_wall *w, uint64_t ticket, vw_commit_done_fn done,
+                            void (*cancel)(void *ud), void *ud);
+/* The node id (--node), or NULL on one box. */
+const char *vw_wall_node(const struct vw_wall *w);
 
 /* A tile of the scene showing: by index (id NULL), by id, or every tile (all). */
 struct vw_tile_ref {
@@ -123,6 +141,17 @@ uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *
                                  struct vw_errors *errs);
 /* Renders the whole wall (all panels, bezels removed) to a PNG at `path`. */
 bool vw_wall_screenshot(struct vw_wall *w, const char *path, struct vw_errors *errs);
+/* Cluster: the whole wall from every node's panels, written to path; done(ud, ok, errs,
+ * missing) from a later tick, `missing` the nodes that sent nothing in time (their panels
+ * are a slate). false when it cannot start (then nothing is called). One box: use
+ * vw_wall_screenshot. */
+typedef void (*vw_shot_done_fn)(void *ud, bool ok, const struct vw_errors *errs,
+                                const struct cJSON *missing);
+bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_done_fn done,
+                                void *ud);
+/* Cluster: what each node said of the last reload ([{id, ok, errors}], caller owns it), or
+ * NULL on one box. */
+struct cJSON *vw_wall_take_reload_nodes(struct vw_wall *w);
 /* True when every tile of the scene showing has shown a frame (for --screenshot). */
 bool vw_wall_all_tiles_have_pictures(struct vw_wall *w);
 /* True when every tile has a picture or its source is offline (nothing more to wait for);
