@@ -14,20 +14,30 @@ Each scenario is a subcommand (ctest runs them as separate tests, label `cluster
               redraw, on time
   concurrent  200 commands over the three nodes' sockets at once: every node ends on the
               same revision and state, and saw the same events
-  span        the camera over panels of a and b: p99 of |present_us(a) - present_us(b)| for
-              the same capture_us <= one redraw interval (and a clip over b and c, by the
-              state's shared epoch)
-  nodeloss    kill -9 node c: a and b keep their frame rate and answer, status says c is not
-              alive, a's screenshot draws c's panels as a slate; c restarted during an
-              incident shows it with the right ttl within 2 s
-  natsloss    one NATS server of three killed: commands work; all killed: state changes
-              answer cluster_unavailable, reads answer, the walls keep drawing and an
-              incident expires on time; NATS back: commands work again, no restart
+  span        the camera over panels of a and b (up to 60 redraws/s): p99 of
+              |present_us(a) - present_us(b)| for the same capture_us <= one redraw
+              interval, and the same for a clip over b and c; source.list: the camera
+              decoded by a and b only, sync true
+  nodeloss    node c hung (SIGSTOP), then killed (kill -9): a and b keep their frame rate
+              and commit; the resumed c catches up; status says c is not alive, a's
+              screenshot draws c's panels as a slate; c restarted during an incident shows
+              and draws it with the right ttl within 2 s
+  natsloss    one NATS server of three killed: commands work at once; all killed: reads
+              answer from the last view, state changes answer cluster_unavailable, the
+              walls keep drawing and an incident expires on time; NATS back: commands
+              work again, no restart
   mismatch    a node started with a different wall file reports config_mismatch (its own
-              status, the others' status.nodes, an event, its log)
+              status, the others' status.nodes, its log), and an event when a reload of its
+              file changes that
+  auth        servers requiring TLS with client certificates and a password: the right
+              ones work; a wrong password keeps the node running, refusing changes, saying
+              why
 
-usage: cluster_test.py --vwall BIN --clips DIR [--keep] [--max-fps N] SCENARIO...
-The redraw interval every assertion uses is measured from the frame logs of the same run.
+Before each scenario every node has committed once (a switch to the default scene).
+usage: cluster_test.py --vwall BIN --clips DIR [--keep] [--max-fps N] SCENARIO... (or all)
+The redraw interval every assertion uses is measured from the frame logs of the same run,
+and frame rates are compared before and after within one run: a machine busy with other
+work can still fail them (see docs/cluster.md, "as tested").
 Exit status 0 when every check passed. Debian's python3, stdlib only; ffmpeg reads PNGs.
 """
 import argparse
@@ -99,7 +109,8 @@ def wall_text(nats_urls=None, cam_port=None, name="cluster-test", extra_comment=
       alarm    one tile over the whole wall (source "alarm"): the pushed incident
       span     the RTSP camera over [0,0,3,2] (nodes a, b), the moving clip over [3,1,3,2]
                (nodes b, c), colours elsewhere
-    Each scene's sources appear in no other scene, so a frame log says which scene drew."""
+    The sources of stripes and alarm appear in no other scene, so a frame log says when
+    they drew."""
     srcs = [f'  {{ id = "{c}"; url = "{clip(c + ".mp4")}"; loop = true; }}' for c in COLOURS]
     srcs += [f'  {{ id = "halves"; url = "{clip("halves.mp4")}"; loop = true; }}',
              f'  {{ id = "stripes"; url = "{clip("stripes.mp4")}"; loop = true; }}',
@@ -251,8 +262,17 @@ class Node:
         except OSError:
             return ""
 
-    def frames(self):
-        return read_frame_log(self.frame_log)
+    def frames(self, until_us=None):
+        """The frame log's rows; with until_us, first waits (up to 5 s) until the log holds
+        a redraw at or after that moment: vwall writes it in blocks, so the newest
+        redraws reach the file a little later."""
+        rows = read_frame_log(self.frame_log)
+        deadline = time.monotonic() + 5
+        while (until_us is not None and time.monotonic() < deadline
+               and not any(r["present_us"] >= until_us for r in rows[-200:])):
+            time.sleep(0.1)
+            rows = read_frame_log(self.frame_log)
+        return rows
 
 
 def read_frame_log(path):
@@ -328,18 +348,27 @@ class Cluster:
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
         self.rtsp = RtspServer(work) if cam else None
-        self.nats = NatsCluster(work, n=3, **(nats or {}))
+        try:
+            self.nats = NatsCluster(work, n=3, **(nats or {}))
+        except BaseException:
+            if self.rtsp:
+                self.rtsp.close()
+            raise
         self.cfg = self.write_cfg("wall.cfg", wall_text(self.nats.urls,
                                                         self.rtsp.port if self.rtsp else None,
                                                         credentials=credentials))
         self.nodes = {n: Node(work, n, self.cfg, max_fps=max_fps) for n in NODES}
         if start_nodes:
-            for n in self.nodes.values():
-                n.start(wait=False)
-            for n in self.nodes.values():
-                n.wait_socket()
-            self.wait_joined()
-            self.wait_committing()
+            try:
+                for n in self.nodes.values():
+                    n.start(wait=False)
+                for n in self.nodes.values():
+                    n.wait_socket()
+                self.wait_joined()
+                self.wait_committing()
+            except BaseException:
+                self.close()  # the caller never gets the object to close it
+                raise
 
     def write_cfg(self, name, text):
         path = os.path.join(self.work, name)
@@ -506,7 +535,7 @@ def test_switch(work):
                 f"the reply says what the committed change shows: current and base stripes "
                 f"({r.get('current')}, {r.get('base')})")
         time.sleep(1.5)
-        logs = {n.id: n.frames() for n in cl.nodes.values()}
+        logs = {n.id: n.frames(int(time.time() * 1e6)) for n in cl.nodes.values()}
         interval = max(redraw_interval_us(v, t0 - 2_000_000, t0) or 0 for v in logs.values())
         checked(interval > 0, f"redraw interval from the frame logs: {interval / 1000:.1f} ms")
         first = {k: first_present(v, {"stripes"}, t0) for k, v in logs.items()}
@@ -534,7 +563,7 @@ def test_switch(work):
         checked(r.get("ok") and "at" in r and r.get("current") == "alarm",
                 f"push alarm ttl 2 on node a: ok, at, current alarm ({r})")
         time.sleep(3.5)
-        logs = {n.id: n.frames() for n in cl.nodes.values()}
+        logs = {n.id: n.frames(int(time.time() * 1e6)) for n in cl.nodes.values()}
         shown = {k: first_present(v, {"alarm"}, t1) for k, v in logs.items()}
         gone = {k: last_present(v, {"alarm"}, t1) for k, v in logs.items()}
         back = {k: first_present(v, {"stripes"}, (gone[k] or t1) + 1) for k, v in logs.items()}
@@ -734,19 +763,20 @@ def test_span(work):
                 f"source.list: cam decoded by nodes a and b only ({nodes})")
 
         def cam_synced():
-            rows = {k: [x for x in cl.nodes[k].frames()
-                        if x["source"] == "cam" and x["capture_us"] and x["present_us"] >= t0]
+            caps = {k: {x["capture_us"] for x in cl.nodes[k].frames()
+                        if x["source"] == "cam" and x["capture_us"] and x["present_us"] >= t0}
                     for k in ("a", "b")}
-            return rows if all(len(v) >= 60 for v in rows.values()) else None
+            return caps if len(caps["a"] & caps["b"]) >= 200 else None
 
         # The RTSP capture time comes from RTCP sender reports: the first arrives within
-        # seconds of PLAY; then 60 redraws of the camera on each node.
-        rows = wait_for(cam_synced, 25, 0.5)
+        # seconds of PLAY; then 200 frames shown on both nodes (about 7 s), so that p99 is
+        # not the single worst frame.
+        rows = wait_for(cam_synced, 30, 0.5)
         cam = {x["id"]: x for x in a.call("source.list").get("sources", [])}.get("cam", {})
         checked(cam.get("sync") is True, f"source.list: cam sync true once sender reports "
                                          f"came ({cam.get('sync')})")
-        if not checked(rows, "the camera's frames carry capture_us on nodes a and b "
-                             "(RTCP sender reports → AV_PKT_DATA_PRFT)"):
+        if not checked(rows, "the camera's frames carry capture_us on nodes a and b, 200 "
+                             "shown on both (RTCP sender reports → AV_PKT_DATA_PRFT)"):
             print(f"source.list cam on a: {cam}", file=sys.stderr)
             return
         logs = {k: cl.nodes[k].frames() for k in ("a", "b", "c")}
@@ -761,8 +791,10 @@ def test_span(work):
                     if x["source"] == source and x["capture_us"] and x["present_us"] >= t0:
                         by_cap[i].setdefault(x["capture_us"], x["present_us"])
             common = sorted(set(by_cap[0]) & set(by_cap[1]))
-            if not checked(len(common) >= 30, f"{source}: {len(common)} frames shown on both "
-                                              f"{pair[0]} and {pair[1]} (>= 30)"):
+            if not checked(len(common) >= 100, f"{source}: {len(common)} frames with a capture "
+                                               f"time shown on both {pair[0]} and {pair[1]} "
+                                               f"(>= 100; with one: {len(by_cap[0])} on "
+                                               f"{pair[0]}, {len(by_cap[1])} on {pair[1]})"):
                 continue
             d = sorted(abs(by_cap[0][cp] - by_cap[1][cp]) for cp in common)
             p50, p99 = d[len(d) // 2], d[min(len(d) - 1, int(len(d) * 0.99))]
@@ -787,8 +819,8 @@ def fps_between(rows, t0_us, t1_us):
 
 def check_rate(node, t0, t1, what):
     """Node keeps its redraw rate over [t0, t1) (realtime µs) compared with the 3 s before,
-    with no gap over three redraw intervals."""
-    rows = node.frames()
+    with no stall."""
+    rows = node.frames(t1)
     before = fps_between(rows, t0 - 3_000_000, t0)
     after = fps_between(rows, t0, t1)
     gaps = redraws(rows, t0 - 1_000_000, t1)
@@ -798,8 +830,10 @@ def check_rate(node, t0, t1, what):
          f"gap {ms(worst)} ms")
     checked(before > 0 and after >= 0.8 * before,
             f"node {node.id} keeps its frame rate when {what} ({before:.1f} → {after:.1f}/s)")
-    checked(worst is not None and worst <= 3 * interval,
-            f"node {node.id}: no redraw gap over 3 intervals when {what} "
+    # A node waiting on its peers (a barrier, a request timing out) stalls for a timeout's
+    # length, a second or more; the machine's own load makes gaps of a few intervals.
+    checked(worst is not None and worst <= 10 * interval,
+            f"node {node.id}: no redraw gap over 10 intervals when {what} "
             f"({ms(worst)} ms, interval {ms(interval)} ms)")
 
 
@@ -809,33 +843,36 @@ def test_nodeloss(work):
         a, b, c = (cl.nodes[k] for k in "abc")
         time.sleep(3)
 
-        # c hangs (SIGSTOP: its sockets stay open) while b commits a change.
+        # c hangs (SIGSTOP: its sockets stay open). The frame rates are compared over
+        # windows with nothing else going on (a switch costs a redraw or two of its own),
+        # then b commits a change that c, resumed, must catch up with.
         t_hang = int(time.time() * 1e6)
         c.proc.send_signal(signal.SIGSTOP)
-        time.sleep(1)
+        time.sleep(3)
+        t_switch = int(time.time() * 1e6)
         r = b.call("scene.switch", scene="alarm")
         checked(r.get("ok"), f"node c hung: a switch on b still commits ({r})")
-        time.sleep(2)
-        t_cont = int(time.time() * 1e6)
+        time.sleep(0.5)
+        t_cont = time.time()
         c.proc.send_signal(signal.SIGCONT)
-        for k in "ab":
-            check_rate(cl.nodes[k], t_hang, t_cont, "c hangs")
         st = wait_for(lambda: (lambda s: s if s.get("scene") == "alarm" else None)(
             c.call("status")), 5, 0.05)
         checked(st is not None, f"c resumed: it shows the switch it missed within "
-                                f"{(time.time() * 1e6 - t_cont) / 1e6:.2f} s")
+                                f"{time.time() - t_cont:.2f} s")
+        for k in "ab":
+            check_rate(cl.nodes[k], t_hang, t_switch, "c hangs")
 
-        # c dies (kill -9) while b commits a change.
-        time.sleep(2)
+        # c dies (kill -9), then b commits a change.
+        time.sleep(3)
         t_kill = int(time.time() * 1e6)
         c.kill()
-        time.sleep(2)
+        time.sleep(3)
+        t_end = int(time.time() * 1e6)
         r = b.call("scene.switch", scene="stripes")
         checked(r.get("ok"), f"node c dead: a switch on b still commits ({r})")
-        time.sleep(2)
-        t_end = int(time.time() * 1e6)
         for k in "ab":
             check_rate(cl.nodes[k], t_kill, t_end, "c dies")
+        time.sleep(1)  # the switch shows (the screenshot below expects stripes)
         st = a.call("status")
         nodes = {x.get("id"): x for x in st.get("nodes") or []}
         checked(nodes.get("c", {}).get("alive") is False,
@@ -873,8 +910,8 @@ def test_nodeloss(work):
 
         st_c = wait_for(c_shows, 10, 0.05)
         t_seen = time.time()
-        rows = c.frames()
-        fp = first_present(rows, {"alarm"}, int(t_start * 1e6))
+        # The frame log is written in blocks: give it time to reach the file.
+        fp = wait_for(lambda: first_present(c.frames(), {"alarm"}, int(t_start * 1e6)), 5, 0.2)
         note(f"rejoin: c's socket up {t_sock - t_start:.2f} s after start, the incident drawn "
              f"{(fp / 1e6 - t_start) if fp else float('nan'):.2f} s after start")
         checked(st_c is not None and t_seen - t_sock <= 2.0,
@@ -884,7 +921,7 @@ def test_nodeloss(work):
                 f"restarted c draws the incident within 2 s of its socket answering (frame log: "
                 f"{'never' if fp is None else f'{fp / 1e6 - t_sock:.2f} s'})")
         if st_c:
-            st_a = a.call("status")
+            st_c, st_a = c.call("status"), a.call("status")  # the same moment, near enough
             ttl_a = (st_a.get("stack") or [{}])[0].get("ttl_left")
             ttl_c = (st_c.get("stack") or [{}])[0].get("ttl_left")
             checked(ttl_a is not None and ttl_c is not None and abs(ttl_a - ttl_c) <= 0.5,
@@ -917,19 +954,22 @@ def test_natsloss(work):
         t_down = int(time.time() * 1e6)
         nats.kill_all()
         time.sleep(1)
-        for n in cl.nodes.values():
-            r = n.call("scene.switch", scene="colours")
-            checked(not r.get("ok") and r.get("error") == "cluster_unavailable",
-                    f"NATS all down: switch on {n.id} answers cluster_unavailable ({r})")
+        for n in cl.nodes.values():  # reads first: the incident is still on
             st = n.call("status")
             checked(st.get("ok") and st.get("scene") == "alarm",
                     f"NATS all down: status on {n.id} answers from its last view "
                     f"(scene {st.get('scene')})")
+        for n in cl.nodes.values():
+            t = time.monotonic()
+            r = n.call("scene.switch", scene="colours")
+            checked(not r.get("ok") and r.get("error") == "cluster_unavailable",
+                    f"NATS all down: switch on {n.id} answers cluster_unavailable "
+                    f"after {time.monotonic() - t:.1f} s ({r})")
         # The incident leaves on time with nobody writing anything.
         time.sleep(max(0.0, due_us / 1e6 - time.time()) + 1.5)
         t_check = int(time.time() * 1e6)
         for n in cl.nodes.values():
-            rows = n.frames()
+            rows = n.frames(t_check)
             fps = fps_between(rows, t_down, t_check)
             interval = redraw_interval_us(rows, t_down, t_check) or 0
             checked(fps >= 2, f"NATS down: node {n.id} keeps drawing ({fps:.1f} redraws/s)")
@@ -937,10 +977,13 @@ def test_natsloss(work):
             checked(gone is not None and gone < due_us + interval + 1000,
                     f"NATS down: node {n.id} drops the expired incident on time "
                     f"(last alarm redraw {(gone - due_us) / 1000 if gone else None} ms after due)")
-            back = first_present(rows, {"stripes", "colours", *COLOURS, "halves"}, due_us - LEAD_MS * 1000)
-            checked(back is not None and back <= due_us + interval + 1000,
-                    f"NATS down: node {n.id} shows the base again at the expiry "
-                    f"({(back - due_us) / 1000 if back else None} ms after due)")
+            # The base comes back as its pictures are decoded (make-before-break): within a
+            # second, not within a redraw.
+            back = first_present(rows, {"stripes", "colours", *COLOURS, "halves"},
+                                 due_us - LEAD_MS * 1000)
+            checked(back is not None and back <= due_us + 1_000_000,
+                    f"NATS down: node {n.id} shows the base again after the expiry "
+                    f"({ms(back - due_us) if back else None} ms after due)")
 
         t_up = time.monotonic()
         nats.restart_all()

@@ -260,7 +260,11 @@ class NatsCluster:
             self.client_ports = [free_port() for _ in range(self.n)]
             self.route_ports = [free_port() for _ in range(self.n)]
             self.monitor_ports = [free_port() for _ in range(self.n)]
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.kill_all()  # nobody else holds them: the caller never got the fixture
+            raise
         return self
 
     def alive(self, i):

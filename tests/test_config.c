@@ -621,6 +621,51 @@ static void test_control_errors(void)
         "8: unknown key 'screenshots' in control");
 }
 
+/* The cluster group: a good one read whole, and every kind of mistake named with its line. */
+static void test_cluster(void)
+{
+    struct vw_config *cfg = load_ok(
+        "cluster.cfg",
+        HEAD "scenes = ( { id = \"s\"; tiles = (); } );\n"
+             "cluster = { nats = [\"nats://10.0.0.11:4222\", \"tls://10.0.0.12:4222\"];\n"
+             "  name = \"district-hall\"; lead_ms = 80;\n"
+             "  nodes = ( { id = \"a\"; panels = \"0-1\"; }, { id = \"b\"; panels = \"2,3\"; } );\n"
+             "  user = \"wall\"; password = \"s3cret\"; };\n");
+    if (cfg) {
+        CHECK(cfg->cluster.enabled, "the cluster group is read");
+        CHECK_INT(cfg->cluster.nats_count, 2);
+        CHECK_STR(cfg->cluster.name, "district-hall");
+        CHECK_INT(cfg->cluster.lead_ms, 80);
+        CHECK_INT(cfg->cluster.playout_ms, 200); /* the default */
+        CHECK_INT(cfg->cluster.node_count, 2);
+        CHECK_STR(cfg->cluster.nodes[1].panels, "2,3");
+        CHECK_INT(vw_config_find_node(cfg, "b"), 1);
+        CHECK_INT(vw_config_find_node(cfg, "z"), -1);
+        CHECK_STR(cfg->cluster.user, "wall");
+    }
+    vw_config_destroy(cfg);
+    EXPECT_ERRORS(
+        "cluster-bad.cfg",
+        HEAD "scenes = ( { id = \"s\"; tiles = (); } );\n"
+             "cluster = {\n"
+             "  nats = [\"nats://127.0.0.1:4222\", \"http://x\"];\n"
+             "  name = \"district hall\"; lead_ms = 20000;\n"
+             "  nodes = ( { id = \"a\"; panels = \"0-1\"; },\n"
+             "            { id = \"b\"; panels = \"1-2\"; },\n"
+             "            { id = \"a\"; panels = \"3-4\"; } );\n"
+             "  user = \"x\"; token = \"t\";\n"
+             "};\n",
+        "4: cluster: user and password go together",
+        "4: cluster: one kind of credentials (user/password, token, nkey/nkey_seed or creds)",
+        "5: cluster.nats[1]: expected \"nats://HOST:PORT\" or \"tls://HOST:PORT\", got \"http://x\"",
+        "6: cluster.lead_ms = 20000 is out of range (0 to 10000 ms)",
+        "6: cluster.name: letters, digits, '-' and '_' only (it names a NATS bucket), got "
+        "\"district hall\"",
+        "8: cluster.nodes[1].panels: panel 1 belongs to node 'a' already",
+        "9: cluster.nodes[2].id: duplicate node id 'a' (first at line 7)",
+        "9: cluster.nodes[2].panels: \"3-4\": panels are numbered 0..3 (row by row)");
+}
+
 /* One file, problems in every section: all are reported, in file order. */
 static void test_many_errors(void)
 {
@@ -1366,6 +1411,7 @@ int main(void)
     test_scene_errors();
     test_tile_errors();
     test_control_errors();
+    test_cluster();
     test_many_errors();
     test_layouts();
     test_bad_check_file();

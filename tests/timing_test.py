@@ -22,6 +22,7 @@ import csv
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -73,15 +74,22 @@ def env_for(work):
     return dict(os.environ, SDL_VIDEODRIVER="offscreen", XDG_STATE_HOME=os.path.join(work, "state"))
 
 
-def sources_of(work, cfg, extra, what):
-    """Runs vwall with `extra` options until red (panel 0) has decoded frames for a second;
-    returns source.list by id."""
+def sources_of(work, cfg, extra, what, wait_for):
+    """Runs vwall with `extra` options until the sources `wait_for` have decoded frames, and
+    a second more; returns source.list by id."""
     sock = os.path.join(work, "s.sock")
     log_path = os.path.join(work, f"{what}.log")
+    # systemd's notify socket, to read the STATUS= line that counts the cameras live
+    notify_path = os.path.join(work, "notify")
+    if os.path.exists(notify_path):
+        os.unlink(notify_path)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.setblocking(False)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([ARGS.vwall, "-c", cfg, "--output", "offscreen", "--control",
                                  "unix:" + sock, *extra], stdout=log, stderr=subprocess.STDOUT,
-                                env=env_for(work))
+                                env=dict(env_for(work), NOTIFY_SOCKET=notify_path))
     try:
         deadline = time.monotonic() + 60
         c = None
@@ -98,14 +106,24 @@ def sources_of(work, cfg, extra, what):
         srcs = {}
         while time.monotonic() < deadline:
             srcs = {s["id"]: s for s in c.call("source.list")["sources"]}
-            if srcs["red"]["frames_decoded"] > 0:
+            if all(srcs[i]["frames_decoded"] > 0 for i in wait_for):
                 break
             time.sleep(0.1)
         time.sleep(1.0)  # time enough for anything else that was started to decode too
         srcs = {s["id"]: s for s in c.call("source.list")["sources"]}
         c.close()
+        srcs["STATUS"] = None
+        while True:
+            try:
+                msg = notify.recv(4096).decode()
+            except BlockingIOError:
+                break
+            for line in msg.splitlines():
+                if line.startswith("STATUS="):
+                    srcs["STATUS"] = line[len("STATUS="):]
         return srcs
     finally:
+        notify.close()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(20)
@@ -117,12 +135,14 @@ def sources_of(work, cfg, extra, what):
 
 def test_decode_only_what_you_show(work):
     cfg = write_wall(work, "wall.cfg")
-    whole = sources_of(work, cfg, [], "whole wall")
+    whole = sources_of(work, cfg, [], "whole wall", ["red", "green", "yellow", "blue"])
     for sid in ("red", "green", "yellow", "blue"):
         check(whole.get(sid, {}).get("frames_decoded", 0) > 0,
               f"whole wall: {sid} decodes ({whole.get(sid)})")
+    check(whole.get("STATUS") == "scene main, 2/2 cameras live",
+          f"whole wall: the service status counts both cameras ({whole.get('STATUS')!r})")
 
-    part = sources_of(work, cfg, ["--screens", "0"], "--screens 0")
+    part = sources_of(work, cfg, ["--screens", "0"], "--screens 0", ["red", "yellow"])
     for sid in ("red", "yellow"):  # on panel 0: in the scene, and warm in the other scene
         s = part.get(sid, {})
         check(s.get("state") == "live" and s.get("frames_decoded", 0) > 0,
@@ -131,6 +151,8 @@ def test_decode_only_what_you_show(work):
         s = part.get(sid, {})
         check(s.get("state") == "idle" and s.get("frames_decoded") == 0 and not s.get("shown"),
               f"--screens 0: {sid} (panel 1 only) has no decoder: idle, 0 frames ({s})")
+    check(part.get("STATUS") == "scene main, 1/1 camera live",
+          f"--screens 0: the service status counts only panel 0's camera ({part.get('STATUS')!r})")
 
 
 def read_log(path):

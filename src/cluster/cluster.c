@@ -15,7 +15,8 @@
 #define VALUE_VERSION 1
 #define STATE_KEY "state"
 #define CAS_ATTEMPTS 32     /* lost races before a proposal gives up */
-#define FAILOVER_MS 6000    /* a proposal waits this long for the servers to fail over */
+#define FAILOVER_MS 15000   /* a proposal waits this long for JetStream to fail over */
+#define RECONNECT_MS 2000   /* ...and this long for the client to reach another server */
 #define JS_WAIT_MS 2000     /* a JetStream request (commit, get) waits at most this long */
 #define BEAT_EVERY_MS 500   /* heartbeats */
 #define ALIVE_MS 3000       /* a node unheard this long is not alive */
@@ -58,18 +59,20 @@ struct ask_job {
 };
 
 struct vw_cluster {
-    char *name, *node, *base, *hash, *subj_beat, *subj_clock, *subj_ask;
+    char *name, *node, *base, *subj_beat, *subj_clock, *subj_ask;
+    char hash[17]; /* our wall file's (lock: a reload changes it) */
     int lead_ms;
     int servers; /* URLs in cluster.nats */
     int wake_fd;
 
-    natsOptions *opts;
+    natsOptions *opts, *probe_opts;
     natsConnection *nc;
     jsCtx *js;
     kvStore *kv;
     natsSubscription *beat_sub, *clock_sub, *ask_sub;
     atomic_bool kv_ready, stop, rewatch;
     atomic_llong down_since_ms; /* realtime ms the connection was lost; 0: up or never up */
+    atomic_bool ever_connected;
     pthread_t committer, watcher;
     bool threads_started;
 
@@ -294,6 +297,16 @@ static bool connected(const struct vw_cluster *c)
     return c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED;
 }
 
+/* Whether the client is moving to another server after losing one, for at most RECONNECT_MS:
+ * changes wait for it rather than fail. */
+static bool moving_over(const struct vw_cluster *c)
+{
+    int64_t down = atomic_load(&c->down_since_ms);
+    return atomic_load(&c->ever_connected) && c->nc &&
+           natsConnection_Status(c->nc) == NATS_CONN_STATUS_RECONNECTING &&
+           (down == 0 || vw_realtime_ms() - down < RECONNECT_MS);
+}
+
 /* Binds the bucket, making it when it is not there (committer thread, once connected). */
 static bool setup_bucket(struct vw_cluster *c)
 {
@@ -353,6 +366,8 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
     while (races < CAS_ATTEMPTS && !atomic_load(&c->stop)) {
         if (vw_realtime_ms() > deadline)
             break;
+        if (!connected(c) && !moving_over(c))
+            break; /* no server at all: say so now, not at the deadline */
         if (!connected(c) || (!atomic_load(&c->kv_ready) && !setup_bucket(c)) ||
             !wait_for_watch(c, need, 250)) {
             usleep(50 * 1000);
@@ -382,7 +397,11 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
             answer(c, p->ticket, err, NULL, 0);
             return;
         }
-        char *text = value_text(&st, p->t->now_ms, c->hash, p->t->by, id);
+        char hash[17];
+        pthread_mutex_lock(&c->lock);
+        snprintf(hash, sizeof hash, "%s", c->hash);
+        pthread_mutex_unlock(&c->lock);
+        char *text = value_text(&st, p->t->now_ms, hash, p->t->by, id);
         uint64_t rev = 0;
         natsStatus s = expected ? kvStore_UpdateString(&rev, c->kv, STATE_KEY, text, expected)
                                 : kvStore_CreateString(&rev, c->kv, STATE_KEY, text);
@@ -481,6 +500,8 @@ static void *committer_main(void *ud)
     struct vw_cluster *c = ud;
     int64_t last_clock = 0, last_sync = vw_realtime_ms();
     uint64_t synced = 0; /* the bucket revision the last sync read */
+    char said[256] = ""; /* the last connection error logged */
+    bool diagnosed = false;
     while (!atomic_load(&c->stop)) {
         if (!atomic_load(&c->kv_ready) && connected(c) && !setup_bucket(c)) {
             usleep(500 * 1000);
@@ -523,6 +544,28 @@ static void *committer_main(void *ud)
                 atomic_store(&c->rewatch, true);
             }
             synced = behind ? last : 0;
+            last_sync = now;
+        }
+        if (!diagnosed && c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CLOSED) {
+            /* The client gave up (the same refusal twice): one plain attempt, to log the
+             * server's own words ("Authorization Violation"). */
+            diagnosed = true;
+            natsConnection *probe = NULL;
+            natsStatus ps = natsConnection_Connect(&probe, c->probe_opts);
+            if (ps != NATS_OK)
+                vw_err("cluster: node %s: the NATS servers refuse it: %s", c->node, last_error(ps));
+            natsConnection_Destroy(probe);
+        }
+        if (!connected(c) && now - last_sync >= SYNC_EVERY_MS) {
+            /* Why no server takes us (refused credentials, TLS), said once per new reason. */
+            const char *why = NULL;
+            if (c->nc && natsConnection_GetLastError(c->nc, &why) != NATS_OK && why && *why &&
+                strcmp(why, said) != 0) {
+                vw_err("cluster: node %s cannot join NATS: %s (check cluster.nats, user, "
+                       "password, token, nkey, creds and tls)",
+                       c->node, why);
+                snprintf(said, sizeof said, "%s", why);
+            }
             last_sync = now;
         }
         if (connected(c) && now - last_clock >= CLOCK_EVERY_MS) {
@@ -621,6 +664,7 @@ static void on_clock(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
 static void on_connected(natsConnection *nc, void *ud)
 {
     struct vw_cluster *c = ud;
+    atomic_store(&c->ever_connected, true);
     vw_info("cluster: node %s connected to NATS", c->node);
 }
 
@@ -633,6 +677,28 @@ static void on_disconnected(natsConnection *nc, void *ud)
     vw_warn("cluster: node %s lost NATS; showing the last state, changes refused until it is "
             "back",
             c->node);
+}
+
+static void on_closed(natsConnection *nc, void *ud)
+{
+    struct vw_cluster *c = ud;
+    if (atomic_load(&c->stop))
+        return;
+    const char *why = NULL;
+    natsConnection_GetLastError(nc, &why);
+    vw_err("cluster: NATS closed node %s's connection for good: %s (check cluster.user, "
+           "password, token, nkey, creds and tls)",
+           c->node, why && *why ? why : "no reason given");
+}
+
+/* Errors the server sends while connected or connecting ("Authorization Violation"), said
+ * once per new text. */
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *ud)
+{
+    struct vw_cluster *c = ud;
+    const char *why = NULL;
+    natsConnection_GetLastError(nc, &why);
+    vw_err("cluster: node %s: NATS says: %s", c->node, why && *why ? why : natsStatus_GetText(err));
 }
 
 static void on_reconnected(natsConnection *nc, void *ud)
@@ -810,10 +876,7 @@ static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
     struct vw_cluster *c = ud;
     /* Refused at once when no server was ever reached, or none for longer than a fail-over
      * takes; while the client moves to another server the proposal waits. */
-    int64_t down = atomic_load(&c->down_since_ms);
-    bool moving = c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_RECONNECTING &&
-                  (down == 0 || vw_realtime_ms() - down < FAILOVER_MS);
-    if (!connected(c) && !moving)
+    if (!connected(c) && !moving_over(c))
         return false;
     pthread_mutex_lock(&c->lock);
     c->props = grow(c->props, c->nprops, &c->capprops, sizeof *c->props);
@@ -867,12 +930,13 @@ struct vw_store_backend vw_cluster_backend(struct vw_cluster *c)
 
 /* ---- life --------------------------------------------------------------------------------- */
 
-static bool set_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl,
-                        struct vw_errors *errs)
+/* The client's options: `retry` for the node's connection (in the background, for ever);
+ * without, for one plain attempt that says why the servers refuse us. */
+static natsOptions *make_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl, bool retry,
+                                 struct vw_errors *errs)
 {
     natsOptions *o = NULL;
     natsStatus s = natsOptions_Create(&o);
-    c->opts = o;
     char name[128];
     snprintf(name, sizeof name, "vwall %s/%s", c->name, c->node);
     bool tls = cl->tls_ca || cl->tls_cert;
@@ -883,7 +947,7 @@ static bool set_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl,
     if (s == NATS_OK)
         s = natsOptions_SetName(o, name);
     if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(o, -1); /* forever: NATS comes back, so do we */
+        s = natsOptions_SetMaxReconnect(o, retry ? -1 : 0); /* forever: NATS comes back */
     if (s == NATS_OK)
         s = natsOptions_SetReconnectWait(o, 250);
     if (s == NATS_OK)
@@ -892,12 +956,16 @@ static bool set_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl,
         s = natsOptions_SetPingInterval(o, 1000); /* notice a hung server within seconds */
     if (s == NATS_OK)
         s = natsOptions_SetMaxPingsOut(o, 2);
-    if (s == NATS_OK)
+    if (s == NATS_OK && retry)
         s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, c);
-    if (s == NATS_OK)
+    if (s == NATS_OK && retry)
         s = natsOptions_SetDisconnectedCB(o, on_disconnected, c);
-    if (s == NATS_OK)
+    if (s == NATS_OK && retry)
         s = natsOptions_SetReconnectedCB(o, on_reconnected, c);
+    if (s == NATS_OK && retry)
+        s = natsOptions_SetClosedCB(o, on_closed, c);
+    if (s == NATS_OK && retry)
+        s = natsOptions_SetErrorHandler(o, on_async_error, c);
     if (s == NATS_OK && cl->user)
         s = natsOptions_SetUserInfo(o, cl->user, cl->password);
     if (s == NATS_OK && cl->token)
@@ -914,9 +982,10 @@ static bool set_options(struct vw_cluster *c, const struct vw_cluster_cfg *cl,
         s = natsOptions_LoadCertificatesChain(o, cl->tls_cert, cl->tls_key);
     if (s != NATS_OK) {
         vw_errors_add(errs, "cluster: %s", last_error(s));
-        return false;
+        natsOptions_Destroy(o);
+        return NULL;
     }
-    return true;
+    return o;
 }
 
 struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *node,
@@ -929,7 +998,7 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     c->name = xstrdup(cl->name);
     c->node = xstrdup(node);
     c->base = xstrdup(base);
-    c->hash = xstrdup(cfg->hash);
+    snprintf(c->hash, sizeof c->hash, "%s", cfg->hash);
     c->lead_ms = cl->lead_ms;
     c->servers = cl->nats_count;
     c->wake_fd = wake_fd;
@@ -952,7 +1021,9 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     }
     c->npeers = cl->node_count;
 
-    if (!set_options(c, cl, errs)) {
+    c->opts = make_options(c, cl, true, errs);
+    c->probe_opts = c->opts ? make_options(c, cl, false, errs) : NULL;
+    if (!c->probe_opts) {
         vw_cluster_destroy(c);
         return NULL;
     }
@@ -962,6 +1033,8 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
         vw_cluster_destroy(c);
         return NULL;
     }
+    if (s == NATS_OK)
+        atomic_store(&c->ever_connected, true);
     if (s == NATS_NOT_YET_CONNECTED)
         vw_warn("cluster: no NATS server answers yet (%s...); node %s shows its last state and "
                 "keeps trying",
@@ -969,9 +1042,11 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     if (natsConnection_Subscribe(&c->beat_sub, c->nc, c->subj_beat, on_beat, c) != NATS_OK ||
         natsConnection_Subscribe(&c->clock_sub, c->nc, c->subj_clock, on_clock, c) != NATS_OK ||
         natsConnection_Subscribe(&c->ask_sub, c->nc, c->subj_ask, on_ask, c) != NATS_OK) {
-        vw_errors_add(errs, "cluster: cannot subscribe: %s", last_error(NATS_ERR));
-        vw_cluster_destroy(c);
-        return NULL;
+        /* The servers closed the connection (refused credentials, say): the wall runs on,
+         * alone, and says why (on_closed logged the server's words). */
+        vw_err("cluster: node %s is not part of the cluster: %s; it shows its last state and "
+               "refuses changes until restarted with working settings",
+               c->node, last_error(NATS_ERR));
     }
     if (pthread_create(&c->committer, NULL, committer_main, c) != 0 ||
         (pthread_create(&c->watcher, NULL, watcher_main, c) != 0 &&
@@ -1013,6 +1088,7 @@ void vw_cluster_destroy(struct vw_cluster *c)
     jsCtx_Destroy(c->js);
     natsConnection_Destroy(c->nc);
     natsOptions_Destroy(c->opts);
+    natsOptions_Destroy(c->probe_opts);
     nats_CloseAndWait(2000);
     for (int i = 0; i < c->nasked; i++)
         free(c->asked[i].payload);
@@ -1042,7 +1118,6 @@ void vw_cluster_destroy(struct vw_cluster *c)
     free(c->name);
     free(c->node);
     free(c->base);
-    free(c->hash);
     free(c->subj_beat);
     free(c->subj_clock);
     free(c->subj_ask);
@@ -1068,7 +1143,9 @@ void vw_cluster_heartbeat(struct vw_cluster *c, cJSON *beat)
     }
     c->last_beat_ms = now;
     cJSON_AddStringToObject(beat, "id", c->node);
+    pthread_mutex_lock(&c->lock);
     cJSON_AddStringToObject(beat, "config_hash", c->hash);
+    pthread_mutex_unlock(&c->lock);
     cJSON_AddNumberToObject(beat, "sent_ms", (double)now);
     char *text = cJSON_PrintUnformatted(beat);
     if (text && connected(c)) {
@@ -1100,9 +1177,53 @@ static void add_copy(cJSON *o, const char *key, const cJSON *v)
     cJSON_AddItemToObject(o, key, v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
 }
 
-bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash)
+/* The wall file every node should have (lock held): the one most live nodes have, by their
+ * heartbeats; on a tie, the one the shared state was committed with. A node whose file differs
+ * is the odd one out, whoever committed last. */
+static const char *reference_hash_locked(const struct vw_cluster *c, const char *state_hash)
 {
-    return state_hash && *state_hash && strcmp(state_hash, c->hash) != 0;
+    int64_t now = vw_realtime_ms();
+    const char *best = NULL;
+    int best_n = 0;
+    bool tie = false;
+    for (int i = 0; i < c->npeers; i++) {
+        const cJSON *h = beat_item(&c->peers[i], "config_hash");
+        if (!cJSON_IsString(h) || now - c->peers[i].last_seen_ms >= ALIVE_MS)
+            continue;
+        int n = 0;
+        for (int j = 0; j < c->npeers; j++) {
+            const cJSON *o = beat_item(&c->peers[j], "config_hash");
+            n += cJSON_IsString(o) && now - c->peers[j].last_seen_ms < ALIVE_MS &&
+                 !strcmp(o->valuestring, h->valuestring);
+        }
+        if (n > best_n) {
+            best = h->valuestring;
+            best_n = n;
+            tie = false;
+        } else if (n == best_n && strcmp(best, h->valuestring) != 0) {
+            tie = true;
+        }
+    }
+    if (!best || (tie && state_hash && *state_hash))
+        return state_hash && *state_hash ? state_hash : NULL;
+    return best;
+}
+
+bool vw_cluster_mismatch(struct vw_cluster *c, const char *state_hash)
+{
+    pthread_mutex_lock(&c->lock);
+    const char *ref = reference_hash_locked(c, state_hash);
+    bool differs = ref && strcmp(ref, c->hash) != 0;
+    pthread_mutex_unlock(&c->lock);
+    return differs;
+}
+
+void vw_cluster_set_hash(struct vw_cluster *c, const char *hash)
+{
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    pthread_mutex_unlock(&c->lock);
+    c->last_beat_ms = 0; /* the others hear of it with the next tick's heartbeat */
 }
 
 cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
@@ -1133,8 +1254,8 @@ cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
         else
             cJSON_AddNullToObject(o, "clock_offset_ms");
         const cJSON *h = beat_item(p, "config_hash");
-        bool mismatch = cJSON_IsString(h) && state_hash && *state_hash &&
-                        strcmp(h->valuestring, state_hash) != 0;
+        const char *ref = reference_hash_locked(c, state_hash);
+        bool mismatch = cJSON_IsString(h) && ref && strcmp(h->valuestring, ref) != 0;
         cJSON_AddBoolToObject(o, "config_mismatch", mismatch);
         cJSON_AddItemToArray(list, o);
     }
@@ -1168,12 +1289,11 @@ cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id)
 uint64_t vw_cluster_mismatch_mask(struct vw_cluster *c, const char *state_hash)
 {
     uint64_t mask = 0;
-    if (!state_hash || !*state_hash)
-        return 0;
     pthread_mutex_lock(&c->lock);
-    for (int i = 0; i < c->npeers && i < 64; i++) {
+    const char *ref = reference_hash_locked(c, state_hash);
+    for (int i = 0; ref && i < c->npeers && i < 64; i++) {
         const cJSON *h = beat_item(&c->peers[i], "config_hash");
-        if (cJSON_IsString(h) && strcmp(h->valuestring, state_hash) != 0)
+        if (cJSON_IsString(h) && strcmp(h->valuestring, ref) != 0)
             mask |= 1ull << i;
     }
     pthread_mutex_unlock(&c->lock);

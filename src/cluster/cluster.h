@@ -52,19 +52,23 @@ void vw_cluster_heartbeat(struct vw_cluster *c, struct cJSON *beat);
 /* status.nodes: every node of the wall file with what its heartbeats said: {id, panels,
  * alive, last_seen_ms, render_fps, frames_dropped, latency_p99_ms, clock_offset_ms,
  * config_mismatch}. `state_hash`: the hash the shared value was committed with ("" when
- * unknown); a node whose wall file hash differs from it is mismatched. */
+ * unknown); a node whose wall file differs from the wall's (see vw_cluster_mismatch) is
+ * mismatched. */
 struct cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash);
 
 /* The other nodes decoding source `id`, from their heartbeats: [{node, state}] (caller owns
  * it), or NULL when no other live node decodes it. */
 struct cJSON *vw_cluster_source_nodes(struct vw_cluster *c, const char *id);
 
-/* Which nodes' wall files differ from state_hash, from their heartbeats (ours included): bit
- * k for cluster.nodes[k]. */
+/* Which nodes' wall files differ from the wall's (see vw_cluster_mismatch), from their
+ * heartbeats (ours included): bit k for cluster.nodes[k]. */
 uint64_t vw_cluster_mismatch_mask(struct vw_cluster *c, const char *state_hash);
 
-/* Whether this node's wall file differs from the one the shared value was committed with. */
-bool vw_cluster_mismatch(const struct vw_cluster *c, const char *state_hash);
+/* Whether this node's wall file differs from the wall's: the one most live nodes have, on a
+ * tie the one the shared value was committed with (state_hash). */
+bool vw_cluster_mismatch(struct vw_cluster *c, const char *state_hash);
+/* After a reload: our wall file's new hash, for heartbeats and commits. */
+void vw_cluster_set_hash(struct vw_cluster *c, const char *hash);
 
 /* ---- asking the other nodes (whole-wall screenshots, reloads) ---------------------------- */
 

@@ -57,7 +57,7 @@
 #define BACKOFF_RESET_US 10000000 /* live this long before a failure resets the backoff */
 #define SLOW_BYTES_PER_S 32768    /* under this, a stream that gives no picture "trickles" */
 #define FPS_WINDOW_US 2000000
-#define DESTROY_WAIT_S 1 /* then a thread stuck in a call without deadline is left to a reaper */
+#define DESTROY_WAIT_MS 50 /* then a thread stuck in a call without deadline goes to a reaper */
 #define FPS_RING 256
 #define MAX_CODEC_THREADS 2  /* the wall machines have two cores and many sources */
 #define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
@@ -1280,19 +1280,24 @@ void vw_source_destroy(struct vw_source *s)
     s->wakeup = NULL; /* whatever the thread does from now on wakes nobody */
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    /* Every FFmpeg call has a deadline, except the host name lookup (getaddrinfo), which a
-     * broken resolver can hold for tens of seconds: the caller (the render loop) never waits
-     * for that. */
+    /* A thread sees `stop` at its next interrupt check and ends within milliseconds. Some
+     * calls have no deadline (a host name lookup through a broken resolver, an open() of a
+     * FIFO named as a camera's URL): the caller (the render loop, a frame lasts 16-40 ms)
+     * waits 50 ms at most and leaves the rest to a reaper thread. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += DESTROY_WAIT_S;
+    until.tv_nsec += DESTROY_WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     if (pthread_timedjoin_np(s->thread, NULL, &until) == 0) {
         finish_destroy(s);
         return;
     }
-    vw_warn("source '%s': its thread is still in a blocking call after %d s; it is left to "
+    vw_warn("source '%s': its thread is still in a blocking call after %d ms; it is left to "
             "finish in the background",
-            s->id, DESTROY_WAIT_S);
+            s->id, DESTROY_WAIT_MS);
     pthread_attr_t attr;
     pthread_t t;
     pthread_attr_init(&attr);

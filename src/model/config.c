@@ -1608,7 +1608,7 @@ static void read_cluster(struct loader *L, struct vw_config *cfg, const config_s
     int kinds = !!cl->user + !!cl->token + !!cl->nkey_seed + !!cl->creds;
     if (kinds > 1)
         fail_at(L, g,
-                "cluster: one kind of credentials (user/password, token, nkey_seed or creds)");
+                "cluster: one kind of credentials (user/password, token, nkey/nkey_seed or creds)");
 
     const config_setting_t *list = list_member(g, "nodes");
     int n = list ? config_setting_length(list) : 0;

@@ -1107,15 +1107,16 @@ static void cluster_turn(struct vw_wall *w)
     while (vw_store_tick(w->store, vw_realtime_ms(), &prev)) { /* each revision, in order */
         vw_wall_adopted(w, &prev);
         vw_state_finish(&prev);
+        w->next_render_us = 0; /* drawn now: `at` is the same moment on every node */
     }
     const char *hash = vw_store_hash(w->store);
     bool mine = vw_cluster_mismatch(w->cluster, hash);
     if (mine != w->mismatch_reported) {
         w->mismatch_reported = mine;
         if (mine)
-            vw_err("cluster: this node's wall file (%s, hash %s) differs from the one the "
-                   "wall's state was committed with (hash %s): give every node the same file",
-                   w->cfg->path, w->cfg->hash, hash);
+            vw_err("cluster: this node's wall file (%s, hash %s) differs from the other nodes' "
+                   "(the state was committed with %s): give every node the same file",
+                   w->cfg->path, w->cfg->hash, hash[0] ? hash : "?");
         else
             vw_info("cluster: this node's wall file matches the cluster's again");
     }
@@ -1218,8 +1219,11 @@ bool vw_wall_tick(struct vw_wall *w)
     if (w->cluster)
         cluster_turn(w);
     double now = vw_now_s();
-    if (vw_store_prune(w->store, vw_realtime_ms()))
+    if (vw_store_prune(w->store, vw_realtime_ms())) {
         vw_wall_resolve(w, "ttl", true);
+        if (w->cluster)
+            w->next_render_us = 0; /* an expiry, too, is the same moment on every node */
+    }
     /* Each running source's stats, read once for this tick. */
     for (int k = 0; k < w->active_count; k++) {
         struct source_rt *rt = w->active[k];
@@ -1454,6 +1458,8 @@ static void swap_model(struct vw_wall *w, struct vw_config *nc)
     vw_config_destroy(w->cfg);
     w->cfg = nc;
     w->geom = vw_geom_from_config(nc);
+    if (w->cluster)
+        vw_cluster_set_hash(w->cluster, nc->hash);
     collect_warm(w);
     const char *fallback = nc->scenes[nc->default_scene].id;
     if (vw_store_retain(w->store, nc->hash, scene_tiles, source_known, w, fallback))
@@ -1603,10 +1609,12 @@ void vw_wall_live_sources(const struct vw_wall *w, int *live, int *total)
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
     *live = *total = 0;
     for (int t = 0; t < sc->tile_count; t++) {
+        if (!rect_rendered(w, sc->tiles[t].rect))
+            continue; /* another wall's camera (--screens, --node) */
         int s = vw_wall_tile_source(w, t);
         bool seen = false;
         for (int u = 0; u < t && !seen; u++)
-            seen = vw_wall_tile_source(w, u) == s;
+            seen = vw_wall_tile_source(w, u) == s && rect_rendered(w, sc->tiles[u].rect);
         if (seen)
             continue;
         (*total)++;

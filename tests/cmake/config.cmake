@@ -117,3 +117,21 @@ if(VWALL_FUZZ)
   target_compile_options(fuzz_catalog PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_catalog PRIVATE -fsanitize=fuzzer,address,undefined)
 endif()
+
+# --node: an id that cluster.nodes lacks, a wall without a cluster group, and --screens with
+# it are errors (exit 2) naming what is wrong; a known node checks fine.
+add_test(NAME check-node-option COMMAND sh -c [=[
+  fail() { echo "$1"; exit 1; }
+  err=$("$1" -c "$2" --node z --check 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "--node z: exit $rc, want 2"
+  printf '%s\n' "$err" | grep -qF -- "--node z: no such node in cluster.nodes" || fail "stderr: $err"
+  err=$("$1" -c "$3" --node a --check 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "--node a without a cluster: exit $rc, want 2"
+  printf '%s\n' "$err" | grep -qF -- "the wall file has no cluster group" || fail "stderr: $err"
+  err=$("$1" -c "$2" --node a --screens 0 --check 2>&1); rc=$?
+  [ "$rc" -eq 2 ] || fail "--node with --screens: exit $rc, want 2"
+  "$1" -c "$2" --node b --check >/dev/null || fail "--node b --check failed"
+]=] check-node $<TARGET_FILE:vwall> ${CMAKE_SOURCE_DIR}/layouts/cluster-3node.cfg
+    ${CMAKE_SOURCE_DIR}/layouts/demo.cfg)
+set_tests_properties(check-node-option PROPERTIES LABELS "layouts" TIMEOUT 60
+  ENVIRONMENT "${VWALL_TEST_ENV}")
