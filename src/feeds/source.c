@@ -8,7 +8,18 @@
  * camera does. Waits between attempts sleep on a condition variable that stop signals.
  *
  * Reconnect attempts do not go back to "connecting" (that is the first attempt only): a
- * dead camera stays "offline" or "stalled" instead of flapping every backoff period. */
+ * dead camera stays "offline" or "stalled" instead of flapping every backoff period.
+ *
+ * Overload. Once the wall is overloaded it asks every decoder to yield (vw_source_yield): the
+ * decoding thread drops below the render loop (DECODER_NICE), so that on a small box with a
+ * hundred decoders the wall keeps drawing and answering and the decoders take what CPU is
+ * left. It is one way: an unprivileged thread cannot raise its priority again; decoders
+ * started later begin at the usual priority, so a wall that keeps up is never slowed (a
+ * reconnect or a first picture on a busy machine is as quick as ever). A decoder that then stays
+ * over SHED_LATE_US behind its stream's clock skips to the next keyframe (VW_SHED_KEYFRAMES)
+ * instead of falling further behind, and once caught up keeps skipping non-reference frames and
+ * deblocking (VW_SHED_NONREF) for SHED_HOLD_US; so does one whose frames the renderer mostly
+ * replaces unseen (it decodes for nobody). Frame rate is what gives, not latency. */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "feeds/source.h"
 
@@ -21,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -50,6 +63,19 @@
 #define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
 #define PACE_LATE_US 500000  /* this far behind the clock: resync instead of bursting */
 #define LATE_US 250000       /* a frame decoded this late counts in frames_late */
+/* Decoder threads' nice value (the render loop's is 0). At 10 a runnable decoder weighs
+ * about a tenth of the render thread in the kernel's fair scheduler, so a hundred of them
+ * still leave it a fair part of a core; the codec's own threads inherit it. */
+#ifndef DECODER_NICE /* -DDECODER_NICE=0 builds the wall without it, to measure it */
+#define DECODER_NICE 19
+#endif
+/* A decoder that stays over SHED_LATE_US behind its stream for SHED_GRACE_US skips to the
+ * next keyframe. The grace lets a burst after a network hiccup drain by itself: a decoder
+ * that keeps up decodes it faster than real time. */
+#define SHED_LATE_US 200000
+#define SHED_GRACE_US 500000
+#define SHED_HOLD_US 10000000 /* then skips non-reference frames this long after */
+#define SHED_UNSEEN 0.6       /* over this share of a second's frames replaced unseen */
 
 struct vw_source {
     /* Set by create, read-only afterwards. */
@@ -63,7 +89,7 @@ struct vw_source {
     pthread_t thread;
 
     /* Requests from the main thread, polled by the source thread. */
-    atomic_bool stop, want_sub, skip_nonref, reconnect;
+    atomic_bool stop, want_sub, skip_nonref, reconnect, yield;
     atomic_int playout_ms; /* vw_source_set_playout */
     atomic_llong epoch_us; /* vw_source_set_epoch */
     /* Source thread and its interrupt callback. */
@@ -92,7 +118,14 @@ struct conn {
     const char *id;            /* the source's, for get_hw_format's message */
     atomic_bool hw_refused;    /* get_hw_format fell back to software (logged once) */
     bool sub;                  /* opened the substream URL */
-    bool skip;                 /* skip_frame currently set to AVDISCARD_NONREF */
+    enum vw_source_shed shed;  /* what the decoder is set to skip */
+    int64_t late_since_us;     /* frames have come over SHED_LATE_US behind since; 0: on time */
+    bool catching_up;          /* fell behind: keyframes only */
+    int64_t catchup_from_us;   /* how far behind it was when it began to catch up */
+    int64_t shed_until_us;     /* skip non-reference frames until then */
+    /* The renderer's side: mailbox counts at the start of the current second. */
+    int64_t unseen_since_us;
+    uint64_t posted_at_start, dropped_at_start;
     bool got_frame;
     int64_t first_frame_us;
     /* Since the last decoded frame (or the open): bytes read and decoder errors, to say why
@@ -119,6 +152,7 @@ struct worker {
     enum AVHWDeviceType hwtype;
     bool hw_given_up; /* no device: decode in software from now on */
     bool hw_codec_logged;
+    bool yielded; /* runs at DECODER_NICE */
     /* File pacing: a frame with pts P is due at base_us + (P - base_pts_us). */
     bool pace_started;
     int64_t base_us, base_pts_us, last_pts_us, last_due_us;
@@ -129,11 +163,22 @@ struct worker {
 };
 
 static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
+static const char *const shed_names[] = {"none", "nonref", "keyframes"};
+
+/* Decoder threads running now: with more of them than cores, each decodes on one thread. */
+static atomic_int decoders_running;
 
 const char *vw_source_state_name(enum vw_source_state st)
 {
     if ((unsigned)st < sizeof state_names / sizeof state_names[0])
         return state_names[st];
+    return "?";
+}
+
+const char *vw_source_shed_name(enum vw_source_shed shed)
+{
+    if ((unsigned)shed < sizeof shed_names / sizeof shed_names[0])
+        return shed_names[shed];
     return "?";
 }
 
@@ -553,8 +598,12 @@ static bool open_conn(struct worker *w, struct conn *c, const char *url, char *e
         goto fail;
     }
     c->dec->pkt_timebase = st->time_base;
+    /* More decoders than cores: they are the parallelism; codec threads of their own would
+     * only add switches between threads and (frame threading) a frame of delay. */
     int cpus = av_cpu_count();
-    c->dec->thread_count = cpus < MAX_CODEC_THREADS ? cpus : MAX_CODEC_THREADS;
+    c->dec->thread_count = atomic_load(&decoders_running) > cpus ? 1
+                           : cpus < MAX_CODEC_THREADS            ? cpus
+                                                                 : MAX_CODEC_THREADS;
     c->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     if (!w->is_file)
         c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY; /* also rules out frame threading's delay */
@@ -662,8 +711,8 @@ static int64_t capture_us(const AVPacket *pkt)
     return prft->wallclock > 0 ? prft->wallclock : 0;
 }
 
-static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool sub, int64_t now,
-                         bool late)
+static void record_frame(struct vw_source *s, const AVFrame *f, const struct conn *c, bool hw,
+                         int64_t now, bool late)
 {
     pthread_mutex_lock(&s->lock);
     s->st.sync |= f->reordered_opaque > 0;
@@ -672,13 +721,70 @@ static void record_frame(struct vw_source *s, const AVFrame *f, bool hw, bool su
     s->st.width = f->width;
     s->st.height = f->height;
     s->st.hw = hw;
-    s->st.substream = sub;
+    s->st.substream = c->sub;
+    s->st.shed = c->shed;
     s->last_frame_us = now;
     s->fps_ring[s->fps_next] = now;
     s->fps_next = (s->fps_next + 1) % FPS_RING;
     if (s->fps_count < FPS_RING)
         s->fps_count++;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The decoder's own load shedding, after each frame (see the top of this file): over
+ * SHED_LATE_US behind for SHED_GRACE_US, keyframes only until a keyframe comes on time (or
+ * as late as before); then non-reference frames skipped for SHED_HOLD_US, as while the
+ * renderer replaces most frames unseen. */
+static void update_shed(struct vw_source *s, struct conn *c, int64_t late_us, int64_t now)
+{
+    if (late_us <= SHED_LATE_US)
+        c->late_since_us = 0;
+    else if (!c->late_since_us)
+        c->late_since_us = now;
+    if (!c->catching_up && c->late_since_us && now - c->late_since_us >= SHED_GRACE_US) {
+        c->catching_up = true;
+        c->catchup_from_us = late_us;
+        pthread_mutex_lock(&s->lock);
+        s->st.catchups++;
+        pthread_mutex_unlock(&s->lock);
+        vw_debug("source '%s': %lld ms behind its stream, skipping to the next keyframe", s->id,
+                 (long long)(late_us / 1000));
+    } else if (c->catching_up && c->shed == VW_SHED_KEYFRAMES) {
+        /* A keyframe after the skip. On time: caught up. As late as before: the delay is
+         * upstream (a server that sends late), which skipping cannot undo; lateness is
+         * measured from here on. */
+        bool upstream = late_us > c->catchup_from_us - SHED_LATE_US / 2;
+        if (late_us <= SHED_LATE_US / 2 || upstream) {
+            c->catching_up = false;
+            c->late_since_us = 0;
+            c->shed_until_us = now + SHED_HOLD_US;
+            if (upstream)
+                c->clock_started = false;
+        }
+    }
+    if (now - c->unseen_since_us >= 1000000) {
+        uint64_t posted, dropped;
+        vw_mailbox_counts(s->mb, &posted, &dropped);
+        uint64_t n = posted - c->posted_at_start, unseen = dropped - c->dropped_at_start;
+        if (c->unseen_since_us && n > 0 && (double)unseen > SHED_UNSEEN * (double)n)
+            c->shed_until_us = now + SHED_HOLD_US;
+        c->unseen_since_us = now;
+        c->posted_at_start = posted;
+        c->dropped_at_start = dropped;
+    }
+}
+
+/* Sets what the decoder skips. Takes effect from the next packet it decodes. */
+static void set_shed(struct vw_source *s, struct conn *c, enum vw_source_shed shed)
+{
+    static const enum AVDiscard frames[] = {AVDISCARD_DEFAULT, AVDISCARD_NONREF, AVDISCARD_NONKEY};
+    c->dec->skip_frame = frames[shed];
+    c->dec->skip_loop_filter = shed == VW_SHED_NONE ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+    vw_debug("source '%s': decoding %s", s->id,
+             shed == VW_SHED_NONE     ? "every frame"
+             : shed == VW_SHED_NONREF ? "without non-reference frames and deblocking"
+                                      : "keyframes only");
+    c->shed = shed;
 }
 
 /* A live frame captured at `captured_us` (sender's realtime; 0: unknown) waits until
@@ -752,7 +858,8 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
         late_us = live_lateness(c, pts_us, now);
         w->last_pts_us = pts_us;
     }
-    record_frame(s, out, hw, c->sub, now, late_us > LATE_US);
+    record_frame(s, out, c, hw, now, late_us > LATE_US);
+    update_shed(s, c, late_us, now);
     if (!c->got_frame) {
         c->got_frame = true;
         c->first_frame_us = now;
@@ -793,6 +900,15 @@ static void set_read_error(struct vw_source *s, int ret)
         set_state(s, VW_SOURCE_OFFLINE, "read error: %s", averr(ret, e, sizeof e));
 }
 
+/* Acts on vw_source_yield, on the source's thread: Linux's nice value is the calling
+ * thread's (setpriority(2), BUGS); the codec's threads opened from now on inherit it. */
+static void yield_cpu(struct worker *w)
+{
+    w->yielded = true;
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), DECODER_NICE) != 0)
+        vw_debug("source '%s': cannot lower the decoder's priority: %s", w->s->id, strerror(errno));
+}
+
 /* Reads and decodes until something ends the connection. */
 static enum end run_conn(struct worker *w, struct conn *c)
 {
@@ -811,16 +927,19 @@ static enum end run_conn(struct worker *w, struct conn *c)
             return END_STOP;
         if (atomic_load(&s->reconnect))
             return END_RECONNECT;
+        if (!w->yielded && atomic_load(&s->yield))
+            yield_cpu(w);
         if (s->substream && atomic_load(&s->want_sub) != c->sub) {
             vw_info("source '%s': switching to the %s", s->id,
                     c->sub ? "main stream" : "substream");
             return END_SWITCH;
         }
-        bool skip = atomic_load(&s->skip_nonref);
-        if (skip != c->skip) {
-            c->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-            c->skip = skip;
-        }
+        enum vw_source_shed shed = c->catching_up ? VW_SHED_KEYFRAMES
+                                   : atomic_load(&s->skip_nonref) || vw_now_us() < c->shed_until_us
+                                       ? VW_SHED_NONREF
+                                       : VW_SHED_NONE;
+        if (shed != c->shed)
+            set_shed(s, c, shed);
 
         if (!draining) {
             arm(s, progress_us + stall_us);
@@ -960,6 +1079,7 @@ static void *source_thread(void *arg)
     struct vw_source *s = arg;
     struct worker w = {.s = s, .is_file = !is_network(s->url)};
     avlog.on = true;
+    atomic_fetch_add(&decoders_running, 1);
     w.pkt = av_packet_alloc();
     w.frame = av_frame_alloc();
     w.sw = av_frame_alloc();
@@ -1043,6 +1163,7 @@ done:
     av_frame_free(&w.sw);
     av_frame_free(&w.frame);
     av_packet_free(&w.pkt);
+    atomic_fetch_sub(&decoders_running, 1);
 #ifdef __GLIBC__
     /* The decoder's buffers are free now: give whole free pages back to the system, so a wall
      * that shows fewer streams than before (an incident scene gone) shrinks. On this thread,
@@ -1102,6 +1223,7 @@ struct vw_source *vw_source_create(const struct vw_source_cfg *cfg, bool substre
     atomic_init(&s->skip_nonref, false);
     atomic_init(&s->playout_ms, 0);
     atomic_init(&s->reconnect, false);
+    atomic_init(&s->yield, false);
     atomic_init(&s->deadline_us, 0);
     atomic_init(&s->timed_out, false);
     atomic_init(&s->polls, 0);
@@ -1229,6 +1351,11 @@ void vw_source_prefer_substream(struct vw_source *s, bool substream)
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip)
 {
     atomic_store(&s->skip_nonref, skip);
+}
+
+void vw_source_yield(struct vw_source *s)
+{
+    atomic_store(&s->yield, true);
 }
 
 void vw_source_set_epoch(struct vw_source *s, int64_t epoch_us)

@@ -34,6 +34,16 @@ enum vw_source_state {
 /* "idle", "connecting", "live", "stalled", "offline" */
 const char *vw_source_state_name(enum vw_source_state st);
 
+/* What a decoder leaves out to keep up (overload), least first. */
+enum vw_source_shed {
+    VW_SHED_NONE,      /* every frame, in full */
+    VW_SHED_NONREF,    /* non-reference frames and the deblocking filter skipped */
+    VW_SHED_KEYFRAMES, /* keyframes only: catching up with the stream */
+};
+
+/* "none", "nonref", "keyframes" */
+const char *vw_source_shed_name(enum vw_source_shed shed);
+
 struct vw_source_stats {
     enum vw_source_state state;
     int width, height; /* of the decoded stream, 0 before the first frame */
@@ -46,6 +56,9 @@ struct vw_source_stats {
     int reconnects;            /* successful or attempted reconnects after the first open */
     int64_t backoff_ms;        /* wait before the next attempt while not live (0.5 s .. 30 s),
                                   0 while live */
+    uint64_t catchups;         /* times the decoder fell over SHED_LATE behind its stream and
+                                  skipped to the next keyframe to catch up */
+    enum vw_source_shed shed;  /* what the decoder skips now */
     bool substream;            /* decoding the substream URL now */
     bool hw;                   /* decoding in hardware now */
     bool sync;                 /* a capture time (the sender's wallclock from RTCP sender
@@ -77,9 +90,14 @@ void vw_source_get_stats(struct vw_source *s, struct vw_source_stats *out);
  * substream URL. The switch is make-before-break. */
 void vw_source_prefer_substream(struct vw_source *s, bool substream);
 
-/* Main thread: let the decoder skip non-reference frames (small tiles under load). */
+/* Main thread: let the decoder skip non-reference frames and deblocking (small tiles under
+ * load): at least VW_SHED_NONREF while set. The decoder also sheds on its own, see source.c. */
 void vw_source_set_skip_nonref(struct vw_source *s, bool skip);
 
+/* Main thread: from now on the decoding thread runs below the render loop (nice 19), for good
+ * (an unprivileged thread cannot raise its priority again). The wall asks it of every decoder
+ * while it is overloaded. */
+void vw_source_yield(struct vw_source *s);
 /* Main thread: hold each frame that has a capture time (sync) until capture time +
  * `playout_ms` by the realtime clock before posting it, so walls on several machines show it
  * together (a tile spanning cluster nodes); never longer than playout_ms. 0: post frames as

@@ -37,6 +37,7 @@ struct source_rt {
     double main_area;          /* pixels of the main stream, once seen decoding it; 0 before */
     bool skip_nonref;          /* asked to skip non-reference frames (overload) */
     uint64_t late_seen;        /* frames_late at the last overload check */
+    uint64_t catchups_seen;    /* catchups at the last overload check */
     int64_t picture_at_us;     /* when the texture's frame was decoded */
     int64_t capture_us;        /* when it was captured (sender's realtime µs); 0: unknown */
     bool in_scene;             /* a tile of the scene showing shows it (this tick) */
@@ -104,7 +105,9 @@ struct vw_wall {
     bool resolved; /* showing/tile_src are valid */
 
     int wake_fd;
-    double overload_until; /* decoders fell behind: shed load in small tiles until then */
+    double overload_until;   /* decoders fell behind: shed load in small tiles until then */
+    double overload_since;   /* when the current overload began */
+    double substreams_until; /* sustained overload: small tiles take substreams until then */
     double next_load_check;
     bool overloaded_reported; /* the last wall.overloaded event said true */
     const char *overload_reason;
@@ -149,6 +152,9 @@ struct vw_wall {
     char (*texts)[2][160]; /* per tile: slate detail, badge text */
     int64_t *fresh_at;     /* scratch: decode times of the frames taken this redraw */
     int fresh_cap;
+    int take_budget;    /* new frames a redraw may take (see take_frames) */
+    int take_next;      /* position in `active` where the next redraw starts taking */
+    bool take_deferred; /* since the last load check, a redraw left new frames waiting */
 };
 
 /* ---- wall.c ---- */

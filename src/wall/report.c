@@ -164,6 +164,8 @@ static cJSON *source_json(const struct vw_wall *w, int i, const struct vw_source
     cJSON_AddNumberToObject(o, "frames_shown", (double)st->frames_shown);
     cJSON_AddNumberToObject(o, "frames_late", (double)st->frames_late);
     cJSON_AddBoolToObject(o, "skip_nonref", rt && rt->src && rt->skip_nonref);
+    cJSON_AddStringToObject(o, "shed", vw_source_shed_name(st->shed));
+    cJSON_AddNumberToObject(o, "catchups", (double)st->catchups);
     if (st->last_frame_age_ms >= 0)
         cJSON_AddNumberToObject(o, "last_frame_age_ms", (double)st->last_frame_age_ms);
     else

@@ -35,6 +35,13 @@
 #define KEEP_LAST_FRAME_S 60.0
 /* An ad-hoc camera lingers like a wall-file source by default. */
 #define ADHOC_LINGER_S 10.0
+/* A redraw should take no longer than this (taking new frames, uploading, drawing): the
+ * render loop also answers the control socket, and a tile's new frame waits for it. */
+#ifndef RENDER_PASS_TARGET_US /* -D...=10000000 builds it without a budget, to measure it */
+#define RENDER_PASS_TARGET_US 25000
+#endif
+#define TAKE_BUDGET_MAX 100000 /* no limit: more than any wall has tiles */
+#define TAKE_BUDGET_MIN 4      /* a slow machine's redraws still move a few tiles each */
 
 void vw_wall_set_events(struct vw_wall *w, bool on)
 {
@@ -297,9 +304,15 @@ void vw_wall_source_stats(const struct vw_wall *w, int i, struct vw_source_stats
 
 /* ---- load ------------------------------------------------------------------------------ */
 
-/* Once a second: when any decoder fell behind its stream, the wall is overloaded for the
- * next OVERLOAD_HOLD_S seconds; so is it while drawing takes most of every second. */
+/* Once a second: when any decoder fell behind its stream (late frames, or it skipped to a
+ * keyframe to catch up), the wall is overloaded for the next OVERLOAD_HOLD_S seconds; so is
+ * it while drawing takes most of every second, or redraws leave new frames waiting for their
+ * turn. After OVERLOAD_SUSTAINED_S of it, small tiles move to their substreams. */
 #define OVERLOAD_HOLD_S 10.0
+#define OVERLOAD_SUSTAINED_S 5.0
+/* Substreams taken for overload stay this long after it: back on the main streams, the load
+ * that caused it would come back. */
+#define SUBSTREAM_HOLD_S 60.0
 #define OVERLOAD_LATE_FRAMES 3 /* late frames in one second from one source */
 #define OVERLOAD_RENDER_LOAD 0.85
 
@@ -314,15 +327,26 @@ static void check_load(struct vw_wall *w, double now)
             continue;
         const struct vw_source_stats st = rt->st;
         uint64_t late = st.frames_late - (st.frames_late >= rt->late_seen ? rt->late_seen : 0);
+        uint64_t catchups =
+            st.catchups - (st.catchups >= rt->catchups_seen ? rt->catchups_seen : 0);
         rt->late_seen = st.frames_late;
-        if (late >= OVERLOAD_LATE_FRAMES) {
+        rt->catchups_seen = st.catchups;
+        if (late >= OVERLOAD_LATE_FRAMES || catchups > 0) {
             if (w->overload_until < now)
-                vw_warn("source '%s' fell behind (%llu late frames in 1 s): skipping non-reference "
-                        "frames in the smallest tiles",
-                        vw_wall_source_cfg(w, rt->index)->id, (unsigned long long)late);
+                vw_warn("source '%s' fell behind its stream (%llu late frames, %llu skips to a "
+                        "keyframe in 1 s): shedding load in the smallest tiles",
+                        vw_wall_source_cfg(w, rt->index)->id, (unsigned long long)late,
+                        (unsigned long long)catchups);
             w->overload_until = now + OVERLOAD_HOLD_S;
             w->overload_reason = "decoders fall behind their streams";
         }
+    }
+    if (w->take_deferred) {
+        if (w->overload_until < now)
+            vw_warn("redraws cannot take every new frame: tiles take turns");
+        w->overload_until = now + OVERLOAD_HOLD_S;
+        w->overload_reason = "drawing cannot keep up with the decoders";
+        w->take_deferred = false;
     }
     w->render_load = w->render_busy_s;
     w->render_busy_s = 0;
@@ -336,6 +360,8 @@ static void check_load(struct vw_wall *w, double now)
     bool over = w->overload_until > now;
     if (over != w->overloaded_reported) {
         w->overloaded_reported = over;
+        if (over)
+            w->overload_since = now;
         if (!over)
             vw_info("the wall keeps up again");
         cJSON *ev = vw_wall_new_event(w, "wall.overloaded");
@@ -432,8 +458,11 @@ static void start_upcoming(struct vw_wall *w)
 }
 
 /* Starts the sources the scene showing needs and warm ones; stops those whose linger passed.
- * Under overload, sources whose largest tile is the scene's smallest size skip non-reference
- * frames, so frames are dropped where they cost least. Costs O(tiles + running sources). */
+ * Under overload, every decoder yields the CPU to the render loop, sources whose largest tile is
+ * the scene's smallest size skip non-reference frames, so frames are dropped where they cost least;
+ * after OVERLOAD_SUSTAINED_S of it, every tile but the scene's biggest ones takes its substream
+ * whenever the main stream would be shrunk at all, until SUBSTREAM_HOLD_S after the overload. Costs
+ * O(tiles + running sources). */
 static void manage_sources(struct vw_wall *w, double now)
 {
     for (int k = 0; k < w->active_count; k++) {
@@ -443,7 +472,7 @@ static void manage_sources(struct vw_wall *w, double now)
         w->active[k]->max_area = 0;
     }
     const struct vw_scene_cfg *sc = vw_wall_shown(w);
-    double smallest = INFINITY;
+    double smallest = INFINITY, largest = 0;
     for (int t = 0; t < sc->tile_count; t++) {
         int on, off;
         rect_cover(w, sc->tiles[t].rect, &on, &off);
@@ -461,14 +490,22 @@ static void manage_sources(struct vw_wall *w, double now)
         ensure_rt(w, w->warm[i]);
     start_upcoming(w);
     for (int k = 0; k < w->active_count; k++)
-        if (w->active[k]->in_scene && w->active[k]->max_area < smallest)
-            smallest = w->active[k]->max_area;
+        if (w->active[k]->in_scene) {
+            smallest = fmin(smallest, w->active[k]->max_area);
+            largest = fmax(largest, w->active[k]->max_area);
+        }
     bool overloaded = w->overload_until > now;
+    if (overloaded && now - w->overload_since >= OVERLOAD_SUSTAINED_S)
+        w->substreams_until = now + SUBSTREAM_HOLD_S;
+    bool sustained = now < w->substreams_until;
+    bool one_size = smallest >= largest * 0.99;
     for (int k = 0; k < w->active_count; k++) {
         struct source_rt *rt = w->active[k];
         const struct vw_source_cfg *c = vw_wall_source_cfg(w, rt->index);
         bool wanted =
             rt->in_scene || rt->upcoming || (!vw_wall_source_is_adhoc(w, rt->index) && c->warm);
+        if (rt->src && overloaded)
+            vw_source_yield(rt->src); /* the render loop first */
         if (w->opt.no_connect) {
             if (!wanted) {
                 drop_rt(w, k--);
@@ -478,10 +515,12 @@ static void manage_sources(struct vw_wall *w, double now)
         if (wanted) {
             rt->left_at = 0;
             /* The substream when the main stream would be shrunk by substream_ratio or more
-             * in the largest tile showing it. */
+             * in the largest tile showing it (under sustained overload: at all, but in the
+             * scene's biggest tiles). */
             double main_area = rt->main_area > 0 ? rt->main_area : MAIN_STREAM_AREA_GUESS;
-            bool want_sub =
-                c->substream && rt->in_scene && main_area >= c->substream_ratio * rt->max_area;
+            bool small = one_size || rt->max_area < largest * 0.99;
+            double ratio = sustained && small ? 1.0 : c->substream_ratio;
+            bool want_sub = c->substream && rt->in_scene && main_area >= ratio * rt->max_area;
             if (!rt->src) {
                 rt->src = vw_source_create(c, want_sub, wakeup, &w->wake_fd);
                 rt->tex = vw_texture_create(w->renderer);
@@ -683,11 +722,14 @@ static int collect_changed(struct vw_wall *w, bool full)
     return n;
 }
 
-/* Takes the newest frame of every source a tile shows and uploads the new ones. Sources
- * decoding unseen (warm, lingering) are left alone: their mailbox keeps the newest frame
- * for the moment a tile shows them again. */
-static int take_frames(struct vw_wall *w)
+/* Takes the newest frame of the sources tiles show and uploads the new ones, at most
+ * `budget` of them, in turn: the next call starts after the last source it took, so when
+ * redraws cannot take every new frame each tile still gets its share, and a frame waits at
+ * most one round. Sources decoding unseen (warm, lingering) are left alone: their mailbox
+ * keeps the newest frame for the moment a tile shows them again. */
+static int take_frames(struct vw_wall *w, int budget, bool *deferred)
 {
+    *deferred = false;
     int n_fresh = 0;
     for (int k = 0; k < w->active_count; k++) {
         struct source_rt *rt = w->active[k];
@@ -696,9 +738,19 @@ static int take_frames(struct vw_wall *w)
         uint64_t decoded = rt->st.frames_decoded;
         uint64_t since = decoded - rt->decoded_seen;
         rt->decoded_seen = decoded;
-        if (!rt->in_scene) {
+        if (!rt->in_scene)
             rt->hidden += since;
+    }
+    int n = w->active_count;
+    for (int j = 0; j < n; j++) {
+        int k = (w->take_next + j) % n;
+        struct source_rt *rt = w->active[k];
+        if (!rt->src || !rt->in_scene)
             continue;
+        if (n_fresh == budget) {
+            w->take_next = k; /* the next redraw starts with this one */
+            *deferred = w->take_deferred = true;
+            return n_fresh;
         }
         bool fresh = false;
         int64_t decoded_at = 0;
@@ -719,6 +771,21 @@ static int take_frames(struct vw_wall *w)
     return n_fresh;
 }
 
+/* Adapts the redraw's take budget to how long the last redraw took: one that took longer
+ * than RENDER_PASS_TARGET_US takes proportionally fewer new frames next time (the wall keeps
+ * answering, and every tile's frame comes within a few rounds); quick ones let it grow back. */
+static void adapt_take_budget(struct vw_wall *w, int n_fresh, int64_t pass_us)
+{
+    if (pass_us > RENDER_PASS_TARGET_US && n_fresh > 0) {
+        int b = (int)((int64_t)n_fresh * RENDER_PASS_TARGET_US / pass_us);
+        w->take_budget = b < TAKE_BUDGET_MIN ? TAKE_BUDGET_MIN : b;
+    } else if (pass_us < RENDER_PASS_TARGET_US * 3 / 4 && n_fresh >= w->take_budget) {
+        w->take_budget += w->take_budget / 4 + 1;
+        if (w->take_budget > TAKE_BUDGET_MAX)
+            w->take_budget = TAKE_BUDGET_MAX;
+    }
+}
+
 /* One --frame-log line per tile this wall shows, for the redraw just presented. */
 static void log_frames(struct vw_wall *w)
 {
@@ -737,7 +804,8 @@ static void log_frames(struct vw_wall *w)
 static void render(struct vw_wall *w)
 {
     int64_t now = vw_now_us();
-    int n_fresh = take_frames(w);
+    bool deferred;
+    int n_fresh = take_frames(w, w->take_budget, &deferred);
     bool ticking = build_draw_list(w, now);
     /* Only the tiles that changed are drawn, over the last composition, unless tiles overlap
      * (then a tile's redraw would cover its neighbour). Each output composes into its own
@@ -768,6 +836,7 @@ static void render(struct vw_wall *w)
     if (drew && w->frame_log)
         log_frames(w);
     w->render_busy_s += (double)(presented - now) / 1e6;
+    adapt_take_budget(w, n_fresh, presented - now);
     for (int i = 0; i < n_fresh; i++) {
         w->latency_us[w->latency_next] = presented - w->fresh_at[i];
         w->latency_next = (w->latency_next + 1) % LATENCY_SAMPLES;
@@ -789,7 +858,7 @@ static void render(struct vw_wall *w)
                 vw_wall_shown(w)->id, w->last_switch_ms);
         w->switch_started_us = 0;
     }
-    w->dirty = ticking; /* an age on screen must keep counting */
+    w->dirty = ticking || deferred; /* an age on screen must keep counting */
     int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
     w->next_render_us = now + (ticking && n_fresh == 0 ? 1000000 - (now % 1000000) : interval);
     if (w->cluster && !(ticking && n_fresh == 0)) {
@@ -929,6 +998,7 @@ struct vw_wall *vw_wall_create(struct vw_config *cfg, const struct vw_wall_optio
     w->opt = *opt;
     w->wake_fd = -1;
     w->last_switch_ms = -1;
+    w->take_budget = TAKE_BUDGET_MAX;
     w->started_us = w->fps_since_us = vw_now_us();
     w->render_cpu_at_start = vw_wall_thread_cpu_s();
     w->events = cJSON_CreateArray();
@@ -1501,7 +1571,8 @@ uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *
         vw_errors_add(errs, "screenshot: out of memory for %dx%d", pw, ph);
         return NULL;
     }
-    take_frames(w);
+    bool deferred;
+    take_frames(w, TAKE_BUDGET_MAX, &deferred);
     build_draw_list(w, vw_now_us());
     struct vw_output_block whole = {0, 0, w->geom.cols, w->geom.rows};
     vw_target_bind(t);
