@@ -22,7 +22,7 @@
 #define ALIVE_MS 3000       /* a node unheard this long is not alive */
 #define CLOCK_EVERY_MS 2000 /* clock offset measurements */
 #define CLOCK_WARN_US 5000  /* offsets beyond this are warned about */
-#define SYNC_EVERY_MS 2000  /* the committer checks that the watch keeps up */
+#define SYNC_EVERY_MS 500   /* the committer checks that the watch keeps up */
 #define VERDICTS 1024       /* recent bucket revisions whose fate is remembered */
 
 struct peer {
@@ -363,16 +363,29 @@ static void commit_one(struct vw_cluster *c, struct proposal *p)
     int64_t deadline = vw_realtime_ms() + FAILOVER_MS;
     uint64_t need = 0; /* the bucket revision the watch must have brought before we try */
     int races = 0;
+    int64_t stalled_since = 0; /* the watch has not brought `need` since then */
     while (races < CAS_ATTEMPTS && !atomic_load(&c->stop)) {
         if (vw_realtime_ms() > deadline)
             break;
         if (!connected(c) && !moving_over(c))
             break; /* no server at all: say so now, not at the deadline */
-        if (!connected(c) || (!atomic_load(&c->kv_ready) && !setup_bucket(c)) ||
-            !wait_for_watch(c, need, 250)) {
+        if (!connected(c) || (!atomic_load(&c->kv_ready) && !setup_bucket(c))) {
             usleep(50 * 1000);
             continue;
         }
+        if (!wait_for_watch(c, need, 250)) {
+            /* The bucket has a value the watch does not bring: its consumer lived on a server
+             * that went away. After a second of that, the watcher starts anew. */
+            if (!stalled_since)
+                stalled_since = vw_realtime_ms();
+            else if (vw_realtime_ms() - stalled_since > 1000) {
+                vw_warn("cluster: the watch of bucket %s is stuck; watching anew", c->name);
+                atomic_store(&c->rewatch, true);
+                stalled_since = 0;
+            }
+            continue;
+        }
+        stalled_since = 0;
         struct vw_state st;
         pthread_mutex_lock(&c->lock);
         if (landed_locked(c, id)) { /* an earlier try went through after all */
