@@ -33,10 +33,10 @@ static void test_basic(void)
     CHECK(!fresh);
 
     fill(f, 1);
-    vw_mailbox_post(mb, f, 1000);
+    vw_mailbox_post(mb, f, 1000, 0);
     CHECK(f->buf[0] == NULL && f->width == 0); /* left blank */
     fill(f, 2);
-    vw_mailbox_post(mb, f, 2000);
+    vw_mailbox_post(mb, f, 2000, 0);
 
     uint64_t posted = 0, dropped = 0;
     vw_mailbox_counts(mb, &posted, &dropped);
@@ -49,7 +49,7 @@ static void test_basic(void)
 
     /* A post after a take does not drop; the shown frame stays valid until the next take. */
     fill(f, 3);
-    vw_mailbox_post(mb, f, 3000);
+    vw_mailbox_post(mb, f, 3000, 0);
     CHECK(got->pts == 2 && got->data[0][0] == 2);
     vw_mailbox_counts(mb, &posted, &dropped);
     CHECK(posted == 3 && dropped == 1);
@@ -58,7 +58,7 @@ static void test_basic(void)
 
     /* Destroy with an untaken frame pending: must not leak (ASan). */
     fill(f, 4);
-    vw_mailbox_post(mb, f, 4000);
+    vw_mailbox_post(mb, f, 4000, 0);
     vw_mailbox_destroy(mb);
     vw_mailbox_destroy(NULL);
     av_frame_free(&f);
@@ -75,7 +75,7 @@ static void test_move_out(void)
     int64_t at = 0;
 
     fill(f, 7);
-    vw_mailbox_post(mb, f, 7000);
+    vw_mailbox_post(mb, f, 7000, 0);
     AVFrame *got = vw_mailbox_take(mb, &fresh, &at);
     CHECK(got && fresh && got->pts == 7);
     av_frame_move_ref(kept, got);
@@ -83,9 +83,9 @@ static void test_move_out(void)
 
     /* the next post swaps the blank frame back to the decoder; ours stays intact */
     fill(f, 8);
-    vw_mailbox_post(mb, f, 8000);
+    vw_mailbox_post(mb, f, 8000, 0);
     fill(f, 9);
-    vw_mailbox_post(mb, f, 9000); /* replaces 8, and unreferences it */
+    vw_mailbox_post(mb, f, 9000, 0); /* replaces 8, and unreferences it */
     CHECK(kept->pts == 7 && kept->data[0][0] == 7 && kept->buf[0] != NULL);
     got = vw_mailbox_take(mb, &fresh, &at);
     CHECK(got && fresh && got->pts == 9 && at == 9000);
@@ -112,7 +112,7 @@ static void *producer(void *arg)
     AVFrame *f = av_frame_alloc();
     for (int64_t seq = 1; seq <= STRESS_N; seq++) {
         fill(f, seq);
-        vw_mailbox_post(st->mb, f, seq);
+        vw_mailbox_post(st->mb, f, seq, 0);
         atomic_store(&st->last_posted, seq);
     }
     av_frame_free(&f);
@@ -173,9 +173,34 @@ static void test_stress(void)
     vw_mailbox_destroy(st.mb);
 }
 
+/* A frame posted with a due moment waits for a redraw at or after that moment (a tile that
+ * spans cluster nodes: every node takes it in the same redraw). */
+static void test_due(void)
+{
+    struct vw_mailbox *mb = vw_mailbox_create();
+    AVFrame *f = av_frame_alloc();
+    bool fresh = true;
+    fill(f, 1);
+    vw_mailbox_post(mb, f, 1000, 0);
+    CHECK(vw_mailbox_take_due(mb, &fresh, NULL, 5000) != NULL && fresh); /* no due: taken */
+    fill(f, 2);
+    vw_mailbox_post(mb, f, 2000, 6000);
+    const AVFrame *got = vw_mailbox_take_due(mb, &fresh, NULL, 5999);
+    CHECK(got && !fresh && got->pts == 1); /* not yet: the current one stays */
+    got = vw_mailbox_take_due(mb, &fresh, NULL, 6000);
+    CHECK(got && fresh && got->pts == 2);
+    fill(f, 3);
+    vw_mailbox_post(mb, f, 3000, 9000);
+    got = vw_mailbox_take(mb, &fresh, NULL); /* no slot given: any frame */
+    CHECK(got && fresh && got->pts == 3);
+    av_frame_free(&f);
+    vw_mailbox_destroy(mb);
+}
+
 int main(void)
 {
     test_basic();
+    test_due();
     test_move_out();
     test_stress();
     return check_summary("test_mailbox");

@@ -76,7 +76,7 @@ static bool wait_state(struct vw_source *s, enum vw_source_state want, double se
 {
     int64_t end = vw_now_us() + (int64_t)(secs * 1e6);
     while (vw_now_us() < end) {
-        vw_source_frame(s, NULL, NULL);
+        vw_source_frame(s, NULL, NULL, 0);
         if (stats(s).state == want)
             return true;
         usleep(20000);
@@ -90,7 +90,7 @@ static void take_for(struct vw_source *s, double secs)
 {
     int64_t end = vw_now_us() + (int64_t)(secs * 1e6);
     while (vw_now_us() < end) {
-        vw_source_frame(s, NULL, NULL);
+        vw_source_frame(s, NULL, NULL, 0);
         usleep(10000);
     }
 }
@@ -127,7 +127,7 @@ static void test_file(void)
     CHECK(st.frames_shown > 0 && st.frames_shown <= st.frames_decoded);
     CHECK(st.last_frame_age_ms >= 0 && st.last_frame_age_ms < 1000);
 
-    const AVFrame *f = vw_source_frame(s, &fresh, &at);
+    const AVFrame *f = vw_source_frame(s, &fresh, &at, 0);
     CHECK(f != NULL);
     if (f) {
         CHECK(f->width == 160 && f->height == 90);
@@ -142,8 +142,8 @@ static void test_file(void)
     st = stats(s);
     CHECK(strcmp(st.error, "end of stream") == 0);
     CHECK(st.frames_decoded >= 55 && st.frames_decoded <= 62);
-    vw_source_frame(s, NULL, NULL);
-    f = vw_source_frame(s, &fresh, NULL);
+    vw_source_frame(s, NULL, NULL, 0);
+    f = vw_source_frame(s, &fresh, NULL, 0);
     CHECK(f != NULL && !fresh);
     CHECK(atomic_load(&wakeups) > 0);
     CHECK(destroy_timed(s) < 1.0);
@@ -173,13 +173,13 @@ static void test_hevc_and_601(void)
 
     s = start(clip("red-601.mp4"), true, VW_HWACCEL_NONE);
     CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
-    const AVFrame *f = vw_source_frame(s, NULL, NULL);
+    const AVFrame *f = vw_source_frame(s, NULL, NULL, 0);
     CHECK(f && f->width == 160 && f->height == 120 && f->colorspace == AVCOL_SPC_SMPTE170M);
     vw_source_destroy(s);
 
     s = start(clip("orange-full.mp4"), true, VW_HWACCEL_NONE);
     CHECK(wait_state(s, VW_SOURCE_LIVE, 5));
-    f = vw_source_frame(s, NULL, NULL);
+    f = vw_source_frame(s, NULL, NULL, 0);
     CHECK(f && f->color_range == AVCOL_RANGE_JPEG);
     vw_source_destroy(s);
 }
@@ -192,7 +192,7 @@ static void test_broken(void)
     fprintf(stderr, "  garbage.mp4: %s\n", st.error);
     CHECK(st.error[0] != '\0');
     CHECK(st.frames_decoded == 0);
-    CHECK(vw_source_frame(s, NULL, NULL) == NULL);
+    CHECK(vw_source_frame(s, NULL, NULL, 0) == NULL);
     CHECK(destroy_timed(s) < 1.0);
 
     /* Half a file: decodes what it can (here the index is missing, so nothing), no crash. */
@@ -280,7 +280,7 @@ static void test_hwaccel_fallback(void)
     struct vw_source_stats st = stats(s);
     CHECK(!st.hw);
     CHECK(st.width == 160 && st.height == 90);
-    const AVFrame *f = vw_source_frame(s, NULL, NULL);
+    const AVFrame *f = vw_source_frame(s, NULL, NULL, 0);
     CHECK(f && f->format == AV_PIX_FMT_YUV420P);
     vw_source_destroy(s);
 }
@@ -303,7 +303,7 @@ static void test_hwaccel_device(void)
         CHECK(wait_state(s, VW_SOURCE_LIVE, 10));
         take_for(s, 1.0);
         struct vw_source_stats st = stats(s);
-        const AVFrame *f = vw_source_frame(s, NULL, NULL);
+        const AVFrame *f = vw_source_frame(s, NULL, NULL, 0);
         fprintf(stderr, "  %s: hw %d, %dx%d, %s, fps %.1f, %llu frames\n", names[i], st.hw,
                 st.width, st.height,
                 f ? av_get_pix_fmt_name((enum AVPixelFormat)f->format) : "no frame", st.fps,
@@ -333,7 +333,7 @@ static void test_substream_and_skip(void)
     vw_source_prefer_substream(s, true);
     bool blank = false, switched = false;
     for (int64_t end = vw_now_us() + 3000000; vw_now_us() < end && !switched; usleep(10000)) {
-        const AVFrame *f = vw_source_frame(s, NULL, NULL);
+        const AVFrame *f = vw_source_frame(s, NULL, NULL, 0);
         blank |= f == NULL;
         struct vw_source_stats st = stats(s);
         switched = st.substream && f && f->height == 120;
@@ -352,7 +352,7 @@ static void test_substream_and_skip(void)
     vw_source_prefer_substream(s, false);
     switched = false;
     for (int64_t end = vw_now_us() + 3000000; vw_now_us() < end && !switched; usleep(10000)) {
-        const AVFrame *f = vw_source_frame(s, NULL, NULL);
+        const AVFrame *f = vw_source_frame(s, NULL, NULL, 0);
         blank |= f == NULL;
         switched = !stats(s).substream && f && f->height == 90;
     }
@@ -512,7 +512,7 @@ static void test_loop_backwards(void)
     bool left_live = false;
     char seen[300] = "";
     for (int64_t end = vw_now_us() + 10000000; vw_now_us() < end; usleep(20000)) {
-        vw_source_frame(s, NULL, NULL);
+        vw_source_frame(s, NULL, NULL, 0);
         struct vw_source_stats st = stats(s);
         if (st.state != VW_SOURCE_LIVE && !left_live) {
             left_live = true;
@@ -544,7 +544,7 @@ static void test_flapping_backoff(void)
     struct vw_source *s = start(url, false, VW_HWACCEL_NONE);
     int64_t max_backoff = 0;
     for (int64_t end = vw_now_us() + 8000000; vw_now_us() < end; usleep(20000)) {
-        vw_source_frame(s, NULL, NULL);
+        vw_source_frame(s, NULL, NULL, 0);
         int64_t b = stats(s).backoff_ms;
         max_backoff = b > max_backoff ? b : max_backoff;
     }
@@ -613,7 +613,7 @@ static void test_reconnect(void)
     vw_source_reconnect(s);
     bool blank = false;
     for (int64_t end = vw_now_us() + 1500000; vw_now_us() < end; usleep(5000))
-        blank |= vw_source_frame(s, NULL, NULL) == NULL;
+        blank |= vw_source_frame(s, NULL, NULL, 0) == NULL;
     struct vw_source_stats st = stats(s);
     fprintf(stderr, "  reconnect of a live file: %s, %d reconnects, %llu new frames\n",
             vw_source_state_name(st.state), st.reconnects,
@@ -752,7 +752,7 @@ static void test_rtsp(void)
     t0 = vw_now_us();
     bool down = false;
     while (!down && vw_now_us() - t0 < 6000000) {
-        vw_source_frame(s, NULL, NULL);
+        vw_source_frame(s, NULL, NULL, 0);
         st = stats(s);
         down = st.state == VW_SOURCE_STALLED || st.state == VW_SOURCE_OFFLINE;
         usleep(20000);
@@ -761,7 +761,7 @@ static void test_rtsp(void)
     fprintf(stderr, "  server killed: %s (%s) after %.2f s\n", vw_source_state_name(st.state),
             st.error, (double)(vw_now_us() - t0) / 1e6);
     bool fresh = true;
-    const AVFrame *f = vw_source_frame(s, &fresh, NULL);
+    const AVFrame *f = vw_source_frame(s, &fresh, NULL, 0);
     CHECK(f != NULL && !fresh);
     CHECK(f && f->width == 320);
 
@@ -791,7 +791,7 @@ static void test_rtsp(void)
     CHECK(strstr(st.error, "no frame for") != NULL);
     take_for(s, 0.5);
     CHECK(stats(s).last_frame_age_ms >= 400);
-    f = vw_source_frame(s, &fresh, NULL);
+    f = vw_source_frame(s, &fresh, NULL, 0);
     CHECK(f != NULL && !fresh);
     kill(pid, SIGCONT);
     t0 = vw_now_us();

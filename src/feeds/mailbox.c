@@ -19,6 +19,7 @@
 struct slot {
     AVFrame *frame;
     int64_t posted_at_us;
+    int64_t due_rt_us; /* 0: none */
 };
 
 struct vw_mailbox {
@@ -67,11 +68,13 @@ void vw_mailbox_destroy(struct vw_mailbox *mb)
     free(mb);
 }
 
-void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t posted_at_us)
+void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t posted_at_us,
+                     int64_t due_rt_us)
 {
     struct slot *mine = mb->back;
     av_frame_move_ref(mine->frame, frame);
     mine->posted_at_us = posted_at_us;
+    mine->due_rt_us = due_rt_us;
 
     pthread_mutex_lock(&mb->lock);
     bool displaced_new = mb->has_new;
@@ -90,9 +93,15 @@ void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t poste
 
 struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us)
 {
+    return vw_mailbox_take_due(mb, fresh, posted_at_us, 0);
+}
+
+struct AVFrame *vw_mailbox_take_due(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us,
+                                    int64_t slot_rt_us)
+{
     bool got = false;
     pthread_mutex_lock(&mb->lock);
-    if (mb->has_new) {
+    if (mb->has_new && !(slot_rt_us > 0 && mb->middle->due_rt_us > slot_rt_us)) {
         struct slot *t = mb->front;
         mb->front = mb->middle;
         mb->middle = t;

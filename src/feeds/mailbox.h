@@ -18,8 +18,10 @@ void vw_mailbox_destroy(struct vw_mailbox *mb); /* NULL ok; unrefs every frame h
 
 /* Decoder thread. Moves the references of `frame` into the mailbox (`frame` is left
  * blank, ready for the next avcodec_receive_frame) with `posted_at_us` (vw_now_us at
- * decode). A frame posted before and not yet taken is unreferenced and counted as dropped. */
-void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t posted_at_us);
+ * decode) and `due_rt_us`: the realtime moment it is to be shown (0: as soon as taken). A
+ * frame posted before and not yet taken is unreferenced and counted as dropped. */
+void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t posted_at_us,
+                     int64_t due_rt_us);
 
 /* Render thread. When a frame was posted since the last take, it becomes the current frame
  * and is returned with *fresh = true; otherwise the current frame (or NULL before the first
@@ -28,6 +30,11 @@ void vw_mailbox_post(struct vw_mailbox *mb, struct AVFrame *frame, int64_t poste
  * (av_frame_move_ref): takes then return NULL until the next post. *posted_at_us may be
  * NULL. */
 struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us);
+/* The same, for a redraw at the realtime moment slot_rt_us: a frame posted with a due moment
+ * after it stays waiting (the current one is returned, not fresh). Walls on several machines
+ * drawing on one grid of moments so take the same frame in the same redraw. */
+struct AVFrame *vw_mailbox_take_due(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us,
+                                    int64_t slot_rt_us);
 
 /* Either thread: frames posted, and frames dropped (replaced before being taken). */
 void vw_mailbox_counts(struct vw_mailbox *mb, uint64_t *posted, uint64_t *dropped);

@@ -57,7 +57,8 @@
 #define BACKOFF_RESET_US 10000000 /* live this long before a failure resets the backoff */
 #define SLOW_BYTES_PER_S 32768    /* under this, a stream that gives no picture "trickles" */
 #define FPS_WINDOW_US 2000000
-#define DESTROY_WAIT_MS 50 /* then a thread stuck in a call without deadline goes to a reaper */
+#define PLAYOUT_EARLY_US 4000 /* a held frame is posted this long before its moment */
+#define DESTROY_WAIT_MS 50    /* then a thread stuck in a call without deadline goes to a reaper */
 #define FPS_RING 256
 #define MAX_CODEC_THREADS 2  /* the wall machines have two cores and many sources */
 #define PACE_JUMP_US 2000000 /* a pts step beyond this (or backwards) resyncs the clock */
@@ -670,7 +671,7 @@ static bool pace_shared(struct worker *w, const struct conn *c, int64_t pts_us, 
     w->last_pts_us = pts_us;
     w->pace_started = false; /* the plain pacing starts afresh if the epoch goes */
     *capture_us = epoch + w->media_us;
-    int64_t due_rt = *capture_us + (int64_t)playout_ms * 1000;
+    int64_t due_rt = *capture_us + (int64_t)playout_ms * 1000 - PLAYOUT_EARLY_US;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -800,7 +801,9 @@ static bool hold_for_playout(struct vw_source *s, int64_t captured_us)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    int64_t wait = captured_us + (int64_t)playout_ms * 1000 - now_rt;
+    /* Posted a little before its moment, so it is there when the redraw at that moment
+     * looks (vw_mailbox_take_due keeps it waiting until then). */
+    int64_t wait = captured_us + (int64_t)playout_ms * 1000 - PLAYOUT_EARLY_US - now_rt;
     if (wait <= 0)
         return true;
     if (wait > (int64_t)playout_ms * 1000)
@@ -866,7 +869,10 @@ static bool deliver(struct worker *w, struct conn *c, char *err, size_t errsz, b
         if (get_state(s) != VW_SOURCE_LIVE)
             set_state(s, VW_SOURCE_LIVE, NULL);
     }
-    vw_mailbox_post(s->mb, out, now);
+    int playout_ms = atomic_load(&s->playout_ms);
+    int64_t captured = out->reordered_opaque;
+    vw_mailbox_post(s->mb, out, now,
+                    playout_ms > 0 && captured > 0 ? captured + (int64_t)playout_ms * 1000 : 0);
     wake(s);
     return true;
 }
@@ -1307,10 +1313,11 @@ void vw_source_destroy(struct vw_source *s)
     pthread_attr_destroy(&attr);
 }
 
-struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us)
+struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us,
+                                int64_t slot_rt_us)
 {
     bool got = false;
-    AVFrame *f = vw_mailbox_take(s->mb, &got, decoded_at_us);
+    AVFrame *f = vw_mailbox_take_due(s->mb, &got, decoded_at_us, slot_rt_us);
     if (got) {
         pthread_mutex_lock(&s->lock);
         s->st.frames_shown++;

@@ -80,8 +80,10 @@ void vw_source_destroy(struct vw_source *s);
 
 /* Render thread. The newest frame (see vw_mailbox_take): *fresh tells whether it was not
  * returned before. NULL before the first frame. Valid until the next call or destroy; the
- * caller may move it out (vw_texture_upload_take). decoded_at_us may be NULL. */
-struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us);
+ * caller may move it out (vw_texture_upload_take). decoded_at_us may be NULL. slot_rt_us:
+ * the realtime moment the redraw shows (a held frame due later waits; 0: any frame). */
+struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us,
+                                int64_t slot_rt_us);
 
 /* Any thread. */
 void vw_source_get_stats(struct vw_source *s, struct vw_source_stats *out);

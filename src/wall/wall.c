@@ -741,6 +741,14 @@ static int take_frames(struct vw_wall *w, int budget, bool *deferred)
         if (!rt->in_scene)
             rt->hidden += since;
     }
+    /* The moment this redraw shows: a cluster node draws on a grid of realtime instants, and
+     * takes a held frame (a tile spanning nodes) only when it is due by then, as every node
+     * does in the same redraw. */
+    int64_t slot_rt = 0;
+    if (w->cluster) {
+        int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
+        slot_rt = (vw_realtime_us() + interval / 2) / interval * interval;
+    }
     int n = w->active_count;
     for (int j = 0; j < n; j++) {
         int k = (w->take_next + j) % n;
@@ -754,7 +762,7 @@ static int take_frames(struct vw_wall *w, int budget, bool *deferred)
         }
         bool fresh = false;
         int64_t decoded_at = 0;
-        AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at);
+        AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at, slot_rt);
         if (f && fresh) {
             int64_t captured = f->reordered_opaque; /* set by the source; moved out below */
             /* the wall needs the frame no more: the texture may keep its buffers */
