@@ -1057,6 +1057,8 @@ def test_mismatch(work):
             r = cl.nodes["c"].call("config.reload")
             e = evc.wait_event("cluster.config_mismatch", 10,
                                lambda e: e.get("config_mismatch") is want)
+            if not r.get("ok"):
+                print(f"reload reply: {r}", file=sys.stderr)
             checked(e is not None, f"c's file {'differs again' if want else 'made the same'} "
                                    f"and reloaded ({r.get('ok')}, {r.get('error')}): a "
                                    f"cluster.config_mismatch event with config_mismatch {want} "

@@ -546,12 +546,22 @@ static void *committer_main(void *ud)
         free(props);
         int64_t now = vw_realtime_ms();
         if (atomic_load(&c->kv_ready) && connected(c) && now - last_sync >= SYNC_EVERY_MS) {
-            /* The watch's safety net: when the bucket holds a revision the watch has not
-             * brought at two checks in a row, the watch is stuck; the watcher starts anew. */
+            /* The watch's safety net: revisions the bucket holds and the watch has not
+             * brought are read one by one, in order (folded as the watch would: whichever
+             * brings one first, it counts once); still behind at the next check, the watcher
+             * starts anew (its consumer went with a server). */
             uint64_t last = last_revision(c);
             pthread_mutex_lock(&c->lock);
-            bool behind = last > c->seen_kvrev;
+            uint64_t seen = c->seen_kvrev;
             pthread_mutex_unlock(&c->lock);
+            bool behind = last > seen;
+            for (uint64_t r = seen + 1; behind && r <= last && r <= seen + 16; r++) {
+                kvEntry *e = NULL;
+                if (kvStore_GetRevision(&e, c->kv, STATE_KEY, r) == NATS_OK) {
+                    took_entry(c, e);
+                    kvEntry_Destroy(e);
+                }
+            }
             if (behind && last == synced) {
                 vw_warn("cluster: the watch of bucket %s fell behind; watching anew", c->name);
                 atomic_store(&c->rewatch, true);
@@ -771,8 +781,10 @@ static void *ask_main(void *ud)
         char subj[512];
         snprintf(subj, sizeof subj, "%s.ask.%s", c->name, c->peers[i].id);
         pthread_mutex_lock(&c->lock);
+        /* Known dead (heard, then silent): not asked. Never heard yet (it or we just
+         * started): asked all the same. */
         bool alive =
-            c->peers[i].last_seen_ms && vw_realtime_ms() - c->peers[i].last_seen_ms < ALIVE_MS;
+            !c->peers[i].last_seen_ms || vw_realtime_ms() - c->peers[i].last_seen_ms < ALIVE_MS;
         pthread_mutex_unlock(&c->lock);
         if (alive && s == NATS_OK &&
             natsConnection_PublishRequest(c->nc, subj, inbox, body, (int)plen) == NATS_OK)
@@ -1217,8 +1229,10 @@ static const char *reference_hash_locked(const struct vw_cluster *c, const char 
             tie = true;
         }
     }
-    if (!best || (tie && state_hash && *state_hash))
-        return state_hash && *state_hash ? state_hash : NULL;
+    /* A majority needs two nodes at least: a node that hears nobody else yet (just started)
+     * goes by the state's hash, as on a tie. */
+    if (!best || best_n < 2 || tie)
+        return state_hash && *state_hash ? state_hash : (tie ? NULL : best);
     return best;
 }
 
