@@ -882,8 +882,9 @@ def test_nodeloss(work):
                                                       f"({r.get('missing_nodes')})")
             img = png(r["path"])
             if img.h == ROWS * H:
-                # The wall shows stripes (black and white); c's panels must not pretend to
-                # (a stale picture) but be the dark slate of a missing node.
+                # The wall shows stripes (black and white, half of the points white); c's
+                # panels must not pretend to (a stale picture) but be the dark slate of a
+                # missing node, whose only white is the text naming it.
                 def white_share(node):
                     x0, y0, x1, y1 = row_box(node)
                     pts = [img.px(x, y) for y in range(y0 + 10, y1 - 10, 7)
@@ -891,7 +892,7 @@ def test_nodeloss(work):
                     return sum(min(p) > 200 for p in pts) / len(pts)
                 checked(white_share("a") > 0.3, f"a's panels show the stripes in a's "
                                                 f"screenshot ({white_share('a'):.0%} white)")
-                checked(white_share("c") == 0, f"c's panels are a slate, not a picture "
+                checked(white_share("c") < 0.05, f"c's panels are a slate, not a picture "
                                                f"({white_share('c'):.0%} white)")
 
         # c comes back while an incident shows: it shows it, with the right ttl, within 2 s.

@@ -58,22 +58,6 @@ static bool copy_panel(const struct vw_wall *w, uint8_t *to, const struct block 
     return true;
 }
 
-/* A panel nobody sent: a dark red slate, so that no one takes it for the picture. */
-static void slate_panel(const struct vw_wall *w, uint8_t *to, int c, int r)
-{
-    int pw = vw_geom_physical_w(&w->geom);
-    for (int y = 0; y < w->geom.H; y++) {
-        uint8_t *p =
-            to + ((size_t)(r * w->geom.H + y) * (size_t)pw + (size_t)c * (size_t)w->geom.W) * 4;
-        for (int x = 0; x < w->geom.W; x++, p += 4) {
-            bool stripe = ((x + y) / 8) % 2 == 0;
-            p[0] = stripe ? 96 : 48;
-            p[1] = p[2] = 16;
-            p[3] = 255;
-        }
-    }
-}
-
 /* ---- answering another node ------------------------------------------------------------- */
 
 struct reload_answer {
@@ -168,8 +152,6 @@ void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a)
 struct shot {
     struct vw_wall *w;
     char *path;
-    uint8_t *rgba; /* the whole wall; our panels drawn, the others' filled in as they come */
-    int pw, ph;
     vw_shot_done_fn done;
     void *ud;
 };
@@ -180,35 +162,64 @@ static void shot_gathered(void *ud, const struct vw_cluster_answer *answers, int
     struct vw_wall *w = s->w;
     int n = w->geom.cols * w->geom.rows;
     bool *on = calloc((size_t)n, sizeof *on);
-    if (!on)
+    /* one slate per panel of a node that sent nothing, naming it */
+    struct vw_draw_tile *slates = calloc((size_t)n, sizeof *slates);
+    char(*titles)[80] = calloc((size_t)n, sizeof *titles);
+    if (!on || !slates || !titles)
         abort();
+    int n_slates = 0;
     cJSON *missing = cJSON_CreateArray();
+    struct block *blocks = calloc((size_t)count + 1, sizeof *blocks);
+    const char **owners = calloc((size_t)count + 1, sizeof *owners);
+    if (!blocks || !owners)
+        abort();
     for (int i = 0; i < count; i++) {
         const struct vw_cluster_answer *a = &answers[i];
         if (!node_panels(w, a->node, on))
             continue;
-        struct block b;
-        bool good = parse_block(a, w, &b);
-        if (!good)
-            cJSON_AddItemToArray(missing, cJSON_CreateString(a->node));
+        if (parse_block(a, w, &blocks[i])) {
+            owners[i] = a->node;
+            continue;
+        }
+        cJSON_AddItemToArray(missing, cJSON_CreateString(a->node));
         for (int p = 0; p < n; p++) {
-            int c = p % w->geom.cols, r = p / w->geom.cols;
-            if (on[p] && !(good && copy_panel(w, s->rgba, &b, c, r)))
-                slate_panel(w, s->rgba, c, r);
+            if (!on[p])
+                continue;
+            int k = n_slates++;
+            snprintf(titles[k], sizeof titles[k], "NODE %s", a->node);
+            slates[k] = (struct vw_draw_tile){
+                .box = vw_geom_panel_box(&w->geom, p % w->geom.cols, p / w->geom.cols),
+                .slate_title = titles[k],
+                .slate_detail = "NO PICTURE · the node did not answer (down or cut off)"};
         }
     }
-    free(on);
+    /* Our panels as we draw them, the silent nodes' as slates; then the others' blocks. */
     struct vw_errors errs;
     vw_errors_init(&errs);
-    bool ok = vw_png_write(s->path, s->rgba, s->pw, s->ph, &errs);
+    int pw = 0, ph = 0;
+    uint8_t *rgba = vw_wall_snapshot_over(w, 0, slates, n_slates, &pw, &ph, &errs);
+    bool ok = rgba != NULL;
+    for (int i = 0; ok && i < count; i++) {
+        if (!owners[i] || !node_panels(w, owners[i], on))
+            continue;
+        for (int p = 0; p < n; p++)
+            if (on[p])
+                copy_panel(w, rgba, &blocks[i], p % w->geom.cols, p / w->geom.cols);
+    }
     if (ok)
-        vw_info("screenshot of the whole wall (%dx%d, %d node%s missing) written to %s", s->pw,
-                s->ph, cJSON_GetArraySize(missing), cJSON_GetArraySize(missing) == 1 ? "" : "s",
-                s->path);
+        ok = vw_png_write(s->path, rgba, pw, ph, &errs);
+    if (ok)
+        vw_info("screenshot of the whole wall (%dx%d, %d node%s missing) written to %s", pw, ph,
+                cJSON_GetArraySize(missing), cJSON_GetArraySize(missing) == 1 ? "" : "s", s->path);
     s->done(s->ud, ok, &errs, missing);
     vw_errors_finish(&errs);
     cJSON_Delete(missing);
-    free(s->rgba);
+    free(rgba);
+    free(on);
+    free(slates);
+    free(titles);
+    free(blocks);
+    free(owners);
     free(s->path);
     free(s);
 }
@@ -220,14 +231,6 @@ bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_don
     struct shot *s = calloc(1, sizeof *s);
     if (!s)
         abort();
-    struct vw_errors errs;
-    vw_errors_init(&errs);
-    s->rgba = vw_wall_snapshot(w, &s->pw, &s->ph, &errs);
-    vw_errors_finish(&errs);
-    if (!s->rgba) {
-        free(s);
-        return false;
-    }
     s->w = w;
     s->path = strdup(path);
     s->done = done;

@@ -185,6 +185,9 @@ void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce);
 /* Cluster: the store adopted a value another node (or this one) committed; `prev` is the value
  * before. Resolves, and tells the consoles what changed, as every node does alike. */
 void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev);
+/* vw_wall_snapshot_scaled with `over` drawn on top (slates of what is missing, say). */
+uint8_t *vw_wall_snapshot_over(struct vw_wall *w, int max_w, const struct vw_draw_tile *over,
+                               int n_over, int *width, int *height, struct vw_errors *errs);
 /* Cluster (wall/cluster_views.c): answers what another node asks of us (its panels' pixels,
  * a reload); the origin's side of a reload: asks every other node, then calls done. */
 void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a);

@@ -1564,6 +1564,12 @@ uint8_t *vw_wall_snapshot(struct vw_wall *w, int *width, int *height, struct vw_
 uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *height,
                                  struct vw_errors *errs)
 {
+    return vw_wall_snapshot_over(w, max_w, NULL, 0, width, height, errs);
+}
+
+uint8_t *vw_wall_snapshot_over(struct vw_wall *w, int max_w, const struct vw_draw_tile *over,
+                               int n_over, int *width, int *height, struct vw_errors *errs)
+{
     int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
     if (max_w > 0 && max_w < pw) { /* drawn small, not drawn big and shrunk */
         ph = (int)fmax(1, lround((double)ph * max_w / pw));
@@ -1585,6 +1591,8 @@ uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *
     struct vw_output_block whole = {0, 0, w->geom.cols, w->geom.rows};
     vw_target_bind(t);
     draw_block(w, whole, pw, ph, w->draw, vw_wall_shown(w)->tile_count, true, true);
+    if (n_over > 0)
+        draw_block(w, whole, pw, ph, over, n_over, false, true);
     vw_target_read(t, rgba);
     vw_target_bind(NULL);
     vw_target_destroy(t);
