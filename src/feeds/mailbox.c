@@ -125,6 +125,14 @@ struct AVFrame *vw_mailbox_take_due(struct vw_mailbox *mb, bool *fresh, int64_t 
     return mb->front->frame;
 }
 
+int64_t vw_mailbox_waiting_due(struct vw_mailbox *mb)
+{
+    pthread_mutex_lock(&mb->lock);
+    int64_t due = mb->has_new ? mb->middle->due_rt_us : 0;
+    pthread_mutex_unlock(&mb->lock);
+    return due;
+}
+
 void vw_mailbox_counts(struct vw_mailbox *mb, uint64_t *posted, uint64_t *dropped)
 {
     pthread_mutex_lock(&mb->lock);

@@ -36,6 +36,9 @@ struct AVFrame *vw_mailbox_take(struct vw_mailbox *mb, bool *fresh, int64_t *pos
 struct AVFrame *vw_mailbox_take_due(struct vw_mailbox *mb, bool *fresh, int64_t *posted_at_us,
                                     int64_t slot_rt_us);
 
+/* Render thread: the due moment of a frame waiting (posted, not yet taken), 0 when none
+ * waits or it has no due moment. */
+int64_t vw_mailbox_waiting_due(struct vw_mailbox *mb);
 /* Either thread: frames posted, and frames dropped (replaced before being taken). */
 void vw_mailbox_counts(struct vw_mailbox *mb, uint64_t *posted, uint64_t *dropped);
 

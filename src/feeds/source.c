@@ -1328,6 +1328,11 @@ struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decod
     return f;
 }
 
+int64_t vw_source_waiting_due(struct vw_source *s)
+{
+    return vw_mailbox_waiting_due(s->mb);
+}
+
 void vw_source_get_stats(struct vw_source *s, struct vw_source_stats *out)
 {
     int64_t now = vw_now_us();

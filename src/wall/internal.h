@@ -95,6 +95,7 @@ struct vw_wall {
     uint64_t last_ticket;       /* the proposal the last command made (cluster), 0: none */
     struct commit_wait *waits;  /* commands waiting for their proposal's answer */
     bool mismatch_reported;     /* cluster: our wall file differs from the cluster's */
+    bool frame_waiting;         /* a held frame waits for a later redraw (take_frames) */
     uint64_t mismatch_mask;     /* cluster: nodes known to differ (bit k: cluster.nodes[k]) */
     int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */

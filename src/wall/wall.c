@@ -747,7 +747,7 @@ static int take_frames(struct vw_wall *w, int budget, bool *deferred)
     int64_t slot_rt = 0;
     if (w->cluster) {
         int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
-        slot_rt = (vw_realtime_us() + interval / 2) / interval * interval;
+        slot_rt = vw_realtime_us() / interval * interval; /* this redraw's grid instant */
     }
     int n = w->active_count;
     for (int j = 0; j < n; j++) {
@@ -763,6 +763,8 @@ static int take_frames(struct vw_wall *w, int budget, bool *deferred)
         bool fresh = false;
         int64_t decoded_at = 0;
         AVFrame *f = vw_source_frame(rt->src, &fresh, &decoded_at, slot_rt);
+        if (!fresh && slot_rt && vw_source_waiting_due(rt->src) > slot_rt)
+            w->frame_waiting = true; /* a held frame: the redraw of its moment takes it */
         if (f && fresh) {
             int64_t captured = f->reordered_opaque; /* set by the source; moved out below */
             /* the wall needs the frame no more: the texture may keep its buffers */
@@ -866,7 +868,8 @@ static void render(struct vw_wall *w)
                 vw_wall_shown(w)->id, w->last_switch_ms);
         w->switch_started_us = 0;
     }
-    w->dirty = ticking || deferred; /* an age on screen must keep counting */
+    w->dirty = ticking || deferred || w->frame_waiting; /* an age on screen must keep counting */
+    w->frame_waiting = false;
     int64_t interval = (int64_t)(1e6 / (w->opt.max_fps > 0 ? w->opt.max_fps : 60));
     w->next_render_us = now + (ticking && n_fresh == 0 ? 1000000 - (now % 1000000) : interval);
     if (w->cluster && !(ticking && n_fresh == 0)) {
