@@ -17,7 +17,13 @@ clang-format --dry-run --Werror $(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
 echo "== build (RelWithDebInfo, -Werror)"
 scripts/build.sh build
 echo "== tests"
-(cd build && ctest --output-on-failure --timeout 900)
+(cd build && ctest --output-on-failure --timeout 900 -LE timing)
+# The tests labelled `timing` measure when frames show (spreads within one redraw interval,
+# frame rates kept) with three walls, three NATS servers and a camera on this 2-core machine:
+# a run that a scheduling hiccup disturbed is tried again, up to three times in all; a real
+# regression fails every time.
+echo "== timing tests"
+(cd build && ctest --output-on-failure --timeout 900 -L timing --repeat until-pass:3)
 
 if [ "$quick" = 1 ]; then
   exit 0

@@ -160,7 +160,8 @@ struct worker {
     /* ...or, with a shared epoch (vw_source_set_epoch), at epoch + media + playout, media
      * being the file's time since the epoch, continuous over loops. */
     bool media_started;
-    int64_t epoch_used, media_us;
+    const struct conn *media_conn; /* the connection the media time counts from */
+    int64_t epoch_used, media_us, media_offset_us, media_base_pts_us;
 };
 
 static const char *const state_names[] = {"idle", "connecting", "live", "stalled", "offline"};
@@ -660,14 +661,20 @@ static bool pace(struct worker *w, const struct conn *c, int64_t pts_us, int64_t
 static bool pace_shared(struct worker *w, const struct conn *c, int64_t pts_us, int64_t epoch,
                         int playout_ms, int64_t *late_us, int64_t *capture_us)
 {
-    if (!w->media_started || epoch != w->epoch_used) {
+    /* Media time is the file's own: pts since the first frame of this epoch and connection,
+     * so frames skipped by a decoder catching up (keyframes only) keep their times on every
+     * node; a loop (pts going back) continues one frame after the last. */
+    if (!w->media_started || epoch != w->epoch_used || c != w->media_conn) {
         w->media_started = true;
         w->epoch_used = epoch;
-        w->media_us = 0;
-    } else {
-        int64_t step = pts_us - w->last_pts_us;
-        w->media_us += step <= 0 || step > PACE_JUMP_US ? c->frame_dur_us : step; /* loops */
+        w->media_conn = c;
+        w->media_offset_us = 0;
+        w->media_base_pts_us = pts_us;
+    } else if (pts_us <= w->last_pts_us) {
+        w->media_offset_us = w->media_us + c->frame_dur_us;
+        w->media_base_pts_us = pts_us;
     }
+    w->media_us = w->media_offset_us + (pts_us - w->media_base_pts_us);
     w->last_pts_us = pts_us;
     w->pace_started = false; /* the plain pacing starts afresh if the epoch goes */
     *capture_us = epoch + w->media_us;
@@ -1326,6 +1333,11 @@ struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decod
     if (fresh)
         *fresh = got;
     return f;
+}
+
+bool vw_source_is_file(const struct vw_source *s)
+{
+    return !is_network(s->url);
 }
 
 int64_t vw_source_waiting_due(struct vw_source *s)

@@ -84,6 +84,8 @@ void vw_source_destroy(struct vw_source *s);
  * the realtime moment the redraw shows (a held frame due later waits; 0: any frame). */
 struct AVFrame *vw_source_frame(struct vw_source *s, bool *fresh, int64_t *decoded_at_us,
                                 int64_t slot_rt_us);
+/* Whether the source plays a file (paced by its timestamps), not a network stream. */
+bool vw_source_is_file(const struct vw_source *s);
 /* Render thread: a held frame waits for a later redraw (its due moment), or 0. */
 int64_t vw_source_waiting_due(struct vw_source *s);
 

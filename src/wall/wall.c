@@ -546,8 +546,13 @@ static void manage_sources(struct vw_wall *w, double now)
                                 : rt->upcoming_since_ms;
             int64_t epoch = playout ? since * 1000 : 0;
             if (rt->src && epoch != rt->epoch_us) {
+                /* A file already playing starts again from its beginning with the new epoch,
+                 * as it does on the nodes that open it now. */
+                bool replay = rt->epoch_us != 0 && epoch != 0 && vw_source_is_file(rt->src);
                 rt->epoch_us = epoch;
                 vw_source_set_epoch(rt->src, epoch);
+                if (replay)
+                    vw_source_reconnect(rt->src);
             }
             if (rt->src && c->substream && want_sub != rt->substream) {
                 rt->substream = want_sub;

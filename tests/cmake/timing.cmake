@@ -3,5 +3,5 @@
 add_test(NAME timing
   COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/timing_test.py
     --vwall $<TARGET_FILE:vwall> --clips ${CMAKE_BINARY_DIR}/clips)
-set_tests_properties(timing PROPERTIES LABELS "integration;gl" TIMEOUT 240
+set_tests_properties(timing PROPERTIES LABELS "integration;gl;timing" TIMEOUT 240
   FIXTURES_REQUIRED clips ENVIRONMENT "${VWALL_TEST_ENV}")
