@@ -259,6 +259,7 @@ def test_capture_time(work):
     """An RTSP camera's frames carry the sender's capture time (RTCP sender reports, through
     FFmpeg's AV_PKT_DATA_PRFT): source.list says sync true for it and false for a clip, and
     the frame log's capture_us is filled for the camera's tile, empty for the clip's."""
+    # 14 s: the camera's first RTCP sender report (the capture times) may take ~5-8 s.
     import live_test
     srv = live_test.RtspServer(work, cams=1)
     srv.start()
@@ -346,7 +347,7 @@ def test_spanning_playout(work):
             with open(os.path.join(work, f"span-{node}.log"), "wb") as out:
                 procs.append(subprocess.Popen(
                     [ARGS.vwall, "-c", cfg, "--node", node, "--output", "offscreen", "--control",
-                     "none", "--duration", "8", "--frame-log", logs[node]], stdout=out,
+                     "none", "--duration", "14", "--frame-log", logs[node]], stdout=out,
                     stderr=subprocess.STDOUT, env=env_for(work)))
         for p in procs:
             try:
