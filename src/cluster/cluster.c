@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/timeutil.h"
 
 #define VALUE_VERSION 1
@@ -103,25 +104,6 @@ struct vw_cluster {
     int njobs, capjobs;
 };
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
-}
-
-static void *grow(void *p, int n, int *cap, size_t size)
-{
-    if (n < *cap)
-        return p;
-    *cap = *cap ? 2 * *cap : 8;
-    p = realloc(p, (size_t)*cap * size);
-    if (!p)
-        abort();
-    return p;
-}
-
 static void wake(struct vw_cluster *c)
 {
     uint64_t one = 1;
@@ -188,7 +170,7 @@ static void deliver_locked(struct vw_cluster *c, uint64_t kvrev, struct vw_store
         return;
     }
     c->delivered_kvrev = kvrev;
-    c->values = grow(c->values, c->nval, &c->capval, sizeof *c->values);
+    c->values = vw_grow(c->values, c->nval, &c->capval, sizeof *c->values);
     c->values[c->nval++] = *v;
 }
 
@@ -244,14 +226,7 @@ static void took_entry(struct vw_cluster *c, kvEntry *e)
  * false after timeout_ms. Committer thread. */
 static bool wait_for_watch(struct vw_cluster *c, uint64_t kvrev, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = vw_realtime_after(timeout_ms);
     pthread_mutex_lock(&c->lock);
     while ((!c->watch_synced || c->seen_kvrev < kvrev) && !atomic_load(&c->stop))
         if (pthread_cond_timedwait(&c->watch_cond, &c->lock, &ts) != 0)
@@ -282,11 +257,11 @@ static void answer(struct vw_cluster *c, uint64_t ticket, const char *error,
     struct vw_store_result r = {.ticket = ticket, .error = error, .at_ms = at_ms};
     if (st) {
         r.revision = st->revision;
-        r.showing = xstrdup(vw_state_showing(st, at_ms));
-        r.base = xstrdup(st->base);
+        r.showing = vw_xstrdup(vw_state_showing(st, at_ms));
+        r.base = vw_xstrdup(st->base);
     }
     pthread_mutex_lock(&c->lock);
-    c->results = grow(c->results, c->nres, &c->capres, sizeof *c->results);
+    c->results = vw_grow(c->results, c->nres, &c->capres, sizeof *c->results);
     c->results[c->nres++] = r;
     pthread_mutex_unlock(&c->lock);
     wake(c);
@@ -522,13 +497,7 @@ static void *committer_main(void *ud)
         }
         pthread_mutex_lock(&c->lock);
         if (!c->nprops && !atomic_load(&c->stop)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 250 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = vw_realtime_after(250);
             pthread_cond_timedwait(&c->cond, &c->lock, &ts);
         }
         struct proposal *props = c->props;
@@ -743,9 +712,9 @@ static void on_ask(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         int wl = nl ? (int)(nl - data) : len;
         snprintf(a.what, sizeof a.what, "%.*s", wl, data);
         snprintf(a.reply, sizeof a.reply, "%s", reply);
-        a.payload = nl ? strndup(nl + 1, (size_t)(len - wl - 1)) : xstrdup("");
+        a.payload = nl ? strndup(nl + 1, (size_t)(len - wl - 1)) : vw_xstrdup("");
         pthread_mutex_lock(&c->lock);
-        c->asked = grow(c->asked, c->nasked, &c->capasked, sizeof *c->asked);
+        c->asked = vw_grow(c->asked, c->nasked, &c->capasked, sizeof *c->asked);
         c->asked[c->nasked++] = a;
         pthread_mutex_unlock(&c->lock);
         wake(c);
@@ -834,7 +803,7 @@ void vw_cluster_ask_others(struct vw_cluster *c, const char *what, const char *p
         abort();
     j->c = c;
     snprintf(j->what, sizeof j->what, "%s", what);
-    j->payload = payload ? xstrdup(payload) : NULL;
+    j->payload = payload ? vw_xstrdup(payload) : NULL;
     j->timeout_ms = timeout_ms;
     j->done = done;
     j->ud = ud;
@@ -843,7 +812,7 @@ void vw_cluster_ask_others(struct vw_cluster *c, const char *what, const char *p
         atomic_store(&j->finished, true);
         j->thread = pthread_self();
     }
-    c->jobs = grow(c->jobs, c->njobs, &c->capjobs, sizeof *c->jobs);
+    c->jobs = vw_grow(c->jobs, c->njobs, &c->capjobs, sizeof *c->jobs);
     c->jobs[c->njobs++] = j;
 }
 
@@ -904,7 +873,7 @@ static bool be_propose(void *ud, uint64_t ticket, const struct vw_transition *t)
     if (!connected(c) && !moving_over(c))
         return false;
     pthread_mutex_lock(&c->lock);
-    c->props = grow(c->props, c->nprops, &c->capprops, sizeof *c->props);
+    c->props = vw_grow(c->props, c->nprops, &c->capprops, sizeof *c->props);
     c->props[c->nprops++] = (struct proposal){.ticket = ticket, .t = vw_transition_dup(t)};
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
@@ -1020,20 +989,20 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     struct vw_cluster *c = calloc(1, sizeof *c);
     if (!c)
         abort();
-    c->name = xstrdup(cl->name);
-    c->node = xstrdup(node);
-    c->base = xstrdup(base);
+    c->name = vw_xstrdup(cl->name);
+    c->node = vw_xstrdup(node);
+    c->base = vw_xstrdup(base);
     snprintf(c->hash, sizeof c->hash, "%s", cfg->hash);
     c->lead_ms = cl->lead_ms;
     c->servers = cl->nats_count;
     c->wake_fd = wake_fd;
     char subj[512];
     snprintf(subj, sizeof subj, "%s.node.*", c->name);
-    c->subj_beat = xstrdup(subj);
+    c->subj_beat = vw_xstrdup(subj);
     snprintf(subj, sizeof subj, "%s.clock.%s", c->name, c->node);
-    c->subj_clock = xstrdup(subj);
+    c->subj_clock = vw_xstrdup(subj);
     snprintf(subj, sizeof subj, "%s.ask.%s", c->name, c->node);
-    c->subj_ask = xstrdup(subj);
+    c->subj_ask = vw_xstrdup(subj);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     pthread_cond_init(&c->watch_cond, NULL);
@@ -1041,8 +1010,8 @@ struct vw_cluster *vw_cluster_create(const struct vw_config *cfg, const char *no
     if (!c->peers)
         abort();
     for (int i = 0; i < cl->node_count; i++) {
-        c->peers[i].id = xstrdup(cl->nodes[i].id);
-        c->peers[i].panels = xstrdup(cl->nodes[i].panels);
+        c->peers[i].id = vw_xstrdup(cl->nodes[i].id);
+        c->peers[i].panels = vw_xstrdup(cl->nodes[i].panels);
     }
     c->npeers = cl->node_count;
 
@@ -1159,6 +1128,11 @@ const char *vw_cluster_node(const struct vw_cluster *c)
     return c->node;
 }
 
+bool vw_cluster_beat_due(const struct vw_cluster *c)
+{
+    return vw_realtime_ms() - c->last_beat_ms >= BEAT_EVERY_MS;
+}
+
 void vw_cluster_heartbeat(struct vw_cluster *c, cJSON *beat)
 {
     int64_t now = vw_realtime_ms();
@@ -1258,6 +1232,7 @@ cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
     cJSON *list = cJSON_CreateArray();
     int64_t now = vw_realtime_ms();
     pthread_mutex_lock(&c->lock);
+    const char *ref = reference_hash_locked(c, state_hash);
     for (int i = 0; i < c->npeers; i++) {
         const struct peer *p = &c->peers[i];
         bool self = !strcmp(p->id, c->node);
@@ -1281,7 +1256,6 @@ cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
         else
             cJSON_AddNullToObject(o, "clock_offset_ms");
         const cJSON *h = beat_item(p, "config_hash");
-        const char *ref = reference_hash_locked(c, state_hash);
         bool mismatch = cJSON_IsString(h) && ref && strcmp(h->valuestring, ref) != 0;
         cJSON_AddBoolToObject(o, "config_mismatch", mismatch);
         cJSON_AddItemToArray(list, o);

@@ -48,6 +48,8 @@ const char *vw_cluster_node(const struct vw_cluster *c);
 /* This node's heartbeat (a JSON object; the cluster adds id, panels, hash and time):
  * published when at least 500 ms passed since the last. Main thread; never blocks. */
 void vw_cluster_heartbeat(struct vw_cluster *c, struct cJSON *beat);
+/* Whether a heartbeat is due now (twice a second): build one only then. */
+bool vw_cluster_beat_due(const struct vw_cluster *c);
 
 /* status.nodes: every node of the wall file with what its heartbeats said: {id, panels,
  * alive, last_seen_ms, render_fps, frames_dropped, latency_p99_ms, clock_offset_ms,

@@ -679,9 +679,7 @@ static bool pace_shared(struct worker *w, const struct conn *c, int64_t pts_us, 
     w->pace_started = false; /* the plain pacing starts afresh if the epoch goes */
     *capture_us = epoch + w->media_us;
     int64_t due_rt = *capture_us + (int64_t)playout_ms * 1000 - PLAYOUT_EARLY_US;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t now_rt = vw_realtime_us();
     *late_us = now_rt > due_rt ? now_rt - due_rt : 0;
     /* Behind (opened late, or decoding slowly): no wait, so the file catches up. */
     return due_rt <= now_rt || sleep_until(w->s, vw_now_us() + (due_rt - now_rt));
@@ -805,9 +803,7 @@ static bool hold_for_playout(struct vw_source *s, int64_t captured_us)
     int playout_ms = atomic_load(&s->playout_ms);
     if (playout_ms <= 0 || captured_us <= 0)
         return true;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t now_rt = vw_realtime_us();
     /* Posted a little before its moment, so it is there when the redraw at that moment
      * looks (vw_mailbox_take_due keeps it waiting until then). */
     int64_t wait = captured_us + (int64_t)playout_ms * 1000 - PLAYOUT_EARLY_US - now_rt;
@@ -1297,13 +1293,7 @@ void vw_source_destroy(struct vw_source *s)
      * calls have no deadline (a host name lookup through a broken resolver, an open() of a
      * FIFO named as a camera's URL): the caller (the render loop, a frame lasts 16-40 ms)
      * waits 50 ms at most and leaves the rest to a reaper thread. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += DESTROY_WAIT_MS * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = vw_realtime_after(DESTROY_WAIT_MS);
     if (pthread_timedjoin_np(s->thread, NULL, &until) == 0) {
         finish_destroy(s);
         return;

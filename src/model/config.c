@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/mem.h"
 #include "base/strmap.h"
 #include "base/utf8.h"
 #include "model/catalog.h"
@@ -85,43 +86,11 @@ struct loader {
     int catalog_file; /* while a catalog is parsed: its index in files */
 };
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    return memcpy(xmalloc(n), s, n);
-}
-
 /* A file named in the wall file, resolved against its folder, as messages show it:
  * "cams.cfg" rather than "./cams.cfg". The same file as resolve_path names. */
 static char *shown_path(const char *dir, const char *rel)
 {
-    return strcmp(dir, ".") ? resolve_path(dir, rel) : xstrdup(rel);
+    return strcmp(dir, ".") ? resolve_path(dir, rel) : vw_xstrdup(rel);
 }
 
 /* strerror is not thread-safe; the loader may run on a worker thread. */
@@ -149,12 +118,12 @@ static void fail_in(struct loader *L, int file, int line, const char *fmt, ...)
     else
         prefix[0] = '\0';
     size_t n = strlen(path) + strlen(prefix) + strlen(text) + 3;
-    char *msg = xmalloc(n);
+    char *msg = vw_xmalloc(n);
     snprintf(msg, n, "%s%s: %s", path, prefix, text);
 
     if (L->nerr == L->cap) {
         L->cap = L->cap ? L->cap * 2 : 16;
-        L->errs = xrealloc(L->errs, (size_t)L->cap * sizeof *L->errs);
+        L->errs = vw_xrealloc(L->errs, (size_t)L->cap * sizeof *L->errs);
     }
     L->errs[L->nerr] = (struct err_item){file, line, L->nerr, msg};
     L->nerr++;
@@ -274,7 +243,7 @@ static bool read_checked(struct loader *L, int idx, const char *from)
         return false;
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
-    char *buf = xmalloc(cap);
+    char *buf = vw_xmalloc(cap);
     for (;;) {
         if (len + 1 == cap) {
             if (cap > MAX_FILE_BYTES) {
@@ -284,7 +253,7 @@ static bool read_checked(struct loader *L, int idx, const char *from)
                 return false;
             }
             cap *= 2;
-            buf = xrealloc(buf, cap);
+            buf = vw_xrealloc(buf, cap);
         }
         ssize_t got = read(fd, buf + len, cap - 1 - len);
         if (got < 0 && errno == EINTR)
@@ -331,7 +300,7 @@ static const char *line_text(struct loader *L, int idx, int line, size_t *n)
         int count = 1;
         for (size_t i = 0; i < f->len; i++)
             count += f->text[i] == '\n';
-        f->lines = xmalloc((size_t)count * sizeof *f->lines);
+        f->lines = vw_xmalloc((size_t)count * sizeof *f->lines);
         f->lines[0] = 0;
         f->nlines = 1;
         for (size_t i = 0; i < f->len; i++)
@@ -376,7 +345,7 @@ static void expand_includes(struct loader *L, int idx, int depth)
                 const char *q = k < end && t[k] == '"' ? memchr(t + k + 1, '"', end - k - 1) : NULL;
                 if (q) {
                     size_t ps = k + 1, pe = (size_t)(q - t);
-                    char *rel = xmalloc(pe - ps + 1);
+                    char *rel = vw_xmalloc(pe - ps + 1);
                     memcpy(rel, t + ps, pe - ps);
                     rel[pe - ps] = '\0';
                     char alias[64] = "/nonexistent";
@@ -408,7 +377,7 @@ static void expand_includes(struct loader *L, int idx, int depth)
                         if (ok) {
                             cf->fd = fd;
                             snprintf(alias, sizeof alias, "/proc/self/fd/%d", fd);
-                            cf->alias = xstrdup(alias);
+                            cf->alias = vw_xstrdup(alias);
                         } else {
                             char eb[128];
                             fail_in(L, c, 0, "cannot hand the file to libconfig: %s%s",
@@ -421,7 +390,7 @@ static void expand_includes(struct loader *L, int idx, int depth)
                     size_t need = olen + (ps - copied) + strlen(alias) + (n - pe) + 1;
                     if (need > ocap) {
                         ocap = need * 2;
-                        out = xrealloc(out, ocap);
+                        out = vw_xrealloc(out, ocap);
                     }
                     memcpy(out + olen, t + copied, ps - copied);
                     olen += ps - copied;
@@ -455,7 +424,7 @@ static void expand_includes(struct loader *L, int idx, int depth)
         return;
     size_t need = olen + (n - copied) + 1;
     if (need > ocap)
-        out = xrealloc(out, need);
+        out = vw_xrealloc(out, need);
     memcpy(out + olen, t + copied, n - copied);
     olen += n - copied;
     out[olen] = '\0';
@@ -486,11 +455,11 @@ static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return xstrdup(".");
+        return vw_xstrdup(".");
     if (slash == path)
-        return xstrdup("/");
+        return vw_xstrdup("/");
     size_t n = (size_t)(slash - path);
-    char *d = xmalloc(n + 1);
+    char *d = vw_xmalloc(n + 1);
     memcpy(d, path, n);
     d[n] = '\0';
     return d;
@@ -500,11 +469,11 @@ static char *dir_of(const char *path)
 static char *resolve_path(const char *dir, const char *rel)
 {
     if (rel[0] == '/')
-        return xstrdup(rel);
+        return vw_xstrdup(rel);
     size_t dn = strlen(dir);
     const char *sep = dn && dir[dn - 1] == '/' ? "" : "/";
     size_t n = dn + strlen(sep) + strlen(rel) + 1;
-    char *p = xmalloc(n);
+    char *p = vw_xmalloc(n);
     snprintf(p, n, "%s%s%s", dir, sep, rel);
     return p;
 }
@@ -527,7 +496,7 @@ static bool has_scheme(const char *s)
 
 static char *resolve_url(const char *dir, const char *url)
 {
-    return has_scheme(url) ? xstrdup(url) : resolve_path(dir, url);
+    return has_scheme(url) ? vw_xstrdup(url) : resolve_path(dir, url);
 }
 
 /* ---- the key tables ---- */
@@ -958,7 +927,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         }
         set_string(at, k->type == T_PATH  ? resolve_path(L->dir, v)
                        : k->type == T_URL ? resolve_url(L->dir, v)
-                                          : xstrdup(v));
+                                          : vw_xstrdup(v));
         return;
     }
     case T_ENUM:
@@ -976,7 +945,7 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
         if (k->type == T_ENUM)
             *(int *)at = i;
         else
-            set_string(at, xstrdup(v));
+            set_string(at, vw_xstrdup(v));
         return;
     }
     case T_INTS:
@@ -1019,9 +988,9 @@ static void store(struct loader *L, const struct key *k, const config_setting_t 
             if (!utf8_ok(L, e, epath, config_setting_get_string(e)))
                 return;
         }
-        char **v = xcalloc((size_t)n, sizeof *v);
+        char **v = vw_xcalloc((size_t)n, sizeof *v);
         for (int i = 0; i < n; i++)
-            v[i] = xstrdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
+            v[i] = vw_xstrdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
         char ***list = (char ***)at;
         int *count = (int *)((char *)base + k->off_count);
         for (int i = 0; i < *count; i++)
@@ -1120,7 +1089,7 @@ static void check_displays(struct loader *L, struct vw_config *cfg, const config
 {
     const config_setting_t *list = list_member(wall, "displays");
     int n = list ? config_setting_length(list) : 0;
-    cfg->displays = xcalloc((size_t)n, sizeof *cfg->displays);
+    cfg->displays = vw_xcalloc((size_t)n, sizeof *cfg->displays);
     cfg->display_count = 0;
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
@@ -1183,8 +1152,8 @@ static struct vw_source_cfg *add_source(struct loader *L, struct vw_config *cfg,
 {
     if (cfg->source_count == L->src_cap) {
         L->src_cap = L->src_cap ? L->src_cap * 2 : 64;
-        cfg->sources = xrealloc(cfg->sources, (size_t)L->src_cap * sizeof *cfg->sources);
-        L->src_file = xrealloc(L->src_file, (size_t)L->src_cap * sizeof *L->src_file);
+        cfg->sources = vw_xrealloc(cfg->sources, (size_t)L->src_cap * sizeof *cfg->sources);
+        L->src_file = vw_xrealloc(L->src_file, (size_t)L->src_cap * sizeof *L->src_file);
     }
     int i = cfg->source_count++;
     L->src_file[i] = file;
@@ -1194,7 +1163,7 @@ static struct vw_source_cfg *add_source(struct loader *L, struct vw_config *cfg,
         .linger = 10,
         .hwaccel = cfg->hwaccel,
         .substream_ratio = cfg->substream_ratio,
-        .transport = xstrdup("tcp"),
+        .transport = vw_xstrdup("tcp"),
         .line = line,
     };
     return src;
@@ -1246,7 +1215,7 @@ static void read_sources(struct loader *L, struct vw_config *cfg, const config_s
         if (!src->id)
             continue;
         if (!src->name)
-            src->name = xstrdup(src->id);
+            src->name = vw_xstrdup(src->id);
         char prefix[SPATH + 8];
         snprintf(prefix, sizeof prefix, "%s.id: ", p);
         index_source(L, cfg, idx, file, line_of(member(g, "id")), prefix);
@@ -1305,11 +1274,11 @@ static void catalog_row(void *ctx, const struct vw_catalog_row *row)
     }
     int idx = cfg->source_count;
     struct vw_source_cfg *src = add_source(L, cfg, file, line);
-    src->id = xstrdup(id);
-    src->name = xstrdup(name && *name ? name : id);
-    src->url = ok ? resolve_url(L->dir, url) : xstrdup(url);
+    src->id = vw_xstrdup(id);
+    src->name = vw_xstrdup(name && *name ? name : id);
+    src->url = ok ? resolve_url(L->dir, url) : vw_xstrdup(url);
     src->substream = sub && *sub ? resolve_url(L->dir, sub) : NULL;
-    src->group = group && *group ? xstrdup(group) : NULL;
+    src->group = group && *group ? vw_xstrdup(group) : NULL;
     index_source(L, cfg, idx, file, line, "");
 }
 
@@ -1412,7 +1381,7 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
     int n = config_setting_length(list);
     if (n == 0)
         fail_at(L, list, "scenes: expected at least one scene");
-    cfg->scenes = xcalloc((size_t)n, sizeof *cfg->scenes);
+    cfg->scenes = vw_xcalloc((size_t)n, sizeof *cfg->scenes);
     cfg->scene_count = n;
     cfg->scene_index = vw_strmap_create((size_t)n);
     int first_default = -1;
@@ -1431,7 +1400,7 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
         in.grid_given = member(g, "grid") != NULL;
         *out = in.s;
         if (out->id && !out->name)
-            out->name = xstrdup(out->id);
+            out->name = vw_xstrdup(out->id);
 
         int first = out->id ? vw_strmap_put(cfg->scene_index, out->id, i) : -1;
         if (first >= 0) {
@@ -1455,7 +1424,7 @@ static void read_scenes(struct loader *L, struct vw_config *cfg, const config_se
 
         const config_setting_t *tiles = list_member(g, "tiles");
         int tn = tiles ? config_setting_length(tiles) : 0;
-        out->tiles = xcalloc((size_t)tn, sizeof *out->tiles);
+        out->tiles = vw_xcalloc((size_t)tn, sizeof *out->tiles);
         out->tile_count = tn;
         struct vw_strmap *tile_ids = NULL; /* made when a tile has an id */
         for (int t = 0; t < tn; t++) {
@@ -1526,7 +1495,7 @@ static void read_seats(struct loader *L, struct vw_config *cfg, const config_set
     if (!n)
         return;
     struct vw_control_cfg *cc = &cfg->control;
-    cc->seats = xcalloc((size_t)n, sizeof *cc->seats);
+    cc->seats = vw_xcalloc((size_t)n, sizeof *cc->seats);
     struct vw_strmap *names = vw_strmap_create((size_t)n), *tokens = vw_strmap_create((size_t)n);
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
@@ -1616,10 +1585,10 @@ static void read_cluster(struct loader *L, struct vw_config *cfg, const config_s
         fail_at(L, list, "cluster.nodes: at least one node { id = \"a\"; panels = \"0-5\"; }");
     if (!n)
         return;
-    cl->nodes = xcalloc((size_t)n, sizeof *cl->nodes);
+    cl->nodes = vw_xcalloc((size_t)n, sizeof *cl->nodes);
     int panels = wall_ok ? cfg->columns * cfg->rows : 0;
-    int *owner = panels ? xcalloc((size_t)panels, sizeof *owner) : NULL; /* node index + 1 */
-    bool *on = panels ? xcalloc((size_t)panels, sizeof *on) : NULL;
+    int *owner = panels ? vw_xcalloc((size_t)panels, sizeof *owner) : NULL; /* node index + 1 */
+    bool *on = panels ? vw_xcalloc((size_t)panels, sizeof *on) : NULL;
     for (int i = 0; i < n; i++) {
         const config_setting_t *ng = config_setting_get_elem(list, (unsigned)i);
         char p[SPATH];
@@ -1663,7 +1632,7 @@ static void read_cluster(struct loader *L, struct vw_config *cfg, const config_s
 static char *stem_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *s = xstrdup(slash ? slash + 1 : path);
+    char *s = vw_xstrdup(slash ? slash + 1 : path);
     char *dot = strrchr(s, '.');
     if (dot && dot != s)
         *dot = '\0';
@@ -1675,13 +1644,13 @@ static char *stem_of(const char *path)
 struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
 {
     struct loader L = {.path = path, .hash = 14695981039346656037ull};
-    struct vw_config *cfg = xcalloc(1, sizeof *cfg);
-    cfg->path = xstrdup(path);
+    struct vw_config *cfg = vw_xcalloc(1, sizeof *cfg);
+    cfg->path = vw_xstrdup(path);
     cfg->dir = dir_of(path);
     cfg->labels = true;
     cfg->hwaccel = VW_HWACCEL_NONE;
     cfg->substream_ratio = 4;
-    cfg->output = xstrdup("window");
+    cfg->output = vw_xstrdup("window");
     cfg->cluster.lead_ms = 120;
     cfg->cluster.playout_ms = 200;
     cfg->source_index = vw_strmap_create(64);
@@ -1690,7 +1659,7 @@ struct vw_config *vw_config_load(const char *path, struct vw_errors *errs)
     config_t lc;
     config_init(&lc);
 
-    add_file(&L, xstrdup(path));
+    add_file(&L, vw_xstrdup(path));
     if (!read_checked(&L, 0, ""))
         goto out;
     expand_includes(&L, 0, 0);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 
 #define STATE_FILE_VERSION 1
 #define STATE_FILE_MAX (64 * 1024 * 1024)
@@ -159,14 +160,6 @@ static void persist(struct vw_store *s)
 
 /* ---- the store ------------------------------------------------------------------------- */
 
-static char *dup_or_null(const char *v)
-{
-    char *d = v ? strdup(v) : NULL;
-    if (v && !d)
-        abort();
-    return d;
-}
-
 struct vw_store *vw_store_create_local(const char *path, const char *wall_file,
                                        const char *config_hash, const char *base)
 {
@@ -174,9 +167,9 @@ struct vw_store *vw_store_create_local(const char *path, const char *wall_file,
     if (!s)
         abort();
     vw_state_init(&s->state, base);
-    s->path = dup_or_null(path);
-    s->wall_file = dup_or_null(wall_file);
-    s->hash = dup_or_null(config_hash);
+    s->path = vw_xstrdup(path);
+    s->wall_file = vw_xstrdup(wall_file);
+    s->hash = vw_xstrdup(config_hash);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (s->path) {
@@ -349,7 +342,7 @@ bool vw_store_retain(struct vw_store *s, const char *config_hash,
                      const char *fallback)
 {
     free(s->hash);
-    s->hash = dup_or_null(config_hash);
+    s->hash = vw_xstrdup(config_hash);
     bool changed = vw_state_retain(&s->state, tiles, source_ok, ud, fallback);
     persist(s); /* the new hash, at least */
     return changed;

@@ -6,28 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
+
 /* ---- memory ---------------------------------------------------------------------------- */
-
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
-static void *grow(void *p, int count, int *cap, size_t size)
-{
-    if (count < *cap)
-        return p;
-    *cap = *cap ? *cap * 2 : 4;
-    p = realloc(p, (size_t)*cap * size);
-    if (!p)
-        abort();
-    return p;
-}
 
 static void pick_free(struct vw_state_pick *p)
 {
@@ -40,10 +21,10 @@ static void pick_free(struct vw_state_pick *p)
 static struct vw_state_pick pick_copy(const struct vw_state_pick *p)
 {
     return (struct vw_state_pick){.tile = p->tile,
-                                  .source = dup_or_null(p->source),
-                                  .url = dup_or_null(p->url),
-                                  .name = dup_or_null(p->name),
-                                  .by = dup_or_null(p->by)};
+                                  .source = vw_xstrdup(p->source),
+                                  .url = vw_xstrdup(p->url),
+                                  .name = vw_xstrdup(p->name),
+                                  .by = vw_xstrdup(p->by)};
 }
 
 static void push_free(struct vw_state_push *p)
@@ -80,23 +61,23 @@ static void saved_free(struct vw_state_saved *s)
 
 static struct vw_state_saved saved_copy(const struct vw_state_saved *s)
 {
-    struct vw_state_saved d = {.id = dup_or_null(s->id),
-                               .name = dup_or_null(s->name),
+    struct vw_state_saved d = {.id = vw_xstrdup(s->id),
+                               .name = vw_xstrdup(s->name),
                                .tile_count = s->tile_count,
                                .saved_at_ms = s->saved_at_ms,
-                               .by = dup_or_null(s->by)};
+                               .by = vw_xstrdup(s->by)};
     d.tiles = calloc((size_t)(s->tile_count ? s->tile_count : 1), sizeof *d.tiles);
     if (!d.tiles)
         abort();
     for (int i = 0; i < s->tile_count; i++) {
         const struct vw_state_tile *t = &s->tiles[i];
-        d.tiles[i] = (struct vw_state_tile){.id = dup_or_null(t->id),
+        d.tiles[i] = (struct vw_state_tile){.id = vw_xstrdup(t->id),
                                             .rect = t->rect,
                                             .fit = t->fit,
                                             .label = t->label,
-                                            .source = dup_or_null(t->source),
-                                            .url = dup_or_null(t->url),
-                                            .name = dup_or_null(t->name)};
+                                            .source = vw_xstrdup(t->source),
+                                            .url = vw_xstrdup(t->url),
+                                            .name = vw_xstrdup(t->name)};
     }
     return d;
 }
@@ -107,8 +88,8 @@ struct vw_transition *vw_transition_dup(const struct vw_transition *t)
     if (!d)
         abort();
     *d = *t;
-    d->by = dup_or_null(t->by);
-    d->scene = dup_or_null(t->scene);
+    d->by = vw_xstrdup(t->by);
+    d->scene = vw_xstrdup(t->scene);
     d->pick = pick_copy(&t->pick);
     d->pick_b = pick_copy(&t->pick_b);
     if (t->saved) {
@@ -139,7 +120,7 @@ void vw_transition_free(struct vw_transition *t)
 void vw_state_init(struct vw_state *st, const char *base)
 {
     memset(st, 0, sizeof *st);
-    st->base = dup_or_null(base ? base : "");
+    st->base = vw_xstrdup(base ? base : "");
 }
 
 void vw_state_finish(struct vw_state *st)
@@ -164,17 +145,17 @@ void vw_state_copy(struct vw_state *dst, const struct vw_state *src)
     dst->seq = src->seq;
     int cap = 0;
     for (int i = 0; i < src->stack_count; i++) {
-        dst->stack = grow(dst->stack, dst->stack_count, &cap, sizeof *dst->stack);
+        dst->stack = vw_grow(dst->stack, dst->stack_count, &cap, sizeof *dst->stack);
         struct vw_state_push p = src->stack[i];
-        p.scene = dup_or_null(p.scene);
-        p.by = dup_or_null(p.by);
+        p.scene = vw_xstrdup(p.scene);
+        p.by = vw_xstrdup(p.by);
         dst->stack[dst->stack_count++] = p;
     }
     cap = 0;
     for (int i = 0; i < src->picks_count; i++) {
-        dst->picks = grow(dst->picks, dst->picks_count, &cap, sizeof *dst->picks);
+        dst->picks = vw_grow(dst->picks, dst->picks_count, &cap, sizeof *dst->picks);
         const struct vw_state_picks *sp = &src->picks[i];
-        struct vw_state_picks d = {.scene = dup_or_null(sp->scene), .count = sp->count};
+        struct vw_state_picks d = {.scene = vw_xstrdup(sp->scene), .count = sp->count};
         d.picks = calloc((size_t)(sp->count ? sp->count : 1), sizeof *d.picks);
         if (!d.picks)
             abort();
@@ -184,7 +165,7 @@ void vw_state_copy(struct vw_state *dst, const struct vw_state *src)
     }
     cap = 0;
     for (int i = 0; i < src->saved_count; i++) {
-        dst->saved = grow(dst->saved, dst->saved_count, &cap, sizeof *dst->saved);
+        dst->saved = vw_grow(dst->saved, dst->saved_count, &cap, sizeof *dst->saved);
         dst->saved[dst->saved_count++] = saved_copy(&src->saved[i]);
     }
 }
@@ -321,12 +302,12 @@ static void set_pick(struct vw_state *st, const char *scene, const struct vw_sta
         if (!st->picks)
             abort();
         i = st->picks_count++;
-        st->picks[i] = (struct vw_state_picks){.scene = dup_or_null(scene)};
+        st->picks[i] = (struct vw_state_picks){.scene = vw_xstrdup(scene)};
     }
     struct vw_state_picks *sp = &st->picks[i];
     struct vw_state_pick copy = pick_copy(p);
     if (!copy.by)
-        copy.by = dup_or_null(by);
+        copy.by = vw_xstrdup(by);
     int at = 0;
     while (at < sp->count && sp->picks[at].tile < p->tile)
         at++;
@@ -373,7 +354,7 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t)
     case VW_T_SWITCH: {
         if (strcmp(t->scene, st->base) != 0) {
             char *old = st->base;
-            st->base = dup_or_null(t->scene);
+            st->base = vw_xstrdup(t->scene);
             st->base_since_ms = now;
             drop_picks_if_gone(st, old, now);
             free(old);
@@ -396,12 +377,12 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t)
             abort();
         int64_t ttl = t->ttl_ms > 0 ? t->ttl_ms : 0;
         st->stack[st->stack_count++] = (struct vw_state_push){
-            .scene = dup_or_null(t->scene),
+            .scene = vw_xstrdup(t->scene),
             .priority = t->priority,
             .pushed_at_ms = now,
             .expires_at_ms = ttl ? now + ttl : 0,
             .seq = ++st->seq,
-            .by = dup_or_null(t->by),
+            .by = vw_xstrdup(t->by),
         };
         break;
     }
@@ -415,7 +396,7 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t)
     }
     case VW_T_CLEAR: {
         while (st->stack_count > 0) {
-            char *scene = dup_or_null(st->stack[0].scene);
+            char *scene = vw_xstrdup(st->stack[0].scene);
             remove_push(st, 0);
             drop_picks_if_gone(st, scene, now);
             free(scene);
@@ -436,7 +417,7 @@ const char *vw_state_apply(struct vw_state *st, const struct vw_transition *t)
         struct vw_state_saved copy = saved_copy(t->saved);
         copy.saved_at_ms = now;
         if (!copy.by)
-            copy.by = dup_or_null(t->by);
+            copy.by = vw_xstrdup(t->by);
         if (i >= 0) {
             saved_free(&st->saved[i]);
             st->saved[i] = copy;
@@ -468,7 +449,7 @@ bool vw_state_prune(struct vw_state *st, int64_t now_ms)
     bool any = false;
     for (int i = 0; i < st->stack_count;) {
         if (expired(&st->stack[i], now_ms)) {
-            char *scene = dup_or_null(st->stack[i].scene);
+            char *scene = vw_xstrdup(st->stack[i].scene);
             remove_push(st, i);
             drop_picks_if_gone(st, scene, now_ms);
             free(scene);
@@ -487,7 +468,7 @@ bool vw_state_retain(struct vw_state *st, int (*tiles)(void *ud, const char *sce
     bool changed = false;
     if (tiles(ud, st->base) < 0) {
         free(st->base);
-        st->base = dup_or_null(fallback);
+        st->base = vw_xstrdup(fallback);
         changed = true;
     }
     for (int i = 0; i < st->stack_count;) {
@@ -628,7 +609,7 @@ static char *get_str(struct reader *r, const cJSON *o, const char *key, bool req
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsString(v))
-        return dup_or_null(v->valuestring);
+        return vw_xstrdup(v->valuestring);
     if (v || required) {
         char msg[96];
         snprintf(msg, sizeof msg, "\"%s\" must be a string", key);
@@ -776,7 +757,7 @@ bool vw_state_from_json(const cJSON *j, struct vw_state *out, char *why, size_t 
         }
     if (!r.ok) {
         if (!st.base)
-            st.base = dup_or_null("");
+            st.base = vw_xstrdup("");
         vw_state_finish(&st);
         return false;
     }

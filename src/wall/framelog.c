@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/timeutil.h"
 
 #define BUF_BYTES (64 * 1024)
 #define LINE_MAX_BYTES 1024    /* a source id is cut to fit (ids are short) */
@@ -27,9 +28,7 @@ struct vw_frame_log {
 
 int64_t vw_frame_log_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return vw_realtime_us();
 }
 
 static void flush(struct vw_frame_log *l)

@@ -1175,6 +1175,8 @@ static void cluster_turn(struct vw_wall *w)
         free(r.showing);
         free(r.base);
     }
+    if (!vw_cluster_beat_due(w->cluster))
+        return;
     cJSON *beat = cJSON_CreateObject();
     cJSON_AddNumberToObject(beat, "render_fps", w->render_fps);
     cJSON_AddNumberToObject(beat, "frames_dropped", (double)vw_wall_frames_dropped(w));
