@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "cluster/clocks.h"
 
 #define VALUE_VERSION 1
 #define STATE_KEY "state"
@@ -28,10 +29,10 @@
 
 struct peer {
     char *id, *panels;
-    int64_t last_seen_ms; /* realtime, 0: never heard */
-    cJSON *beat;          /* its last heartbeat, or NULL */
-    int64_t offset_us;    /* its clock minus ours */
-    bool offset_known, offset_warned;
+    int64_t last_seen_ms;         /* realtime, 0: never heard */
+    cJSON *beat;                  /* its last heartbeat, or NULL */
+    struct vw_clock_filter clock; /* its clock against ours (committer thread, under lock) */
+    bool offset_warned;
 };
 
 /* What the watch made of a bucket revision: taken into the chain or skipped. */
@@ -466,15 +467,16 @@ static void measure_clocks(struct vw_cluster *c)
         long long t1 = strtoll(buf, &end, 10);
         if (end == buf)
             continue;
-        int64_t offset = (int64_t)t1 - (t0 + t3) / 2;
         pthread_mutex_lock(&c->lock);
-        p->offset_us = offset;
-        p->offset_known = true;
-        bool far = offset > CLOCK_WARN_US || offset < -CLOCK_WARN_US;
+        vw_clock_add(&p->clock, t0, (int64_t)t1, t3);
+        int64_t offset = 0, rtt = 0;
+        vw_clock_best(&p->clock, &offset, &rtt);
+        bool far = vw_clock_out_of_step(&p->clock, CLOCK_WARN_US);
         if (far && !p->offset_warned)
-            vw_warn("cluster: node %s's clock is %+.1f ms from ours (round trip %.1f ms); keep the "
-                    "nodes' clocks in step (chrony or linuxptp, docs/cluster.md)",
-                    p->id, offset / 1000.0, (t3 - t0) / 1000.0);
+            vw_warn("cluster: node %s's clock is %+.1f ms from ours (±%.1f ms, the fastest of the "
+                    "last round trips); keep the nodes' clocks in step (chrony or linuxptp, "
+                    "docs/cluster.md)",
+                    p->id, offset / 1000.0, rtt / 2000.0);
         else if (!far && p->offset_warned)
             vw_info("cluster: node %s's clock is within %.1f ms of ours again", p->id,
                     offset / 1000.0);
@@ -1249,12 +1251,17 @@ cJSON *vw_cluster_nodes_json(struct vw_cluster *c, const char *state_hash)
         add_copy(o, "render_fps", beat_item(p, "render_fps"));
         add_copy(o, "frames_dropped", beat_item(p, "frames_dropped"));
         add_copy(o, "latency_p99_ms", beat_item(p, "latency_p99_ms"));
-        if (self)
+        int64_t offset, rtt;
+        if (self) {
             cJSON_AddNumberToObject(o, "clock_offset_ms", 0);
-        else if (p->offset_known)
-            cJSON_AddNumberToObject(o, "clock_offset_ms", (double)p->offset_us / 1000.0);
-        else
+            cJSON_AddNumberToObject(o, "clock_rtt_ms", 0);
+        } else if (vw_clock_best(&p->clock, &offset, &rtt)) {
+            cJSON_AddNumberToObject(o, "clock_offset_ms", (double)offset / 1000.0);
+            cJSON_AddNumberToObject(o, "clock_rtt_ms", (double)rtt / 1000.0);
+        } else {
             cJSON_AddNullToObject(o, "clock_offset_ms");
+            cJSON_AddNullToObject(o, "clock_rtt_ms");
+        }
         const cJSON *h = beat_item(p, "config_hash");
         bool mismatch = cJSON_IsString(h) && ref && strcmp(h->valuestring, ref) != 0;
         cJSON_AddBoolToObject(o, "config_mismatch", mismatch);

@@ -24,3 +24,9 @@ set_property(TEST cluster_switch cluster_span cluster_nodeloss cluster_natsloss
 # changes over three nodes at once (tests/tsan.supp: races inside uninstrumented Mesa and
 # FFmpeg only).
 set_property(TEST cluster_concurrent APPEND PROPERTY LABELS tsan)
+
+# The clock filter the nodes judge each other's clocks by (src/cluster/clocks.h).
+add_executable(test_clocks test_clocks.c)
+target_link_libraries(test_clocks PRIVATE vwall_core)
+add_test(NAME test_clocks COMMAND test_clocks)
+set_tests_properties(test_clocks PROPERTIES LABELS "unit;cluster" TIMEOUT 30)
