@@ -100,8 +100,9 @@ struct vw_wall {
     int wait_count, wait_cap;
     struct vw_scene_cfg *saved_scenes; /* the state's saved scenes, as scenes of the model */
     int saved_scene_count;
-    int showing;   /* scene table index (vw_wall_scene_at) of the scene showing */
-    int *tile_src; /* per tile of it: the source shown */
+    bool saved_hidden_told; /* hidden saved scenes were logged for this wall file */
+    int showing;            /* scene table index (vw_wall_scene_at) of the scene showing */
+    int *tile_src;          /* per tile of it: the source shown */
     int tile_cap;
     bool resolved; /* showing/tile_src are valid */
 
@@ -198,6 +199,10 @@ bool vw_wall_answering_reload(vw_reload_done_fn done);
 /* The sentence for an error code of a proposal. */
 const char *vw_wall_commit_message(const char *code);
 void vw_wall_free_saved_scenes(struct vw_wall *w);
+/* Frees the ad-hoc cameras that nothing names any more (no pick, no saved scene) and that
+ * have no decoder (one with a decoder goes when its linger ends): after a saved scene that
+ * was the last to name one is deleted, or a pick of one that never showed is reset. */
+void vw_wall_forget_unnamed_adhoc(struct vw_wall *w);
 void vw_wall_emit(struct vw_wall *w, cJSON *ev);
 cJSON *vw_wall_new_event(struct vw_wall *w, const char *name); /* NULL: nobody takes events */
 

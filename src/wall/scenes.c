@@ -97,7 +97,9 @@ static void build_saved_scenes(struct vw_wall *w)
     for (int i = 0; i < st->saved_count; i++) {
         const struct vw_state_saved *s = &st->saved[i];
         if (vw_config_find_scene(w->cfg, s->id) >= 0) {
-            vw_warn("saved scene '%s' is hidden: the wall file now has a scene of that id", s->id);
+            if (!w->saved_hidden_told) /* once per wall file, not on every command */
+                vw_warn("saved scene '%s' is hidden: the wall file now has a scene of that id",
+                        s->id);
             continue;
         }
         struct vw_scene_cfg *sc = &w->saved_scenes[w->saved_scene_count++];
@@ -114,6 +116,7 @@ static void build_saved_scenes(struct vw_wall *w)
                 .id = t->id, .source = src, .rect = t->rect, .fit = t->fit, .label = t->label};
         }
     }
+    w->saved_hidden_told = true;
 }
 
 static bool tiles_overlap(const struct vw_wall *w, const struct vw_scene_cfg *sc)
@@ -152,6 +155,7 @@ void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce)
         int src = p ? pick_source(w, p->source, p->url, p->name) : -1;
         w->tile_src[t] = src >= 0 ? src : sc->tiles[t].source;
     }
+    vw_wall_forget_unnamed_adhoc(w);
     bool changed = !w->resolved || k != w->showing;
     w->showing = k;
     w->resolved = true;

@@ -213,6 +213,19 @@ static bool state_names(const struct vw_state *st, const char *id)
     return false;
 }
 
+void vw_wall_forget_unnamed_adhoc(struct vw_wall *w)
+{
+    const struct vw_state *st = vw_store_state(w->store);
+    for (int k = 0; k < w->adhoc_count; k++) {
+        struct adhoc *a = &w->adhoc[k];
+        if (a->used && !vw_wall_rt(w, w->cfg->source_count + k) && !state_names(st, a->cfg.id)) {
+            vw_info("ad-hoc camera '%s' (%s) removed: nothing names it now", a->cfg.id,
+                    a->cfg.name);
+            adhoc_free(a);
+        }
+    }
+}
+
 /* ---- runtimes -------------------------------------------------------------------------- */
 
 static struct source_rt *ensure_rt(struct vw_wall *w, int i)
@@ -1482,6 +1495,7 @@ static void swap_model(struct vw_wall *w, struct vw_config *nc)
         vw_warn("reload: can't start SDL_ttf for the new label font; labels keep the old one");
     vw_config_destroy(w->cfg);
     w->cfg = nc;
+    w->saved_hidden_told = false; /* the new file may hide other saved scenes */
     w->geom = vw_geom_from_config(nc);
     if (w->cluster)
         vw_cluster_set_hash(w->cluster, nc->hash);
