@@ -47,12 +47,10 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -61,9 +59,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
 from nats_cluster import NatsCluster, make_certs  # noqa: E402
-from vwtest import check  # noqa: E402
+from vwtest import check, checked, note, wait_for  # noqa: E402
 
-PYTHON = "/usr/bin/python3"  # Debian's: it has the GStreamer gi bindings
 W, H, COLS, ROWS = 160, 90, 6, 3
 NODES = {"a": "0-5", "b": "6-11", "c": "12-17"}
 NODE_ROW = {"a": 0, "b": 1, "c": 2}
@@ -71,23 +68,6 @@ LEAD_MS = 120
 COLOURS = ["red", "green", "blue", "white", "yellow", "magenta", "cyan", "gray"]
 
 args = None
-notes = []
-
-
-def note(text):
-    notes.append(text)
-    print(f"note: {text}", flush=True)
-
-
-def ok(what):
-    print(f"ok: {what}", flush=True)
-
-
-def checked(cond, what):
-    """check() that also prints what passed, so a ctest log reads as a report."""
-    if cond:
-        ok(what)
-    return check(cond, what)
 
 
 # ---- the wall file -------------------------------------------------------------------------
@@ -155,112 +135,35 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
 
 # ---- processes -----------------------------------------------------------------------------
 
-class Client(vwtest.Client):
-    def call(self, cmd, timeout=20, **a):
-        r = super().call(cmd, timeout=timeout, **a)
-        if r is None:
-            raise ConnectionError("vwall closed the control connection")
-        return r
-
-
-class Node:
+class Node(vwtest.Vwall):
     """One vwall process: `vwall -c wall.cfg --node ID --output offscreen`, with its own
-    control socket, frame log and state folder."""
+    control socket, frame log and state folder (tests/vwtest.py's Vwall, with a control
+    client that raises on a closed connection; a restart adds to its log)."""
 
     def __init__(self, work, node_id, cfg, screens=None, max_fps=None):
+        folder = os.path.join(work, f"node-{node_id}")
+        os.makedirs(folder, exist_ok=True)
+        super().__init__(args.vwall, cfg, os.path.join(folder, "s.sock"),
+                         os.path.join(folder, "vwall.log"),
+                         state_home=os.path.join(folder, "state"), name=f"node {node_id}",
+                         client=vwtest.StrictClient, append_log=True)
         self.id = node_id
         self.max_fps = max_fps or args.max_fps
-        self.cfg = cfg
         self.screens = screens
-        self.dir = os.path.join(work, f"node-{node_id}")
-        os.makedirs(self.dir, exist_ok=True)
-        self.sock = os.path.join(self.dir, "s.sock")
-        self.frame_log = os.path.join(self.dir, "frames.csv")
-        self.log_path = os.path.join(self.dir, "vwall.log")
-        self.proc = None
-        self.c = None
-        self.started_at = None  # realtime, s
+        self.dir = folder
+        self.frame_log = os.path.join(folder, "frames.csv")
 
-    def argv(self):
-        a = [args.vwall, "-c", self.cfg, "--output", "offscreen", "--control",
-             "unix:" + self.sock, "--frame-log", self.frame_log, "--max-fps", str(self.max_fps)]
+    def command(self):
+        a = super().command() + ["--frame-log", self.frame_log, "--max-fps", str(self.max_fps)]
         return a + (["--screens", self.screens] if self.screens else ["--node", self.id])
 
     def start(self, wait=True):
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen",
-                   XDG_STATE_HOME=os.path.join(self.dir, "state"))
         if os.path.exists(self.sock):
-            os.unlink(self.sock)
-        with open(self.log_path, "ab") as log:
-            self.started_at = time.time()
-            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
-                                         env=env)
-        if wait:
-            self.wait_socket()
-        return self
-
-    def wait_socket(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node {self.id}: vwall exited {self.proc.returncode}:\n"
-                                   f"{self.log_text()[-3000:]}")
-            try:
-                self.c = Client(self.sock)
-                if self.c.call("ping").get("ok"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"node {self.id}: the control socket never answered\n"
-                           f"{self.log_text()[-3000:]}")
+            os.unlink(self.sock)  # left by a kill -9
+        return super().start(wait)
 
     def call(self, cmd, **a):
         return self.c.call(cmd, **a)
-
-    def client(self):
-        return Client(self.sock)
-
-    def kill(self, sig=signal.SIGKILL):
-        if self.c:
-            self.c.close()
-            self.c = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-
-    def stop(self):
-        """SIGTERM: a clean exit within 10 s and no sanitizer report."""
-        if not self.proc:
-            return
-        if self.c:
-            self.c.close()
-            self.c = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                check(False, f"node {self.id}: exits within 10 s of SIGTERM")
-                self.proc.kill()
-                self.proc.wait()
-            else:
-                check(self.proc.returncode == 0,
-                      f"node {self.id}: exit status 0 (got {self.proc.returncode})")
-        log = self.log_text()
-        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                    "WARNING: ThreadSanitizer"):
-            if bad in log:
-                check(False, f"node {self.id}: sanitizer report in the log: {bad}")
-                print(log[-6000:], file=sys.stderr)
-        self.proc = None
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def frames(self, until_us=None):
         """The frame log's rows; with until_us, first waits (up to 5 s) until the log holds
@@ -319,24 +222,6 @@ def last_present(rows, sources, after_us=0):
     return max(t) if t else None
 
 
-class RtspServer:
-    def __init__(self, work):
-        self.log = open(os.path.join(work, "rtsp.log"), "wb")
-        self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, "rtsp_server.py"), "--port",
-                                      "0", "--cams", "1"], stdout=subprocess.PIPE,
-                                     stderr=self.log)
-        line = self.proc.stdout.readline()
-        if not line.startswith(b"READY "):
-            raise RuntimeError(f"rtsp_server.py did not start: {line!r}")
-        self.port = int(line.split()[1])
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.log.close()
-
-
 class Cluster:
     """NATS (3 servers), the wall file, and the three nodes."""
 
@@ -347,12 +232,15 @@ class Cluster:
         self.work = work
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
-        self.rtsp = RtspServer(work) if cam else None
+        self.rtsp = None
+        if cam:
+            self.rtsp = vwtest.RtspServer(work, cams=1)
+            self.rtsp.start()
         try:
             self.nats = NatsCluster(work, n=3, **(nats or {}))
         except BaseException:
             if self.rtsp:
-                self.rtsp.close()
+                self.rtsp.stop()
             raise
         self.cfg = self.write_cfg("wall.cfg", wall_text(self.nats.urls,
                                                         self.rtsp.port if self.rtsp else None,
@@ -388,7 +276,7 @@ class Cluster:
                 st = n.call("status")
                 seen[n.id] = {x.get("id"): x.get("alive") for x in st.get("nodes") or []}
             if all(s == {k: True for k in NODES} for s in seen.values()):
-                ok(f"every node sees a, b and c alive ({seen})")
+                print(f"ok: every node sees a, b and c alive ({seen})", flush=True)
                 return True
             time.sleep(0.2)
         return check(False, f"within {timeout} s every node's status.nodes lists a, b, c alive "
@@ -410,10 +298,10 @@ class Cluster:
 
     def close(self):
         for n in self.nodes.values():
-            n.stop()
+            n.stop_checked()
         self.nats.close()
         if self.rtsp:
-            self.rtsp.close()
+            self.rtsp.stop()
 
 
 def same_across(values, what):
@@ -463,15 +351,6 @@ def reference_wall(work):
     img = png(out)
     checked((img.w, img.h) == (COLS * W, ROWS * H), f"one process: {img.w}x{img.h}")
     return img, cfg
-
-
-def wait_for(pred, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(interval)
 
 
 # ---- scenarios -----------------------------------------------------------------------------
@@ -1135,24 +1014,21 @@ def main():
     args.clips = os.path.abspath(args.clips)
     names = list(SCENARIOS) if "all" in args.scenarios else args.scenarios
     for name in names:
-        work = tempfile.mkdtemp(prefix=f"vwall-cluster-{name}-")
-        t0 = time.monotonic()
-        print(f"--- {name} ({work})", flush=True)
-        try:
-            SCENARIOS[name](work)
-        except Exception:  # noqa: BLE001 - one scenario's crash is a failure, not a stop
-            check(False, f"{name}: raised\n{traceback.format_exc()}")
-            for log in sorted(os.listdir(work)):
-                path = os.path.join(work, log, "vwall.log")
-                if os.path.exists(path):
-                    with open(path, encoding="utf-8", errors="replace") as f:
-                        print(f"--- {log}/vwall.log (tail)\n{f.read()[-1500:]}", file=sys.stderr)
-        print(f"--- {name}: {time.monotonic() - t0:.1f} s", flush=True)
-        if args.keep or vwtest.failed:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    for n in notes:
+        with vwtest.work_folder(f"vwall-cluster-{name}-", args.keep, keep_failed=True) as work:
+            t0 = time.monotonic()
+            print(f"--- {name} ({work})", flush=True)
+            try:
+                SCENARIOS[name](work)
+            except Exception:  # noqa: BLE001 - one scenario's crash is a failure, not a stop
+                check(False, f"{name}: raised\n{traceback.format_exc()}")
+                for log in sorted(os.listdir(work)):
+                    path = os.path.join(work, log, "vwall.log")
+                    if os.path.exists(path):
+                        with open(path, encoding="utf-8", errors="replace") as f:
+                            print(f"--- {log}/vwall.log (tail)\n{f.read()[-1500:]}",
+                                  file=sys.stderr)
+            print(f"--- {name}: {time.monotonic() - t0:.1f} s", flush=True)
+    for n in vwtest.notes:
         print(f"note: {n}")
     vwtest.finish("cluster_test " + " ".join(names))
 

@@ -91,22 +91,6 @@ def wait_for(fn, timeout=15, step=0.05):
         time.sleep(step)
 
 
-class RtspServer:
-    def __init__(self, workdir):
-        self.log = open(os.path.join(workdir, "rtsp.log"), "ab")
-        self.proc = subprocess.Popen([PYTHON, os.path.join(HERE, "rtsp_server.py"), "--port", "0",
-                                      "--cams", "1"], stdout=subprocess.PIPE, stderr=self.log)
-        line = self.proc.stdout.readline()
-        if not line.startswith(b"READY "):
-            raise RuntimeError(f"rtsp_server.py did not start: {line!r}")
-        self.port = int(line.split()[1])
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def browser(width, height):
     o = Options()
     o.binary_location = "/usr/bin/chromium"
@@ -205,7 +189,8 @@ def main():
     args_clips = args.clips
 
     work = tempfile.mkdtemp(prefix="vwall-console-")
-    rtsp = RtspServer(work)
+    rtsp = vwtest.RtspServer(work, cams=1)
+    rtsp.start()
     cfg_path = os.path.join(work, "wall.cfg")
     with open(os.path.join(HERE, "console-wall.cfg"), encoding="utf-8") as f:
         text = f.read()

@@ -19,13 +19,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
-from vwtest import Client, check  # noqa: E402
+from vwtest import check  # noqa: E402
 
 WALL = """// harden_test.py: one 160x90 panel
 wall = {{
@@ -41,16 +39,17 @@ control = {{ {control} }};
 """
 
 
-class Wall:
+class Wall(vwtest.Vwall):
+    """vwall on a wall file of its own in work/name (tests/vwtest.py's Vwall)."""
+
     def __init__(self, args, work, name):
+        folder = os.path.join(work, name)
+        os.makedirs(folder)
+        super().__init__(args.vwall, os.path.join(folder, "wall.cfg"),
+                         os.path.join(folder, "s.sock"), os.path.join(folder, "vwall.log"),
+                         state_home=os.path.join(folder, "state"))
         self.args = args
-        self.dir = os.path.join(work, name)
-        os.makedirs(self.dir)
-        self.cfg = os.path.join(self.dir, "wall.cfg")
-        self.sock = os.path.join(self.dir, "s.sock")
-        self.log_path = os.path.join(self.dir, "vwall.log")
-        self.proc = None
-        self.c = None
+        self.dir = folder
 
     def write(self, font="", control=""):
         tmp = self.cfg + ".tmp"
@@ -59,53 +58,25 @@ class Wall:
                                 control=control))
         os.replace(tmp, self.cfg)
 
-    def command(self):
-        return [self.args.vwall, "-c", self.cfg, "--output", "offscreen",
-                "--control", "unix:" + self.sock]
-
     def start(self, env=None):
-        """Starts vwall; returns when its socket answers, or None when it exited first (its
-        status and log are then in self.proc and self.log_text())."""
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen",
-                   XDG_STATE_HOME=os.path.join(self.dir, "state"), **(env or {}))
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return None
-            try:
-                self.c = Client(self.sock)
-                if self.c.call("ping").get("ok"):
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        return None
-
-    def stop(self):
-        if self.c:
-            self.c.close()
-            self.c = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        log = self.log_text()
-        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                    "WARNING: ThreadSanitizer"):
-            check(bad not in log, f"no sanitizer report in the log ({bad})")
-
-    def log_text(self):
+        """Starts vwall with env's variables added; returns self when its socket answers, or
+        None when it exited first or did not answer within 30 s (it is left as it is: its
+        status and log are in self.proc and self.log_text())."""
+        self.env = dict(env or {})
+        super().start(wait=False)
         try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+            self.wait_socket(30)
+        except vwtest.StartError:
+            return None
+        return self
+
+    def stop(self, sig=signal.SIGTERM, grace=None):
+        """stop(), then one check per kind of sanitizer report that the log holds none."""
+        rc = super().stop(sig, grace)
+        log = self.log_text()
+        for bad in vwtest.SANITIZER_REPORTS:
+            check(bad not in log, f"no sanitizer report in the log ({bad})")
+        return rc
 
 
 def test_font_fifo(args, work):
@@ -270,16 +241,10 @@ def main():
     ap.add_argument("--nss-probe", required=True)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="vwall-harden-")
-    try:
+    with vwtest.work_folder("vwall-harden-", args.keep) as work:
         test_font_fifo(args, work)
         test_group_lookup_off_main(args, work)
         test_shader_and_stats_fifo(args, work)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     vwtest.finish("harden")
 
 

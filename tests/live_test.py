@@ -27,228 +27,54 @@ every check passed.
 import argparse
 import os
 import re
-import select
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
-import vwtest  # the control client
+import vwtest  # the harness: checks, vwall, the RTSP server, the control client, PNGs
+from vwtest import check, near, note
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON = "/usr/bin/python3"  # Debian's: it has the GStreamer gi bindings
 SLATE = (0x1a, 0x1f, 0x2b)
 
-passed = failed = 0
-notes = []  # measurements worth printing at the end
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok: {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL: {what}", file=sys.stderr, flush=True)
-    return cond
-
-
-def note(text):
-    notes.append(text)
-    print(f"note: {text}", flush=True)
-
-
-# ---- the RTSP server ----------------------------------------------------------------------
-
-class RtspServer:
-    """tests/rtsp_server.py in its own process. start() again after kill() reuses the port."""
-
-    def __init__(self, workdir, cams=4, port=0):
-        self.cams = cams
-        self.port = port
-        self.proc = None
-        self.log_path = os.path.join(workdir, "rtsp_server.log")
-        self.starts = 0
-
-    def start(self, timeout=30):
-        log = open(self.log_path, "ab")
-        deadline = time.monotonic() + timeout
-        while True:
-            self.proc = subprocess.Popen(
-                [PYTHON, os.path.join(HERE, "rtsp_server.py"), "--port", str(self.port),
-                 "--cams", str(self.cams)],
-                stdout=subprocess.PIPE, stderr=log)
-            line = b""
-            while time.monotonic() < deadline:
-                r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-                if r:
-                    line = self.proc.stdout.readline()
-                    break
-                if self.proc.poll() is not None:
-                    break
-            if line.startswith(b"READY "):
-                self.port = int(line.split()[1])
-                self.starts += 1
-                log.close()
-                return self.port
-            # The port may still be held a moment after a kill: try again until the deadline.
-            self.proc.kill()
-            self.proc.wait()
-            if time.monotonic() >= deadline:
-                log.close()
-                raise RuntimeError(f"rtsp_server.py did not start on port {self.port}: "
-                                   f"{line!r}\n{self.log_text()}")
-            time.sleep(0.3)
-
-    def signal(self, sig):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc:
-            self.proc.wait()
-            self.proc.stdout.close()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()
-
-    def url(self, path):
-        return f"rtsp://127.0.0.1:{self.port}/{path}"
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ""
-
-
-class BlackHole:
+class BlackHole(vwtest.LoopbackServer):
     """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.conns = []
-        self.accepted = 0
-        self.stopped = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=64)
 
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            self.conns.append(c)  # kept open, never read or written
+    def handle(self, conn):
+        self.conns.append(conn)  # kept open, never read or written
 
     def close(self):
-        self.stopped = True
-        self.thread.join()
+        super().close()
         for c in self.conns:
             c.close()
-        self.sock.close()
 
 
-# ---- the control socket -------------------------------------------------------------------
+# ---- vwall ---------------------------------------------------------------------------------
 
-class Client(vwtest.Client):
-    """The shared control client (tests/vwtest.py); here a closed connection is an error."""
+class LiveWall(vwtest.Vwall):
+    """One vwall process on a wall file written into its own folder (tests/vwtest.py's Vwall,
+    with a control client that raises on a closed connection); stop_checked() wants a clean
+    exit within 5 s."""
 
-    def call(self, cmd, timeout=20, **args):
-        r = super().call(cmd, timeout=timeout, **args)
-        if r is None:
-            raise ConnectionError("vwall closed the control connection")
-        return r
-
-
-class Vwall:
-    """One vwall process on a wall file written into its own folder."""
+    grace = 5
 
     def __init__(self, args, name, cfg_text):
-        self.args = args
-        self.name = name
-        self.dir = os.path.join(args.workdir, name)
-        self.shots = os.path.join(self.dir, "shots")
+        folder = os.path.join(args.workdir, name)
+        self.shots = os.path.join(folder, "shots")
         os.makedirs(self.shots)
-        self.cfg = os.path.join(self.dir, "wall.cfg")
-        self.sock = os.path.join(self.dir, "s.sock")
-        with open(self.cfg, "w", encoding="utf-8") as f:
+        cfg = os.path.join(folder, "wall.cfg")
+        with open(cfg, "w", encoding="utf-8") as f:
             f.write(cfg_text.replace("@SHOTS@", self.shots))
-        self.log_path = os.path.join(self.dir, "vwall.log")
-        self.proc = None
-        self.c = None
+        super().__init__(args.vwall, cfg, os.path.join(folder, "s.sock"),
+                         os.path.join(folder, "vwall.log"), name=name,
+                         client=vwtest.StrictClient)
+        self.dir = folder
         self.n_shots = 0
-
-    def start(self):
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([self.args.vwall, "-c", self.cfg, "--output", "offscreen",
-                                          "--control", "unix:" + self.sock],
-                                         stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vwall exited {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                self.c = Client(self.sock)
-                if self.c.call("ping").get("ok"):
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("vwall's control socket never answered:\n" + self.log_text())
-
-    def stop(self):
-        """SIGTERM; checks a clean exit within 5 s and no sanitizer report."""
-        if not self.proc:
-            return
-        if self.c:
-            self.c.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                check(False, f"{self.name}: vwall exits within 5 s of SIGTERM")
-                self.proc.kill()
-                self.proc.wait()
-        log = self.log_text()
-        check(self.proc.returncode == 0, f"{self.name}: vwall exit status 0 (got {self.proc.returncode})")
-        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                    "WARNING: ThreadSanitizer"):
-            if bad in log:
-                check(False, f"{self.name}: sanitizer report in the log: {bad}")
-                print(log[-6000:], file=sys.stderr)
-        self.proc = None
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def sources(self):
         r = self.c.call("source.list")
@@ -303,22 +129,8 @@ class Vwall:
 
 # ---- screenshots --------------------------------------------------------------------------
 
-class Image:
-    def __init__(self, path):
-        with open(path, "rb") as f:
-            head = f.read(24)
-        if head[:8] != b"\x89PNG\r\n\x1a\n":
-            raise ValueError(f"{path}: not a PNG")
-        self.w = int.from_bytes(head[16:20], "big")
-        self.h = int.from_bytes(head[20:24], "big")
-        self.path = path
-        self.data = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo",
-                                    "-pix_fmt", "rgb24", "-"], check=True,
-                                   capture_output=True).stdout
-
-    def px(self, x, y):
-        i = (y * self.w + x) * 3
-        return tuple(self.data[i:i + 3])
+class Image(vwtest.Image):
+    """A screenshot, with what a tile of it shows: video, the slate, a badge."""
 
     def samples(self, box, step=6):
         """Pixels on a grid over the box's body (x0, y0, x1, y1), leaving out the label strip
@@ -358,10 +170,6 @@ class Image:
         return None
 
 
-def near(got, want, tol):
-    return all(abs(a - b) <= tol for a, b in zip(got, want))
-
-
 def grid_box(cols, rows, c, r, W, H, span=(1, 1)):
     """The physical box of a scene-grid cell on a wall W x H pixels in all (no bezels)."""
     return (c * W // cols, r * H // rows, (c + span[0]) * W // cols, (r + span[1]) * H // rows)
@@ -388,8 +196,8 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
 """
     ids = ["h264", "h265"]
     box = {"h264": grid_box(2, 1, 0, 0, W, H), "h265": grid_box(2, 1, 1, 0, W, H)}
-    v = Vwall(args, "live", cfg).start()
-    ev = Client(v.sock)
+    v = LiveWall(args, "live", cfg).start()
+    ev = v.client()
     ev.call("subscribe", events=["source.state"])
     try:
         # a. live
@@ -523,7 +331,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
                   f"c: {i} back: video, no badge (badge {img.badge(box[i])})")
     finally:
         ev.close()
-        v.stop()
+        v.stop_checked()
 
 
 # ---- d: bad streams next to a good one ---------------------------------------------------
@@ -576,7 +384,7 @@ scenes = ( {{ id = "all"; grid = [4, 2]; tiles = ( {", ".join(tiles)} ); }} );
 control = {{ screenshot_dir = "@SHOTS@"; }};
 """
     box = {i: grid_box(4, 2, n % 4, n // 4, W, H) for n, i in enumerate(order)}
-    v = Vwall(args, "bad", cfg).start()
+    v = LiveWall(args, "bad", cfg).start()
     try:
         def settled(s):
             return s["good"]["state"] == "live" and all(
@@ -622,7 +430,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
               f"d: the wall keeps rendering ({st0['frames_rendered']} → {st1['frames_rendered']}, "
               f"render_fps {st1['render_fps']})")
     finally:
-        v.stop()
+        v.stop_checked()
         hole.close()
 
 
@@ -647,8 +455,8 @@ scenes = (
 control = {{ screenshot_dir = "@SHOTS@"; }};
 """
     W, H = 640, 180
-    v = Vwall(args, "switch", cfg).start()
-    ev = Client(v.sock)
+    v = LiveWall(args, "switch", cfg).start()
+    ev = v.client()
     ev.call("subscribe", events=["source.state", "scene.changed"])
     warm_states = set()
     switch_ms = []
@@ -736,7 +544,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
         note(f"e: status.switch_ms after each switch: {switch_ms}")
     finally:
         ev.close()
-        v.stop()
+        v.stop_checked()
 
 
 # ---- f: substreams -------------------------------------------------------------------------
@@ -769,7 +577,7 @@ scenes = (
 control = {{ screenshot_dir = "@SHOTS@"; }};
 """
     W, H = 1280, 720
-    v = Vwall(args, "substreams", cfg).start()
+    v = LiveWall(args, "substreams", cfg).start()
     try:
         ok, src, t = v.wait("sub", lambda s: s["dual"]["state"] == "live" and s["dual"]["substream"]
                             and s["dual"]["width"] == 320, 15)
@@ -819,7 +627,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
         blank = [k for k in range(N) if not img.shows_video(grid_box(6, 6, k % 6, k // 6, W, H))]
         check(not blank, f"f: every one of the 36 tiles shows video (not: {blank})")
     finally:
-        v.stop()
+        v.stop_checked()
 
 
 TESTS = "abcdef"
@@ -832,44 +640,42 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("tests", nargs="*", help="a b c d e f (default: all)")
     args = ap.parse_args()
+    vwtest.verbose = True  # every check printed: the log reads as a report
     want = set(args.tests or "abcdef")
     if want - set(TESTS):
         ap.error(f"unknown tests {sorted(want - set(TESTS))}")
     args.vwall = os.path.abspath(args.vwall)
-    args.workdir = tempfile.mkdtemp(prefix="vwall-live-")
     t0 = time.monotonic()
-    srv = RtspServer(args.workdir, cams=4)
-    try:
-        if want & set("abcde"):
-            srv.start()
-            print(f"rtsp_server on 127.0.0.1:{srv.port}", flush=True)
-        steps = []
-        if want & set("abc"):
-            steps.append(("a/b/c", lambda: test_live_frozen_dead(args, srv)))
-        if "d" in want:
-            steps.append(("d", lambda: test_bad_streams(args, srv)))
-        if "e" in want:
-            steps.append(("e", lambda: test_scene_switch(args, srv)))
-        if "f" in want:
-            steps.append(("f", lambda: test_substreams(args)))
-        for name, fn in steps:
-            t = time.monotonic()
-            print(f"== {name}", flush=True)
-            try:
-                fn()
-            except Exception as e:  # a broken step fails, the others still run
-                import traceback
-                traceback.print_exc()
-                check(False, f"{name}: {type(e).__name__}: {e}")
-            print(f"== {name}: {time.monotonic() - t:.1f} s", flush=True)
-    finally:
-        srv.stop()
-        if not args.keep:
-            shutil.rmtree(args.workdir, ignore_errors=True)
-        else:
-            print(f"kept {args.workdir}")
-    print(f"live: {passed} passed, {failed} failed ({time.monotonic() - t0:.0f} s)")
-    return 1 if failed or passed == 0 else 0
+    with vwtest.work_folder("vwall-live-", args.keep) as args.workdir:
+        srv = vwtest.RtspServer(args.workdir, cams=4)
+        try:
+            if want & set("abcde"):
+                srv.start()
+                print(f"rtsp_server on 127.0.0.1:{srv.port}", flush=True)
+            steps = []
+            if want & set("abc"):
+                steps.append(("a/b/c", lambda: test_live_frozen_dead(args, srv)))
+            if "d" in want:
+                steps.append(("d", lambda: test_bad_streams(args, srv)))
+            if "e" in want:
+                steps.append(("e", lambda: test_scene_switch(args, srv)))
+            if "f" in want:
+                steps.append(("f", lambda: test_substreams(args)))
+            for name, fn in steps:
+                t = time.monotonic()
+                print(f"== {name}", flush=True)
+                try:
+                    fn()
+                except Exception as e:  # a broken step fails, the others still run
+                    import traceback
+                    traceback.print_exc()
+                    check(False, f"{name}: {type(e).__name__}: {e}")
+                print(f"== {name}: {time.monotonic() - t:.1f} s", flush=True)
+        finally:
+            srv.stop()
+    print(f"live: {vwtest.passed} passed, {vwtest.failed} failed "
+          f"({time.monotonic() - t0:.0f} s)")
+    return 1 if vwtest.failed or vwtest.passed == 0 else 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import subprocess
 import tempfile
 import time
 
+from vwtest import free_port
+
 ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"  # WebDriver's web-element identifier
 CONTROL = "\ue009"  # WebDriver's key code of Ctrl
 
@@ -86,7 +88,7 @@ class Firefox:
         self.profile = tempfile.mkdtemp(prefix="vwall-firefox-")
         self.sock = None
         self.next_id = 0
-        port = _free_port()
+        port = free_port()
         with open(os.path.join(self.profile, "user.js"), "w", encoding="utf-8") as f:
             for k, v in {**PREFS, "marionette.port": port}.items():
                 f.write(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n")
@@ -249,11 +251,3 @@ class Firefox:
             self.proc.kill()
             self.proc.wait()
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port

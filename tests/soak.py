@@ -35,16 +35,15 @@ import math
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import live_test as lt  # noqa: E402  (the RTSP server, control client, vwall and PNG helpers)
+import live_test as lt  # noqa: E402  (the live wall: its helpers, screenshots and tiles)
+import vwtest  # noqa: E402  (the harness: checks, the RTSP server, the control client)
+from vwtest import check  # noqa: E402
 
 FD_SLACK = 4
 THREAD_SLACK = 2
@@ -86,43 +85,22 @@ def make_ts(workdir):
     return fwd, fmt
 
 
-class FlapServer:
+class FlapServer(vwtest.LoopbackServer):
     """HTTP on 127.0.0.1: every connection gets `data` (a 2 s MPEG-TS) and is closed, like a
     camera that drops its clients after a moment."""
 
     def __init__(self, data):
         self.data = data
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.stopped = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=16)
 
-    def run(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            try:
-                c.settimeout(5)
-                c.recv(4096)
-                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n" + self.data)
-            except OSError:
-                pass
-            c.close()
-
-    def close(self):
-        self.stopped = True
-        self.thread.join()
-        self.sock.close()
+    def handle(self, c):
+        try:
+            c.settimeout(5)
+            c.recv(4096)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n" + self.data)
+        except OSError:
+            pass
+        c.close()
 
 
 EXTRA = ["flap", "fmt"]  # shown in every scene; not expected to be steadily live
@@ -166,7 +144,7 @@ control = {{ screenshot_dir = "@SHOTS@"; }};
 class Soak:
     def __init__(self, args):
         self.args = args
-        self.srv = lt.RtspServer(args.workdir, cams=args.cams)
+        self.srv = vwtest.RtspServer(args.workdir, cams=args.cams)
         self.v = None
         self.flap = None
         self.fmt_path = None
@@ -216,7 +194,7 @@ class Soak:
         """n control clients that connect, ping (some subscribe first) and leave."""
         for k in range(n):
             try:
-                c = lt.Client(self.v.sock)
+                c = self.v.client()
                 if rng.random() < 0.5:
                     c.call("subscribe", events=["*"])
                 c.call("ping")
@@ -280,12 +258,12 @@ class Soak:
             if now >= next_poll:
                 next_poll = now + 1
                 if self.v.proc.poll() is not None:
-                    lt.check(False, f"vwall still running (exited {self.v.proc.returncode})")
+                    check(False, f"vwall still running (exited {self.v.proc.returncode})")
                     return False
                 st = self.answering()
                 if st is None:
                     if self.poll_failures > 3:
-                        lt.check(False, "vwall answers its control socket")
+                        check(False, "vwall answers its control socket")
                         return False
                 self.events += len(self.ev.drain_events())
                 self.visitors(a.clients_per_s, rng)
@@ -321,10 +299,10 @@ class Soak:
                 if i not in live_at or live_at[i] > backoff[i] / 1000 + 2}
         for i in ids:
             self.recovery.append((name, i, live_at.get(i), backoff[i]))
-        lt.check(not late, f"{name}: every source of the scene live again within backoff_ms + 2 s "
-                 f"after the server's restart (late: {late}; slowest "
-                 f"{max(live_at.values(), default=0):.2f} s, backoff_ms "
-                 f"{min(backoff.values())}..{max(backoff.values())})")
+        check(not late, f"{name}: every source of the scene live again within backoff_ms + 2 s "
+              f"after the server's restart (late: {late}; slowest "
+              f"{max(live_at.values(), default=0):.2f} s, backoff_ms "
+              f"{min(backoff.values())}..{max(backoff.values())})")
         # Sources of other scenes have stopped (linger); let the decoders settle.
         time.sleep(a.linger + 1.5)
         img = self.v.shot()
@@ -332,7 +310,7 @@ class Soak:
         W, H = 640, 360
         blank = [i for k, i in enumerate(ids)
                  if not img.shows_video(lt.grid_box(c, r, k % c, k // c, W, H))]
-        lt.check(not blank, f"{name}: every tile shows video (not: {blank})")
+        check(not blank, f"{name}: every tile shows video (not: {blank})")
         # Five samples half a second apart: the least fds and threads (the flapping camera's
         # decoder threads come and go between its connections), the median RSS.
         samples = []
@@ -358,14 +336,14 @@ class Soak:
             with open(fwd, "rb") as f:
                 self.flap = FlapServer(f.read())
         cfg, scenes = self.wall_text()
-        self.v = lt.Vwall(a, "soak", cfg)
+        self.v = lt.LiveWall(a, "soak", cfg)
         if a.asan:
             # ASan keeps freed memory in quarantine (256 MiB by default), which would read as
             # RSS growth; a small quarantine keeps use-after-free detection and a flat RSS.
             os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
                                           ":quarantine_size_mb=16").lstrip(":")
         self.v.start()
-        self.ev = lt.Client(self.v.sock)
+        self.ev = self.v.client()
         self.ev.call("subscribe", events=["*"])
         print(f"soak: vwall pid {self.v.proc.pid}, rtsp_server on 127.0.0.1:{self.srv.port}, "
               f"{a.cams} cams, {a.duration:.0f} s, seed {a.seed}{', ASan build' if a.asan else ''}",
@@ -378,30 +356,30 @@ class Soak:
                 ok = self.churn(t0 + a.duration, rng, scenes)
             if ok:
                 end = self.checkpoint("end", scenes)
-                lt.check(self.answering() is not None and self.v.proc.poll() is None,
-                         "vwall still running and answering at the end")
-            lt.check(self.poll_failures == 0, f"vwall answered every poll ({self.polls} answered, "
-                     f"{self.poll_failures} not)")
-            lt.check(self.reload_failures == 0,
-                     f"every reload accepted ({self.reloads}, {self.reload_failures} refused)")
+                check(self.answering() is not None and self.v.proc.poll() is None,
+                      "vwall still running and answering at the end")
+            check(self.poll_failures == 0, f"vwall answered every poll ({self.polls} answered, "
+                  f"{self.poll_failures} not)")
+            check(self.reload_failures == 0,
+                  f"every reload accepted ({self.reloads}, {self.reload_failures} refused)")
             if warm and end:
                 growth = (end["rss_kb"] - warm["rss_kb"]) / warm["rss_kb"]
-                lt.check(abs(growth) <= RSS_TOLERANCE,
-                         f"RSS flat within {RSS_TOLERANCE:.0%}: {warm['rss_kb'] / 1024:.1f} → "
-                         f"{end['rss_kb'] / 1024:.1f} MiB ({growth:+.1%})")
-                lt.check(end["fds"] <= warm["fds"] + FD_SLACK,
-                         f"no leaked file descriptors: {warm['fds']} → {end['fds']} "
-                         f"(slack {FD_SLACK})")
-                lt.check(end["threads"] <= warm["threads"] + THREAD_SLACK,
-                         f"no leaked threads: {warm['threads']} → {end['threads']} "
-                         f"(slack {THREAD_SLACK})")
+                check(abs(growth) <= RSS_TOLERANCE,
+                      f"RSS flat within {RSS_TOLERANCE:.0%}: {warm['rss_kb'] / 1024:.1f} → "
+                      f"{end['rss_kb'] / 1024:.1f} MiB ({growth:+.1%})")
+                check(end["fds"] <= warm["fds"] + FD_SLACK,
+                      f"no leaked file descriptors: {warm['fds']} → {end['fds']} "
+                      f"(slack {FD_SLACK})")
+                check(end["threads"] <= warm["threads"] + THREAD_SLACK,
+                      f"no leaked threads: {warm['threads']} → {end['threads']} "
+                      f"(slack {THREAD_SLACK})")
         finally:
             events = self.events
             try:
                 self.ev.close()
             except OSError:
                 pass
-            self.v.stop()  # exit status 0 within 5 s of SIGTERM, no sanitizer report
+            self.v.stop_checked()  # exit status 0 within 5 s of SIGTERM, no sanitizer report
             self.srv.stop()
             if self.flap:
                 self.flap.close()
@@ -410,7 +388,7 @@ class Soak:
         summary = (f"soak: {elapsed:.0f} s, {a.cams} cams, {self.restarts} server restarts, "
                    f"{self.switches} scene switches, {self.reloads} reloads, {self.shots} "
                    f"screenshots, {self.clients} visiting clients, "
-                   f"{self.flap.connections if self.flap else 0} flapping-camera connections, "
+                   f"{self.flap.accepted if self.flap else 0} flapping-camera connections, "
                    f"{self.polls} polls, {events} events")
         if warm and end:
             summary += (f"; RSS {warm['rss_kb'] / 1024:.1f} → {end['rss_kb'] / 1024:.1f} MiB, "
@@ -446,6 +424,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = ap.parse_args()
+    vwtest.verbose = True  # every check printed: the log reads as a report
     if args.duration is None:
         args.duration = (args.minutes if args.minutes is not None else 30) * 60
     if args.seed is None:
@@ -460,14 +439,14 @@ def main():
     except Exception as e:  # noqa: BLE001 - report, fail
         import traceback
         traceback.print_exc()
-        lt.check(False, f"soak: {type(e).__name__}: {e}")
+        check(False, f"soak: {type(e).__name__}: {e}")
     finally:
-        if args.keep or lt.failed:
+        if args.keep or vwtest.failed:
             print(f"soak: logs in {args.workdir}")
         else:
             shutil.rmtree(args.workdir, ignore_errors=True)
-    print(f"soak: {lt.passed} passed, {lt.failed} failed")
-    return 1 if lt.failed or lt.passed == 0 else 0
+    print(f"soak: {vwtest.passed} passed, {vwtest.failed} failed")
+    return 1 if vwtest.failed or vwtest.passed == 0 else 0
 
 
 if __name__ == "__main__":

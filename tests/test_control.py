@@ -6,25 +6,24 @@ broken, the framing limits, 100 clients at once, clients that stall or never rea
 the wall keeps rendering), the TCP token, events, the audit log, and vwallctl.
 
 usage: test_control.py --vwall BIN --vwallctl BIN --clips DIR [--keep] [TEST ...]
-Debian's python3, standard library only (the PNG is read with zlib + struct).
+Debian's python3, standard library only, and the ffmpeg CLI (tests/vwtest.py reads the
+screenshots).
 """
 import argparse
-import errno
+import functools
 import json
 import os
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import zlib
 
 import vwtest
-from vwtest import Client, check, free_port
+from vwtest import Client, Image, check, free_port, near
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "s3cret-令牌"
@@ -33,63 +32,7 @@ COLOURS = {
     "magenta": (255, 0, 255), "white": (255, 255, 255), "cyan": (0, 255, 255),
 }
 LEFT, RIGHT = (80, 45), (240, 45)  # panel centres on the 320x90 wall
-
-
-# ---- PNG (stdlib only) ------------------------------------------------------------------
-
-def read_png(path):
-    """Returns (width, height, pixel(x, y) -> (r, g, b)) for 8-bit RGB/RGBA/gray PNGs."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path}: not a PNG")
-    pos, idat, w = 8, [], None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        pos += 12 + n
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            if depth != 8 or interlace or ctype not in (0, 2, 4, 6):
-                raise ValueError(f"{path}: unsupported PNG (depth {depth}, type {ctype})")
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-    bpp = {0: 1, 2: 3, 4: 2, 6: 4}[ctype]
-    raw = zlib.decompress(b"".join(idat))
-    stride = w * bpp
-    rows, prev = [], bytearray(stride)
-    for y in range(h):
-        ft = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if ft == 1:
-                line[i] = (line[i] + a) & 255
-            elif ft == 2:
-                line[i] = (line[i] + b) & 255
-            elif ft == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif ft == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pr) & 255
-        rows.append(line)
-        prev = line
-
-    def px(x, y):
-        o = x * bpp
-        v = rows[y][o:o + bpp]
-        return (v[0], v[0], v[0]) if ctype in (0, 4) else tuple(v[:3])
-    return w, h, px
-
-
-def near(got, want, tol=24):
-    return all(abs(a - b) <= tol for a, b in zip(got, want))
+TOL = 24  # how far a channel of a screenshot's pixel may be from the clip's colour
 
 
 # ---- clients ----------------------------------------------------------------------------
@@ -101,20 +44,25 @@ def is_error(r, code):
 
 # ---- the wall under test ----------------------------------------------------------------
 
-class Wall:
+class Wall(vwtest.Vwall):
+    """vwall on tests/control-wall.cfg in a temporary folder, with a Unix and a TCP endpoint
+    (tests/vwtest.py's Vwall); 20 s for a clean exit."""
+
+    grace = 20
+
     def __init__(self, args):
+        folder = tempfile.mkdtemp(prefix="vwall-control-")
+        super().__init__(args.vwall, os.path.join(folder, "wall.cfg"),
+                         os.path.join(folder, "s.sock"), os.path.join(folder, "vwall.log"),
+                         state_home=os.path.join(folder, "state"), keep_client=False)
         self.args = args
-        self.dir = tempfile.mkdtemp(prefix="vwall-control-")
+        self.dir = folder
         self.shots = os.path.join(self.dir, "shots")
         os.mkdir(self.shots)
-        self.cfg = os.path.join(self.dir, "wall.cfg")
-        self.sock = os.path.join(self.dir, "s.sock")
         with open(os.path.join(HERE, "control-wall.cfg"), encoding="utf-8") as f:
             self.template = f.read()
         self.write_cfg(self.text())
         self.port = free_port()
-        self.log_path = os.path.join(self.dir, "vwall.log")
-        self.proc = None
 
     def text(self, shots=True):
         t = self.template.replace("@CLIPS@", os.path.abspath(self.args.clips))
@@ -136,54 +84,8 @@ class Wall:
         raise KeyError(needle)
 
     def command(self, sock=None, port=None):
-        return [self.args.vwall, "-c", self.cfg, "--control", "unix:" + (sock or self.sock),
+        return [self.vwall, "-c", self.cfg, "--control", "unix:" + (sock or self.sock),
                 "--control", f"tcp:127.0.0.1:{port or self.port}", "--output", "offscreen"]
-
-    def start(self):
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen",
-                   XDG_STATE_HOME=os.path.join(self.dir, "state"))
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=env)
-        try:
-            self._wait_answering()
-        except BaseException:
-            self.proc.kill()  # no vwall is left running when the harness itself fails
-            self.proc.wait()
-            raise
-
-    def _wait_answering(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vwall exited {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                c = Client(self.sock)
-                r = c.call("ping")
-                c.close()
-                if r and r.get("ok"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("vwall's control socket never answered:\n" + self.log_text())
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def unix(self):
         return Client(self.sock)
@@ -202,7 +104,7 @@ def shot(wall, c, name):
     if not check(r and r.get("ok") and r.get("path") == os.path.join(wall.shots, name),
                  f"screenshot {name}: {r}"):
         return None
-    return read_png(r["path"])
+    return Image(r["path"])
 
 
 def wait_pixels(wall, c, left, right, what, timeout=8):
@@ -214,9 +116,9 @@ def wait_pixels(wall, c, left, right, what, timeout=8):
         n += 1
         img = shot(wall, c, f"wait-{n}.png")
         if img:
-            w, h, px = img
-            got = (px(*LEFT), px(*RIGHT))
-            if (w, h) == (320, 90) and near(got[0], COLOURS[left]) and near(got[1], COLOURS[right]):
+            got = (img.px(*LEFT), img.px(*RIGHT))
+            if ((img.w, img.h) == (320, 90) and near(got[0], COLOURS[left], TOL)
+                    and near(got[1], COLOURS[right], TOL)):
                 check(True, what)
                 return True
         if time.monotonic() > deadline:
@@ -564,10 +466,9 @@ def test_screenshot_and_reload(wall):
         check(u.call("config.reload").get("ok") is True, f"reload with label_size = {size}")
         img = shot(wall, u, f"label-{size}.png")
         if img:
-            _, _, px = img
-            check(px(*dark_at)[0] < 150 and near(px(*red_at), COLOURS["red"]),
-                  f"label_size {size}: label box at {dark_at} ({px(*dark_at)}), picture at {red_at} "
-                  f"({px(*red_at)})")
+            check(img.px(*dark_at)[0] < 150 and near(img.px(*red_at), COLOURS["red"], TOL),
+                  f"label_size {size}: label box at {dark_at} ({img.px(*dark_at)}), picture at "
+                  f"{red_at} ({img.px(*red_at)})")
 
     # Without a screenshot_dir, screenshots are disabled.
     wall.write_cfg(wall.text(shots=False))
@@ -741,24 +642,16 @@ def test_socket_files(wall):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(stale)
     s.close()
-    p = subprocess.Popen(wall.command(sock=stale, port=free_port()), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=env)
-    ok = False
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and p.poll() is None and not ok:
-        try:
-            ok = Client(stale).call("ping").get("ok") is True
-        except OSError:
-            time.sleep(0.1)
-    check(ok, "vwall replaces a stale socket file")
-    p.send_signal(signal.SIGTERM)
+    other = vwtest.Vwall(wall.vwall, wall.cfg, stale, os.path.join(wall.dir, "stale.log"),
+                         extra=["--control", f"tcp:127.0.0.1:{free_port()}"], keep_client=False)
     try:
-        p.wait(20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    check(p.returncode == 0 and not os.path.exists(stale),
-          f"vwall removes its socket file on exit ({p.returncode})")
+        ok = other.start(timeout=30) is other
+    except vwtest.StartError as e:
+        print(e, file=sys.stderr)
+        ok = False
+    check(ok, "vwall replaces a stale socket file")
+    rc = other.stop(grace=20)
+    check(rc == 0 and not os.path.exists(stale), f"vwall removes its socket file on exit ({rc})")
     # A path that is not a socket is never removed.
     plain = os.path.join(wall.dir, "plain.sock")
     with open(plain, "w") as f:
@@ -787,23 +680,11 @@ def main():
                   file=sys.stderr)
             return 1
     wall = Wall(args)
-    wall.start()
+    wall.start(timeout=30)
     try:
-        for t in TESTS:
-            if args.only and t.__name__ not in args.only and t.__name__[5:] not in args.only:
-                continue
-            print(f"-- {t.__name__}", flush=True)
-            t0 = time.monotonic()
-            try:
-                t(wall)
-            except Exception as e:  # a broken test should not hide the others
-                import traceback
-                traceback.print_exc()
-                check(False, f"{t.__name__} raised {e!r}")
-            print(f"   {time.monotonic() - t0:.1f} s", flush=True)
-            if wall.proc.poll() is not None:
-                check(False, f"vwall died during {t.__name__} (exit {wall.proc.returncode})")
-                break
+        vwtest.run_each([(t.__name__, functools.partial(t, wall)) for t in TESTS
+                         if not args.only or t.__name__ in args.only
+                         or t.__name__[5:] in args.only], wall)
     finally:
         rc = wall.stop()
         check(rc == 0, f"vwall exits 0 on SIGTERM (got {rc})")

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
-from vwtest import Client, check, free_port  # noqa: E402
+from vwtest import Client, check, free_port, wait_for  # noqa: E402
 
 SEATS = {"viewer": ("tok-view", "view"), "op1": ("tok-op1", "operate"),
          "boss": ("tok-boss", "admin")}
@@ -64,57 +63,23 @@ control = {{
 
 
 
-class Wall:
-    """One vwall process on a wall file of its own, with a Unix and a TCP socket."""
+class Wall(vwtest.Vwall):
+    """One vwall process on a wall file of its own, with a Unix and a TCP socket (tests/
+    vwtest.py's Vwall); a restart adds to its log, and it has 30 s for a clean exit."""
+
+    grace = 30
 
     def __init__(self, vwall, folder, cfg_text, name="wall"):
-        self.vwall = vwall
-        self.dir = folder
-        self.cfg = os.path.join(folder, name + ".cfg")
-        with open(self.cfg, "w", encoding="utf-8") as f:
+        cfg = os.path.join(folder, name + ".cfg")
+        with open(cfg, "w", encoding="utf-8") as f:
             f.write(cfg_text)
-        self.sock = os.path.join(folder, name + ".sock")
         self.port = free_port()
-        self.log_path = os.path.join(folder, name + ".log")
-        self.state_home = os.path.join(folder, "state")
-        self.proc = None
-
-    def start(self, extra=()):
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen", XDG_STATE_HOME=self.state_home)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [self.vwall, "-c", self.cfg, "--output", "offscreen", "--control",
-             "unix:" + self.sock, "--control", f"tcp:127.0.0.1:{self.port}", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"vwall exited {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                c = Client(self.sock)
-                r = c.call("ping")
-                c.close()
-                if r and r.get("ok"):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("vwall never answered:\n" + self.log_text())
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-    def log_text(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        super().__init__(vwall, cfg, os.path.join(folder, name + ".sock"),
+                         os.path.join(folder, name + ".log"),
+                         extra=["--control", f"tcp:127.0.0.1:{self.port}"],
+                         state_home=os.path.join(folder, "state"), keep_client=False,
+                         append_log=True)
+        self.dir = folder
 
     def unix(self):
         return Client(self.sock)
@@ -135,16 +100,6 @@ class Wall:
 
 def tiles(c):
     return {t["index"]: t for t in c.call("tile.list")["tiles"]}
-
-
-def wait_for(what, fn, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    return fn()
 
 
 # ---- the operate wall ------------------------------------------------------------------------
@@ -207,7 +162,7 @@ def test_tiles_and_picks(w):
     r = c.call("scene.push", scene="incident", ttl=1.5, priority=3)
     check(r.get("current") == "incident", "the incident shows")
     check(tiles(c)[0]["source"] == "magenta", "tile.list follows the scene showing")
-    back = wait_for("expiry", lambda: c.call("status")["scene"] == "main", timeout=6)
+    back = wait_for(lambda: c.call("status")["scene"] == "main", 6)
     check(back, "the incident expires by itself")
     check(tiles(c)[0]["source"] == "white", "after expiry the pick is back")
     c.call("scene.push", scene="incident")
@@ -278,7 +233,7 @@ def test_restart(w):
     c.call("scene.push", scene="incident", priority=2, ttl=30)
     c.close()
     time.sleep(0.5)  # the writer thread has the newest state on disk by now
-    w.stop(signal.SIGKILL)
+    w.kill()  # kill -9
     down = time.monotonic()
     time.sleep(2)
     w.start()
@@ -328,12 +283,13 @@ def test_adhoc(w, clips):
     ad = lst["sources"][0] if lst["sources"] else {}
     check(lst["total"] == 1 and ad.get("adhoc") is True and ad.get("url") == url,
           f"source.list shows it with adhoc: true: {ad}")
-    live = wait_for("live", lambda: c.call("source.list", query="临时")["sources"][0]["state"] == "live")
+    live = wait_for(lambda: c.call("source.list", query="临时")["sources"][0]["state"] == "live",
+                    10)
     check(live, "the ad-hoc camera goes live")
     check(c.call("tile.assign", tile=3, url="not a url").get("error") == "bad_args",
           "a url must look like one")
     c.call("tile.reset", tile=3)
-    gone = wait_for("gone", lambda: c.call("source.list", query="临时")["total"] == 0, timeout=16)
+    gone = wait_for(lambda: c.call("source.list", query="临时")["total"] == 0, 16)
     check(gone, "once no tile shows it and its linger ends, the ad-hoc camera is gone")
     c.close()
 
@@ -363,8 +319,8 @@ def test_source_list(w):
     check(r.get("ok") is True, f"source.reconnect: {r}")
     check(c.call("source.reconnect", source="nosuch").get("error") == "unknown_source",
           "reconnect of an unknown source")
-    after = wait_for("reconnect", lambda: next(s for s in c.call("source.list", query="red")[
-        "sources"])["reconnects"] > before, timeout=10)
+    after = wait_for(lambda: next(s for s in c.call("source.list", query="red")[
+        "sources"])["reconnects"] > before, 10)
     check(after, "the source reconnected (its reconnects count went up)")
     c.close()
 
@@ -587,21 +543,7 @@ def main():
              ("county", lambda: test_county(a.vwall, folder))]
     w.start()
     try:
-        for name, fn in tests:
-            if a.only and name not in a.only:
-                continue
-            print(f"-- {name}", flush=True)
-            t0 = time.monotonic()
-            try:
-                fn()
-            except Exception as e:  # one broken test should not hide the others
-                import traceback
-                traceback.print_exc()
-                check(False, f"{name} raised {e!r}")
-            print(f"   {time.monotonic() - t0:.1f} s", flush=True)
-            if w.proc.poll() is not None:
-                check(False, f"vwall died during {name} (exit {w.proc.returncode})")
-                break
+        vwtest.run_each([(name, fn) for name, fn in tests if not a.only or name in a.only], w)
     finally:
         rc = w.stop()
         check(rc == 0, f"vwall exits 0 on SIGTERM (got {rc})")

@@ -20,18 +20,15 @@ real vwall on a 2x1 wall of 160x90 panels:
 import argparse
 import csv
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vwtest  # noqa: E402
-from vwtest import Client, check  # noqa: E402
+from vwtest import check  # noqa: E402
 
 # main: red on panel 0, green on panel 1. other: yellow (warm) on panel 0, blue (warm) on
 # panel 1. A cluster group so that --node b renders panel 1.
@@ -74,11 +71,17 @@ def env_for(work):
     return dict(os.environ, SDL_VIDEODRIVER="offscreen", XDG_STATE_HOME=os.path.join(work, "state"))
 
 
+def vwall_in(work, cfg, sock, log, extra, **kw):
+    """vwall on cfg with these options (tests/vwtest.py's Vwall): its socket (a name, or None
+    for none), log and state in the folder work."""
+    return vwtest.Vwall(ARGS.vwall, cfg, sock and os.path.join(work, sock),
+                        os.path.join(work, log), extra=extra,
+                        state_home=os.path.join(work, "state"), **kw)
+
+
 def sources_of(work, cfg, extra, what, wait_for):
     """Runs vwall with `extra` options until the sources `wait_for` have decoded frames, and
     a second more; returns source.list by id."""
-    sock = os.path.join(work, "s.sock")
-    log_path = os.path.join(work, f"{what}.log")
     # systemd's notify socket, to read the STATUS= line that counts the cameras live
     notify_path = os.path.join(work, "notify")
     if os.path.exists(notify_path):
@@ -86,22 +89,15 @@ def sources_of(work, cfg, extra, what, wait_for):
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(notify_path)
     notify.setblocking(False)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([ARGS.vwall, "-c", cfg, "--output", "offscreen", "--control",
-                                 "unix:" + sock, *extra], stdout=log, stderr=subprocess.STDOUT,
-                                env=dict(env_for(work), NOTIFY_SOCKET=notify_path))
+    v = vwall_in(work, cfg, "s.sock", f"{what}.log", extra, env={"NOTIFY_SOCKET": notify_path})
     try:
         deadline = time.monotonic() + 60
-        c = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                c = Client(sock)
-                if c.call("ping").get("ok"):
-                    break
-            except OSError:
-                c = None
-            time.sleep(0.1)
-        if not check(c is not None and proc.poll() is None, f"{what}: vwall answers"):
+        try:
+            c = v.start(timeout=60).c
+        except vwtest.StartError as e:
+            print(e, file=sys.stderr)
+            c = None
+        if not check(c is not None, f"{what}: vwall answers"):
             return {}
         srcs = {}
         while time.monotonic() < deadline:
@@ -111,7 +107,6 @@ def sources_of(work, cfg, extra, what, wait_for):
             time.sleep(0.1)
         time.sleep(1.0)  # time enough for anything else that was started to decode too
         srcs = {s["id"]: s for s in c.call("source.list")["sources"]}
-        c.close()
         srcs["STATUS"] = None
         while True:
             try:
@@ -124,13 +119,8 @@ def sources_of(work, cfg, extra, what, wait_for):
         return srcs
     finally:
         notify.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        check(proc.returncode == 0, f"{what}: vwall exits 0 ({proc.returncode})")
+        rc = v.stop(grace=20)
+        check(rc == 0, f"{what}: vwall exits 0 ({rc})")
 
 
 def test_decode_only_what_you_show(work):
@@ -259,25 +249,19 @@ def test_capture_time(work):
     """An RTSP camera's frames carry the sender's capture time (RTCP sender reports, through
     FFmpeg's AV_PKT_DATA_PRFT): source.list says sync true for it and false for a clip, and
     the frame log's capture_us is filled for the camera's tile, empty for the clip's."""
-    # 14 s: the camera's first RTCP sender report (the capture times) may take ~5-8 s.
-    import live_test
-    srv = live_test.RtspServer(work, cams=1)
+    srv = vwtest.RtspServer(work, cams=1)
     srv.start()
     cfg = os.path.join(work, "camera.cfg")
     with open(cfg, "w", encoding="utf-8") as f:
         f.write(CAMERA_WALL.format(url=srv.url("cam1"), clips=os.path.abspath(ARGS.clips)))
-    sock = os.path.join(work, "cam.sock")
     log = os.path.join(work, "camera-frames.csv")
-    with open(os.path.join(work, "camera.log"), "wb") as out:
-        proc = subprocess.Popen([ARGS.vwall, "-c", cfg, "--output", "offscreen", "--control",
-                                 "unix:" + sock, "--frame-log", log], stdout=out,
-                                stderr=subprocess.STDOUT, env=env_for(work))
+    v = vwall_in(work, cfg, "cam.sock", "camera.log", ["--frame-log", log]).start(wait=False)
     try:
         deadline = time.monotonic() + 60
         srcs = {}
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and v.running():
             try:
-                c = Client(sock)
+                c = v.client()
                 srcs = {s["id"]: s for s in c.call("source.list")["sources"]}
                 c.close()
                 # GStreamer sends a sender report within seconds of the PLAY
@@ -290,14 +274,9 @@ def test_capture_time(work):
         check(srcs.get("clip", {}).get("sync") is False, f"clip: sync false ({srcs.get('clip')})")
         time.sleep(1.5)  # redraws of camera frames that carry their capture time, flushed
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        rc = v.stop(grace=20)
         srv.stop()
-    check(proc.returncode == 0, f"camera wall: vwall exits 0 ({proc.returncode})")
+    check(rc == 0, f"camera wall: vwall exits 0 ({rc})")
     rows = read_log(log)[1:]
     cam = [r for r in rows if len(r) == 5 and r[3] == "cam"]
     clip = [r for r in rows if len(r) == 5 and r[3] == "clip"]
@@ -334,28 +313,23 @@ def test_spanning_playout(work):
     """A camera tile spanning nodes a and b: each node shows a frame no earlier than its
     capture time + playout_ms (held), so both show it at that moment. Prints the spread of
     present_us between the nodes for the same capture_us (measured, not asserted)."""
-    import live_test
-    srv = live_test.RtspServer(work, cams=1)
+    srv = vwtest.RtspServer(work, cams=1)
     srv.start()
     cfg = os.path.join(work, "span.cfg")
     with open(cfg, "w", encoding="utf-8") as f:
         f.write(SPAN_WALL.format(url=srv.url("cam1"), playout=PLAYOUT_MS))
-    procs, logs = [], {}
+    logs = {}
     try:
+        nodes = []
+        # 14 s: the camera's first RTCP sender report (the capture times) may take ~5-8 s.
         for node in ("a", "b"):
             logs[node] = os.path.join(work, f"span-{node}.csv")
-            with open(os.path.join(work, f"span-{node}.log"), "wb") as out:
-                procs.append(subprocess.Popen(
-                    [ARGS.vwall, "-c", cfg, "--node", node, "--output", "offscreen", "--control",
-                     "none", "--duration", "14", "--frame-log", logs[node]], stdout=out,
-                    stderr=subprocess.STDOUT, env=env_for(work)))
-        for p in procs:
-            try:
-                p.wait(90)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            check(p.returncode == 0, f"spanning camera: node exits 0 ({p.returncode})")
+            nodes.append(vwall_in(work, cfg, None, f"span-{node}.log",
+                                  ["--node", node, "--duration", "14", "--frame-log",
+                                   logs[node]]).start())
+        for v in nodes:
+            rc = v.wait_exit(90)
+            check(rc == 0, f"spanning camera: node exits 0 ({rc})")
     finally:
         srv.stop()
     first = {}
@@ -383,17 +357,11 @@ def main():
     ap.add_argument("--clips", required=True)
     ap.add_argument("--keep", action="store_true")
     ARGS = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="vwall-timing-")
-    try:
+    with vwtest.work_folder("vwall-timing-", ARGS.keep) as work:
         test_decode_only_what_you_show(work)
         test_frame_log(work)
         test_capture_time(work)
         test_spanning_playout(work)
-    finally:
-        if ARGS.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     vwtest.finish("timing")
 
 

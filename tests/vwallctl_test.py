@@ -21,6 +21,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vwtest  # noqa: E402  (LoopbackServer)
+
 passed = failed = 0
 
 
@@ -33,47 +36,35 @@ def check(cond, what):
     print(f"vwallctl_test: {'ok' if cond else 'FAILED'}: {what}", flush=True)
 
 
-class Server:
+class Server(vwtest.LoopbackServer):
+    """A Unix socket at path served as `mode` says, each connection on a thread of its own
+    (deaf: never accepted)."""
+
     def __init__(self, path, mode):
         self.mode = mode
-        self.stop = threading.Event()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
         self.fillers = []
-        if mode == "deaf":
-            self.sock.listen(0)
-            # Fill the backlog: these connections are never accepted.
-            for _ in range(8):
-                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                c.setblocking(False)
-                try:
-                    c.connect(path)
-                except (BlockingIOError, InterruptedError):
-                    c.close()
-                    break
-                self.fillers.append(c)
-            return
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop.is_set():
+        deaf = mode == "deaf"
+        super().__init__(path, backlog=0 if deaf else 8, accept=not deaf)
+        # Deaf: fill the backlog with connections that are never accepted.
+        for _ in range(8 if deaf else 0):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
             try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.handle, args=(c,), daemon=True).start()
+                c.connect(path)
+            except (BlockingIOError, InterruptedError):
+                c.close()
+                break
+            self.fillers.append(c)
 
     def handle(self, c):
+        threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
         try:
             c.settimeout(5)
             c.recv(65536)
             reply = b'{"ok":true,"id":"vwallctl"}\n'
-            while not self.stop.is_set():
+            while not self.stopping.is_set():
                 if self.mode == "noise":
                     c.sendall(b"this is not json\n" * 64)
                     time.sleep(0.005)
@@ -82,7 +73,7 @@ class Server:
                     time.sleep(0.005)
                 elif self.mode == "trickle":
                     for b in reply:
-                        if self.stop.is_set():
+                        if self.stopping.is_set():
                             break
                         c.sendall(bytes([b]))
                         time.sleep(1.0)
@@ -95,10 +86,9 @@ class Server:
             c.close()
 
     def close(self):
-        self.stop.set()
+        super().close()
         for c in self.fillers:
             c.close()
-        self.sock.close()
 
 
 def main():
