@@ -294,6 +294,48 @@ def test_adhoc(w, clips):
     c.close()
 
 
+def test_adhoc_saved(w, clips):
+    """An ad-hoc camera named only by a saved scene stays while the scene does and goes when
+    it is deleted; a saved scene that a reloaded wall file hides is logged once, not on every
+    command."""
+    c = w.unix()
+    c.call("scene.switch", scene="main")
+    url = "file://" + os.path.join(clips, "white.mp4")
+    c.call("tile.assign", tile=1, url=url, name="saved ad-hoc")
+    check(c.call("scene.save", scene="keeps-adhoc").get("ok") is True, "scene.save with it")
+    c.call("tile.reset", tile=1)
+    # Its decoder lingers 10 s, then stops; the saved scene still names it.
+    stopped = wait_for(lambda: c.call("source.list", query="saved ad-hoc")["sources"][0]
+                       ["state"] == "idle", 16)
+    lst = c.call("source.list", query="saved ad-hoc")
+    check(stopped and lst["total"] == 1,
+          f"named by a saved scene, it stays (its decoder stopped): {lst['sources']}")
+    with open(w.cfg, encoding="utf-8") as f:
+        good = f.read()
+    hidden_before = w.log_text().count("is hidden")
+    try:
+        with open(w.cfg, "w", encoding="utf-8") as f:
+            f.write(good.replace('  {{ id = "alt";'.replace("{{", "{"),
+                                 '  { id = "keeps-adhoc"; grid = [1, 1];\n'
+                                 '    tiles = ( { source = "red"; cell = [0, 0]; } ); },\n'
+                                 '  { id = "alt";', 1))
+        r = c.call("config.reload", timeout=60)
+        check(r.get("ok") is True, f"a wall file with a scene of the saved scene's id loads: {r}")
+        for i in range(5):
+            c.call("tile.assign", tile=0, source=("green", "red")[i % 2])
+        c.call("tile.reset", tile=0)
+        told = w.log_text().count("is hidden") - hidden_before
+        check(told == 1, f"the hidden saved scene is logged once, not per command ({told} times)")
+    finally:
+        with open(w.cfg, "w", encoding="utf-8") as f:
+            f.write(good)
+    check(c.call("config.reload", timeout=60).get("ok") is True, "the wall file reloads back")
+    check(c.call("scene.delete", scene="keeps-adhoc").get("ok") is True, "scene.delete")
+    gone = wait_for(lambda: c.call("source.list", query="saved ad-hoc")["total"] == 0, 3)
+    check(gone, "deleting the last saved scene naming it removes the ad-hoc camera at once")
+    c.close()
+
+
 def test_source_list(w):
     c = w.unix()
     everything = c.call("source.list")
@@ -536,6 +578,7 @@ def main():
     tests = [("seats", lambda: test_seats(w)), ("tiles_and_picks", lambda: test_tiles_and_picks(w)),
              ("scene_list_and_saved", lambda: test_scene_list_and_saved(w)),
              ("restart", lambda: test_restart(w)), ("adhoc", lambda: test_adhoc(w, clips)),
+             ("adhoc_saved", lambda: test_adhoc_saved(w, clips)),
              ("source_list", lambda: test_source_list(w)), ("bursts", lambda: test_bursts(w)),
              ("busy_socket_and_offline_screenshot",
               lambda: test_busy_socket_and_offline_screenshot(w, a.vwall, folder)),
