@@ -397,8 +397,33 @@ def test_screenshot(work):
                 frac, worst = diff_fraction(ref, img, row_box(part))
                 checked(frac <= 0.01, f"node {n.id}'s screenshot: node {part}'s panels equal the "
                                       f"one process's ({frac:.2%} differ, largest {worst})")
+        check_clocks(cl)
     finally:
         cl.close()
+
+
+def check_clocks(cl):
+    """Every node measures the others' clocks (every 2 s). Here all share one clock, so each
+    offset lies within half its round trip, and no node may warn that a clock is out of step
+    (before the clock filter, a loaded machine's slow round trips made them warn)."""
+    def offsets():
+        got = {}
+        for n in cl.nodes.values():
+            for p in n.call("status").get("nodes", []):
+                if not p.get("self"):
+                    got[(n.id, p["id"])] = (p.get("clock_offset_ms"), p.get("clock_rtt_ms"))
+        return got if got and all(o is not None for o, _ in got.values()) else None
+    got = wait_for(offsets, 10, 0.5)
+    if not checked(got is not None, "every node has measured every other node's clock"):
+        return
+    for (a, b), (off, rtt) in got.items():
+        checked(isinstance(rtt, (int, float)) and abs(off) <= rtt / 2 + 0.002,
+                f"node {a} on {b}'s clock: offset {off} ms within half the round trip {rtt} ms")
+    note("clock offsets (ms, round trip): " + ", ".join(
+        f"{a}->{b} {off:+.2f} ({rtt:.2f})" for (a, b), (off, rtt) in sorted(got.items())))
+    for n in cl.nodes.values():
+        warned = [line for line in n.log_text().splitlines() if "clock is" in line]
+        checked(not warned, f"node {n.id} does not warn about clocks on one machine: {warned[:1]}")
 
 
 def test_switch(work):
