@@ -26,6 +26,8 @@ PKGS=(
   firefox-esr
   # one wall over several machines: NATS JetStream (the server for tests, the C client)
   nats-server libnats-dev
+  # the cluster's nkey test makes its Ed25519 user keys with it (Debian has neither nk nor nsc)
+  python3-cryptography
   # the allocation test (heaptrack)
   heaptrack
   # sanitizer and fuzzer runtimes

@@ -57,6 +57,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import nkeys  # noqa: E402
 import vwtest  # noqa: E402
 from nats_cluster import NatsCluster, make_certs  # noqa: E402
 from vwtest import check, checked, note, wait_for  # noqa: E402
@@ -981,38 +982,61 @@ def test_auth(work):
     creds = (f'user = "vwall"; password = "s3cret";\n'
              f'  tls = {{ ca = "{tls["ca"]}"; cert = "{tls["client_cert"]}"; '
              f'key = "{tls["client_key"]}"; }};')
-    cl = Cluster(work, start_nodes=False, nats={"user": "vwall", "password": "s3cret", "tls": tls},
-                 credentials=creds)
+    auth_case(work, "TLS + password", {"user": "vwall", "password": "s3cret", "tls": tls},
+              creds, ('password = "s3cret"', 'password = "wrong"'), "a wrong password")
+
+
+def test_auth_nkey(work):
+    """The servers know the nodes' user by its nkey (a public key): nodes whose seed file
+    signs the servers' nonce work as a cluster; a node with another key's seed is refused,
+    keeps running and says why."""
+    pub, seed = nkeys.user_pair()
+    other_pub, other_seed = nkeys.user_pair()
+    files = {}
+    for name, text in (("hall.nk", seed), ("other.nk", other_seed)):
+        files[name] = os.path.join(work, name)
+        fd = os.open(files[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+    creds = f'nkey = "{pub}"; nkey_seed = "{files["hall.nk"]}";'
+    auth_case(work, "nkey", {"nkey": (pub, seed)}, creds,
+              (creds, f'nkey = "{other_pub}"; nkey_seed = "{files["other.nk"]}";'),
+              "another nkey")
+
+
+def auth_case(work, what, nats, creds, bad_change, bad_what):
+    """Nodes a and b with `creds` form the cluster; node c's wall file has bad_change
+    (old, new) applied to it: it keeps running on its own, says why, refuses changes."""
+    cl = Cluster(work, start_nodes=False, nats=nats, credentials=creds)
     try:
-        bad = cl.write_cfg("bad.cfg", open(cl.cfg, encoding="utf-8").read().replace(
-            'password = "s3cret"', 'password = "wrong"'))
+        bad = cl.write_cfg("bad.cfg", open(cl.cfg, encoding="utf-8").read().replace(*bad_change))
+        checked(bad_change[1] in open(bad, encoding="utf-8").read(), f"{bad_what}: c's wall file")
         cl.nodes["c"] = Node(work, "c", bad)
         for k in "ab":
             cl.nodes[k].start()
         r = wait_for(lambda: (lambda r: r if r.get("ok") else None)(
             cl.nodes["a"].call("scene.switch", scene="stripes")), 15, 0.3)
-        checked(r is not None, f"TLS + password: a switch on a commits ({r})")
+        checked(r is not None, f"{what}: a switch on a commits ({r})")
         st = wait_for(lambda: (lambda s: s if s.get("scene") == "stripes" else None)(
             cl.nodes["b"].call("status")), 5, 0.1)
-        checked(st is not None, "TLS + password: b shows a's switch")
+        checked(st is not None, f"{what}: b shows a's switch")
         c = cl.nodes["c"]
         c.start(wait=False)
         try:
             c.wait_socket(20)
             time.sleep(2)  # a few reconnect attempts
-            checked(c.proc.poll() is None, "a wrong password: node c keeps running")
+            checked(c.proc.poll() is None, f"{bad_what}: node c keeps running")
             st = c.call("status")
             checked((st.get("cluster") or {}).get("connected") is False,
-                    f"a wrong password: c's status says it is not connected "
-                    f"({st.get('cluster')})")
+                    f"{bad_what}: c's status says it is not connected ({st.get('cluster')})")
             r = c.call("scene.switch", scene="colours")
             checked(r.get("error") == "cluster_unavailable",
-                    f"a wrong password: c refuses changes with cluster_unavailable ({r})")
+                    f"{bad_what}: c refuses changes with cluster_unavailable ({r})")
         except RuntimeError as e:
-            check(False, f"a wrong password: node c keeps running ({e})")
+            check(False, f"{bad_what}: node c keeps running ({e})")
         log = c.log_text().replace(work, "")
         checked(re.search(r"authori[sz]ation", log, re.I) is not None,
-                f"a wrong password: c's log says the server refused its credentials "
+                f"{bad_what}: c's log says the server refused its credentials "
                 f"({log.strip().splitlines()[-1] if log.strip() else ''})")
         st = cl.nodes["a"].call("status")
         checked(st.get("scene") == "stripes", "node a still shows its scene")
@@ -1023,7 +1047,7 @@ def test_auth(work):
 SCENARIOS = {
     "screenshot": test_screenshot, "switch": test_switch, "concurrent": test_concurrent,
     "span": test_span, "nodeloss": test_nodeloss, "natsloss": test_natsloss,
-    "mismatch": test_mismatch, "auth": test_auth,
+    "mismatch": test_mismatch, "auth": test_auth, "auth_nkey": test_auth_nkey,
 }
 
 

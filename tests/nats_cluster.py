@@ -33,6 +33,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nkeys  # noqa: E402
 from vwtest import free_port  # noqa: E402
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -71,13 +72,17 @@ def make_certs(folder):
 class RawNats:
     """One connection speaking NATS's text protocol: enough for request/reply."""
 
-    def __init__(self, port, user=None, password=None, token=None, tls=None, timeout=5):
+    def __init__(self, port, user=None, password=None, token=None, tls=None, nkey=None,
+                 timeout=5):
+        """nkey: (public key, seed) of a user nkey (tests/nkeys.py): the server's nonce is
+        signed with the seed."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
         info = self._line()
         if not info.startswith(b"INFO "):
             raise NatsError(f"no INFO from the server: {info!r}")
-        if json.loads(info[5:]).get("tls_required"):
+        info = json.loads(info[5:])
+        if info.get("tls_required"):
             # NATS says INFO in the clear, then the client starts TLS on the same socket.
             if not tls:
                 raise NatsError("the server requires TLS")
@@ -91,6 +96,8 @@ class RawNats:
             opts.update(user=user, **{"pass": password})
         if token is not None:
             opts["auth_token"] = token
+        if nkey is not None:
+            opts.update(nkey=nkey[0], sig=nkeys.sign(nkey[1], info.get("nonce", "")))
         self.sock.sendall(b"CONNECT " + json.dumps(opts).encode() + b"\r\nPING\r\n")
         while True:
             line = self._line()
@@ -174,14 +181,15 @@ class NatsCluster:
     keeps its ports and storage folder for the fixture's life."""
 
     def __init__(self, workdir, n=3, cluster_name="vwall-test", user=None, password=None,
-                 token=None, tls=None, start=True, ready_timeout=30):
+                 token=None, tls=None, nkey=None, start=True, ready_timeout=30):
         """tls: {"ca", "cert", "key"} PEM files: clients must use TLS and present a
-        certificate signed by ca (the servers' own is cert/key); routes stay plain."""
+        certificate signed by ca (the servers' own is cert/key); routes stay plain.
+        nkey: (public key, seed) of the one user the servers accept, by nkey."""
         self.workdir = workdir
         self.tls = tls
         self.n = n
         self.cluster_name = cluster_name
-        self.auth = {"user": user, "password": password, "token": token}
+        self.auth = {"user": user, "password": password, "token": token, "nkey": nkey}
         self.ready_timeout = ready_timeout
         self.client_ports = [free_port() for _ in range(n)]
         self.route_ports = [free_port() for _ in range(n)]
@@ -231,6 +239,11 @@ class NatsCluster:
             argv += ["--user", self.auth["user"], "--pass", self.auth["password"]]
         if self.auth["token"] is not None:
             argv += ["--auth", self.auth["token"]]
+        if self.auth["nkey"] is not None:  # nkey users have no command-line flag
+            conf = os.path.join(self.workdir, "nkey-auth.conf")
+            with open(conf, "w") as f:
+                f.write('authorization { users = [ { nkey: "%s" } ] }\n' % self.auth["nkey"][0])
+            argv += ["-c", conf]
         if self.tls:
             argv += ["--tlsverify", "--tlscert", self.tls["cert"], "--tlskey", self.tls["key"],
                      "--tlscacert", self.tls["ca"]]
@@ -382,7 +395,8 @@ class NatsCluster:
         if i is None:
             i = next(j for j in range(self.n) if self.alive(j) and not self.stopped[j])
         return RawNats(self.client_ports[i], user=self.auth["user"],
-                       password=self.auth["password"], token=self.auth["token"], tls=self.tls)
+                       password=self.auth["password"], token=self.auth["token"], tls=self.tls,
+                       nkey=self.auth["nkey"])
 
     def stream_info(self, stream, subjects=False):
         c = self.connect()
@@ -491,6 +505,21 @@ def selftest():
                          ("no TLS", {"password": "s3cret"})):
             try:
                 RawNats(nats.client_ports[0], user="vwall", **kw).close()
+                check(False, f"{what}: refused")
+            except (NatsError, OSError) as e:
+                check(True, f"{what}: refused ({e})")
+    # An nkey: the servers know the user's public key; a client signs their nonce.
+    pair = nkeys.user_pair()
+    with NatsCluster(os.path.join(work, "nkey"), n=1, nkey=pair) as nats:
+        c = nats.connect()
+        c.js("INFO")
+        check(True, "an nkey user whose seed signs the nonce: JetStream answers")
+        c.close()
+        other = nkeys.user_pair()
+        for what, key in (("another nkey", other), ("the right key, signed by another seed",
+                                                   (pair[0], other[1]))):
+            try:
+                RawNats(nats.client_ports[0], nkey=key).close()
                 check(False, f"{what}: refused")
             except (NatsError, OSError) as e:
                 check(True, f"{what}: refused ({e})")

@@ -8,7 +8,7 @@ add_test(NAME cluster_nats COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/na
 set_tests_properties(cluster_nats PROPERTIES LABELS "cluster;integration" TIMEOUT 120
   RUN_SERIAL TRUE ENVIRONMENT "${VWALL_TEST_ENV}")
 
-foreach(scenario screenshot switch concurrent span nodeloss natsloss mismatch auth)
+foreach(scenario screenshot switch concurrent span nodeloss natsloss mismatch auth auth_nkey)
   add_test(NAME cluster_${scenario}
     COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/cluster_test.py
       --vwall $<TARGET_FILE:vwall> --clips ${CMAKE_BINARY_DIR}/clips ${scenario})
