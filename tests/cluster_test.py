@@ -942,11 +942,16 @@ def test_mismatch(work):
             checked(not nodes.get("a", {}).get("config_mismatch")
                     and not nodes.get("b", {}).get("config_mismatch"),
                     "a and b, on the same file, have no config_mismatch")
-        st_c = cl.nodes["c"].call("status")
-        mine = {x.get("id"): x for x in st_c.get("nodes") or []}.get("c", {})
-        own = (st_c.get("cluster") or {}).get("config_mismatch")
-        checked(mine.get("config_mismatch") is True or own is True,
-                f"c's own status says its file differs (nodes[c] {mine}, cluster {own})")
+        # c judges by the heartbeats it hears (twice a second) and the state it adopts: a
+        # moment after a has heard c.
+        def own_verdict():
+            st_c = cl.nodes["c"].call("status")
+            mine = {x.get("id"): x for x in st_c.get("nodes") or []}.get("c", {})
+            own = (st_c.get("cluster") or {}).get("config_mismatch")
+            return (mine.get("config_mismatch") is True or own is True), mine, own
+        ok, mine, own = wait_for(lambda: (lambda v: v if v[0] else None)(own_verdict()), 5, 0.1) \
+            or own_verdict()
+        checked(ok, f"c's own status says its file differs (nodes[c] {mine}, cluster {own})")
         log = cl.nodes["c"].log_text().replace(work, "")  # the folder's name says mismatch
         checked(re.search(r"mismatch|differ", log, re.I) is not None,
                 "c's log says its wall file differs")

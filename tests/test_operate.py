@@ -303,6 +303,9 @@ def test_adhoc_saved(w, clips):
     url = "file://" + os.path.join(clips, "white.mp4")
     c.call("tile.assign", tile=1, url=url, name="saved ad-hoc")
     check(c.call("scene.save", scene="keeps-adhoc").get("ok") is True, "scene.save with it")
+    live = wait_for(lambda: c.call("source.list", query="saved ad-hoc")["sources"][0]
+                    ["state"] == "live", 10)
+    check(live, "the ad-hoc camera goes live")  # so "idle" below means its decoder stopped
     c.call("tile.reset", tile=1)
     # Its decoder lingers 10 s, then stops; the saved scene still names it.
     stopped = wait_for(lambda: c.call("source.list", query="saved ad-hoc")["sources"][0]

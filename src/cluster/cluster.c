@@ -1206,9 +1206,11 @@ static const char *reference_hash_locked(const struct vw_cluster *c, const char 
         }
     }
     /* A majority needs two nodes at least: a node that hears nobody else yet (just started)
-     * goes by the state's hash, as on a tie. */
+     * goes by the state's hash, as on a tie; with no state yet either, there is no verdict
+     * (one node heard is not the wall: a node just started would judge by whichever peer's
+     * heartbeat came first, and change its mind with the next). */
     if (!best || best_n < 2 || tie)
-        return state_hash && *state_hash ? state_hash : (tie ? NULL : best);
+        return state_hash && *state_hash ? state_hash : NULL;
     return best;
 }
 
