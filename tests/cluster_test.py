@@ -54,6 +54,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -229,7 +230,8 @@ class Cluster:
     def __init__(self, work, cam=False, start_nodes=True, max_fps=None, nats=None,
                  credentials=""):
         """nats: NatsCluster's options (credentials, TLS); credentials: the cluster group's
-        lines that go with them."""
+        lines that go with them. start_nodes=False: the caller may change the nodes, then
+        calls start_all()."""
         self.work = work
         self.shots = os.path.join(work, "shots")
         os.makedirs(self.shots, exist_ok=True)
@@ -249,15 +251,19 @@ class Cluster:
         self.nodes = {n: Node(work, n, self.cfg, max_fps=max_fps) for n in NODES}
         if start_nodes:
             try:
-                for n in self.nodes.values():
-                    n.start(wait=False)
-                for n in self.nodes.values():
-                    n.wait_socket()
-                self.wait_joined()
-                self.wait_committing()
+                self.start_all()
             except BaseException:
                 self.close()  # the caller never gets the object to close it
                 raise
+
+    def start_all(self):
+        """Starts every node and waits until they have joined and can commit."""
+        for n in self.nodes.values():
+            n.start(wait=False)
+        for n in self.nodes.values():
+            n.wait_socket()
+        self.wait_joined()
+        self.wait_committing()
 
     def write_cfg(self, name, text):
         path = os.path.join(self.work, name)
@@ -382,9 +388,13 @@ def test_screenshot(work):
         checked(frac <= 0.001, f"--screens {NODES[node]}: its panels equal the whole wall's "
                                f"({frac:.2%} of pixels differ, largest difference {worst})")
 
-    # The cluster: `screenshot` on every node is the whole wall.
-    cl = Cluster(work)
+    # The cluster: `screenshot` on every node is the whole wall; so is node a's console
+    # picture, /wall.jpg.
+    cl = Cluster(work, start_nodes=False)
+    http = vwtest.free_port()
+    cl.nodes["a"].extra += ["--http", f"127.0.0.1:{http}"]
     try:
+        cl.start_all()
         time.sleep(2)  # every clip's first frame decoded (the clips are local files)
         for n in cl.nodes.values():
             r = n.call("screenshot", file=f"cluster-{n.id}.png")
@@ -399,8 +409,43 @@ def test_screenshot(work):
                 checked(frac <= 0.01, f"node {n.id}'s screenshot: node {part}'s panels equal the "
                                       f"one process's ({frac:.2%} differ, largest {worst})")
         check_clocks(cl)
+        check_console_picture(http, ref, work)
     finally:
         cl.close()
+
+
+def check_console_picture(port, ref, work):
+    """Node a's console serves the whole wall (/wall.jpg), its own panels and the other nodes'
+    alike: each panel's middle has the colour it has in the one-process reference. The
+    picture is assembled from the nodes' answers, one round behind, so it is read a few
+    times."""
+    url = f"http://127.0.0.1:{port}/wall.jpg?width=480"
+    path = os.path.join(work, "console-wall.jpg")
+    scale = 480 / ref.w
+    wrong = None
+    for _ in range(20):
+        time.sleep(0.4)  # the console draws at most about three times a second
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r, open(path, "wb") as f:
+                f.write(r.read())
+        except OSError as e:
+            wrong = f"GET /wall.jpg: {e}"
+            continue
+        img = vwtest.Image(path)
+        if (img.w, img.h) != (480, round(ref.h * scale) & ~1):  # JPEG 4:2:0: even sizes
+            wrong = f"size {img.w}x{img.h}"
+            continue
+        wrong = None
+        for r in range(ROWS):
+            for c in range(COLS):
+                want = ref.px(c * W + W // 2, r * H + H // 2)
+                got = img.px(int((c * W + W // 2) * scale), int((r * H + H // 2) * scale))
+                if not vwtest.near(got, want, 40):
+                    wrong = f"panel ({c}, {r}) is {got}, the reference {want}"
+        if wrong is None:
+            break
+    checked(wrong is None, f"node a's console picture is the whole wall, every node's panels "
+                           f"({wrong or 'all panels as in the reference'})")
 
 
 def check_clocks(cl):

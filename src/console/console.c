@@ -550,7 +550,11 @@ static const unsigned char *wall_jpeg(struct vw_console *con, int width, size_t 
     vw_errors_init(&errs);
     int w = 0, h = 0;
     int64_t t0 = vw_now_us();
-    uint8_t *rgba = vw_wall_snapshot_scaled(con->wall, width, &w, &h, &errs);
+    /* A cluster node shows the whole wall, assembled from every node's panels (one round
+     * behind); until the first is assembled, and on one box, its own drawing. */
+    uint8_t *rgba = vw_wall_cluster_picture(con->wall, width, SNAPSHOT_MIN_US, &w, &h);
+    if (!rgba)
+        rgba = vw_wall_snapshot_scaled(con->wall, width, &w, &h, &errs);
     int64_t t1 = vw_now_us();
     if (!rgba) {
         vw_warn("console: /wall.jpg: %s", vw_errors_first(&errs));

@@ -3,15 +3,18 @@
  * nodes are asked over NATS (cluster/cluster.h: vw_cluster_ask_others); their answers come
  * back in a later tick. Main thread only. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "render/png.h"
 #include "wall/internal.h"
 
 #define SHOT_TIMEOUT_MS 5000
+#define PICTURE_TIMEOUT_MS 1000 /* a live view: a silent node is a slate after this */
 #define RELOAD_TIMEOUT_MS 15000
 
 /* The panels of cluster node `id` (on[] of columns × rows), false when it has none. */
@@ -23,18 +26,42 @@ static bool node_panels(const struct vw_wall *w, const char *id, bool *on)
                                      on, why, sizeof why);
 }
 
-/* A node's answer to "shot": the block of the wall (physical pixels) it sent. */
+/* The size of the whole wall drawn at most max_w pixels wide (0: full size), as
+ * vw_wall_snapshot_scaled draws it: every node works it out the same way. */
+static void picture_size(const struct vw_wall *w, int max_w, int *pw, int *ph)
+{
+    *pw = vw_geom_physical_w(&w->geom);
+    *ph = vw_geom_physical_h(&w->geom);
+    if (max_w > 0 && max_w < *pw) {
+        *ph = (int)fmax(1, lround((double)*ph * max_w / *pw));
+        *pw = max_w;
+    }
+}
+
+/* Panel (c, r)'s pixels in a picture of the whole wall pw × ph: the same integer edges on
+ * every node, so the blocks they send fit together. */
+static void panel_rect(const struct vw_wall *w, int pw, int ph, int c, int r, int *x0, int *y0,
+                       int *x1, int *y1)
+{
+    int64_t fw = vw_geom_physical_w(&w->geom), fh = vw_geom_physical_h(&w->geom);
+    *x0 = (int)((int64_t)c * w->geom.W * pw / fw);
+    *x1 = (int)((int64_t)(c + 1) * w->geom.W * pw / fw);
+    *y0 = (int)((int64_t)r * w->geom.H * ph / fh);
+    *y1 = (int)((int64_t)(r + 1) * w->geom.H * ph / fh);
+}
+
+/* A node's answer to "shot": the block of the wall (pixels of the picture asked for) it
+ * sent. */
 struct block {
     int x, y, w, h;
     const uint8_t *rgba;
 };
 
-static bool parse_block(const struct vw_cluster_answer *a, const struct vw_wall *w, struct block *b)
+static bool parse_block(const struct vw_cluster_answer *a, int pw, int ph, struct block *b)
 {
     const char *nl = a->ok ? memchr(a->data, '\n', (size_t)a->len) : NULL;
     if (!nl || sscanf(a->data, "%d %d %d %d", &b->x, &b->y, &b->w, &b->h) != 4)
         return false;
-    int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
     size_t head = (size_t)(nl + 1 - (const char *)a->data);
     if (b->x < 0 || b->y < 0 || b->w <= 0 || b->h <= 0 || b->x + b->w > pw || b->y + b->h > ph ||
         (size_t)a->len != head + (size_t)b->w * (size_t)b->h * 4)
@@ -43,18 +70,19 @@ static bool parse_block(const struct vw_cluster_answer *a, const struct vw_wall 
     return true;
 }
 
-/* Copies panel (c, r) from a node's block into the whole-wall picture `to`; false when the
- * block does not hold it. */
-static bool copy_panel(const struct vw_wall *w, uint8_t *to, const struct block *b, int c, int r)
+/* Copies panel (c, r) from a node's block into the whole-wall picture `to` (pw × ph); false
+ * when the block does not hold it. */
+static bool copy_panel(const struct vw_wall *w, uint8_t *to, int pw, int ph, const struct block *b,
+                       int c, int r)
 {
-    int pw = vw_geom_physical_w(&w->geom);
-    int x = c * w->geom.W, y = r * w->geom.H;
-    if (x < b->x || y < b->y || x + w->geom.W > b->x + b->w || y + w->geom.H > b->y + b->h)
+    int x, y, x1, y1;
+    panel_rect(w, pw, ph, c, r, &x, &y, &x1, &y1);
+    if (x < b->x || y < b->y || x1 > b->x + b->w || y1 > b->y + b->h)
         return false;
-    for (int row = 0; row < w->geom.H; row++)
+    for (int row = 0; row < y1 - y; row++)
         memcpy(to + ((size_t)(y + row) * (size_t)pw + (size_t)x) * 4,
                b->rgba + ((size_t)(y - b->y + row) * (size_t)b->w + (size_t)(x - b->x)) * 4,
-               (size_t)w->geom.W * 4);
+               (size_t)(x1 - x) * 4);
     return true;
 }
 
@@ -89,14 +117,16 @@ bool vw_wall_answering_reload(vw_reload_done_fn done)
 void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a)
 {
     if (!strcmp(a->what, "shot")) {
-        /* The block of panels this node shows, cut from the wall as it draws it: a line
-         * "x y w h" (physical pixels), then w·h RGBA pixels. */
+        /* The block of panels this node shows, cut from the wall as it draws it, at the
+         * width asked for (the payload; none or 0: full size): a line "x y w h" (pixels of
+         * that picture), then w·h RGBA pixels. */
         struct vw_errors errs;
         vw_errors_init(&errs);
         int pw, ph, n = w->geom.cols * w->geom.rows;
+        int max_w = a->payload ? atoi(a->payload) : 0;
         bool *on = calloc((size_t)n, sizeof *on);
         uint8_t *rgba = on && node_panels(w, vw_cluster_node(w->cluster), on)
-                            ? vw_wall_snapshot(w, &pw, &ph, &errs)
+                            ? vw_wall_snapshot_scaled(w, max_w, &pw, &ph, &errs)
                             : NULL;
         if (rgba) {
             int c0 = w->geom.cols, r0 = w->geom.rows, c1 = -1, r1 = -1;
@@ -109,8 +139,10 @@ void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a)
                 c1 = c > c1 ? c : c1;
                 r1 = r > r1 ? r : r1;
             }
-            int x = c0 * w->geom.W, y = r0 * w->geom.H;
-            int bw = (c1 - c0 + 1) * w->geom.W, bh = (r1 - r0 + 1) * w->geom.H;
+            int x, y, x1, y1, ignore;
+            panel_rect(w, pw, ph, c0, r0, &x, &y, &ignore, &ignore);
+            panel_rect(w, pw, ph, c1, r1, &ignore, &ignore, &x1, &y1);
+            int bw = x1 - x, bh = y1 - y;
             char head[64];
             int hl = snprintf(head, sizeof head, "%d %d %d %d\n", x, y, bw, bh);
             size_t len = (size_t)hl + (size_t)bw * (size_t)bh * 4;
@@ -147,37 +179,31 @@ void vw_wall_answer_ask(struct vw_wall *w, struct vw_cluster_ask *a)
     free(a->payload);
 }
 
-/* ---- a whole-wall screenshot ------------------------------------------------------------- */
+/* ---- the whole wall, assembled ------------------------------------------------------------ */
 
-struct shot {
-    struct vw_wall *w;
-    char *path;
-    vw_shot_done_fn done;
-    void *ud;
-};
-
-static void shot_gathered(void *ud, const struct vw_cluster_answer *answers, int count)
+/* The whole wall at most max_w wide (0: full size) from the nodes' answers to "shot": our
+ * panels as we draw them, each answering node's block over its panels, and a slate naming
+ * each node that sent nothing over its panels (added to `missing`). NULL with errs. */
+static uint8_t *assemble(struct vw_wall *w, int max_w, const struct vw_cluster_answer *answers,
+                         int count, int *pw, int *ph, cJSON *missing, struct vw_errors *errs)
 {
-    struct shot *s = ud;
-    struct vw_wall *w = s->w;
     int n = w->geom.cols * w->geom.rows;
+    int want_w, want_h;
+    picture_size(w, max_w, &want_w, &want_h);
     bool *on = calloc((size_t)n, sizeof *on);
     /* one slate per panel of a node that sent nothing, naming it */
     struct vw_draw_tile *slates = calloc((size_t)n, sizeof *slates);
     char(*titles)[80] = calloc((size_t)n, sizeof *titles);
-    if (!on || !slates || !titles)
-        abort();
-    int n_slates = 0;
-    cJSON *missing = cJSON_CreateArray();
     struct block *blocks = calloc((size_t)count + 1, sizeof *blocks);
     const char **owners = calloc((size_t)count + 1, sizeof *owners);
-    if (!blocks || !owners)
+    if (!on || !slates || !titles || !blocks || !owners)
         abort();
+    int n_slates = 0;
     for (int i = 0; i < count; i++) {
         const struct vw_cluster_answer *a = &answers[i];
         if (!node_panels(w, a->node, on))
             continue;
-        if (parse_block(a, w, &blocks[i])) {
+        if (parse_block(a, want_w, want_h, &blocks[i])) {
             owners[i] = a->node;
             continue;
         }
@@ -193,21 +219,46 @@ static void shot_gathered(void *ud, const struct vw_cluster_answer *answers, int
                 .slate_detail = "NO PICTURE · the node did not answer (down or cut off)"};
         }
     }
-    /* Our panels as we draw them, the silent nodes' as slates; then the others' blocks. */
-    struct vw_errors errs;
-    vw_errors_init(&errs);
-    int pw = 0, ph = 0;
-    uint8_t *rgba = vw_wall_snapshot_over(w, 0, slates, n_slates, &pw, &ph, &errs);
-    bool ok = rgba != NULL;
-    for (int i = 0; ok && i < count; i++) {
+    uint8_t *rgba = vw_wall_snapshot_over(w, max_w, slates, n_slates, pw, ph, errs);
+    if (rgba && (*pw != want_w || *ph != want_h)) { /* cannot happen: one rule of size */
+        vw_errors_add(errs, "the wall's picture is %dx%d, expected %dx%d", *pw, *ph, want_w,
+                      want_h);
+        free(rgba);
+        rgba = NULL;
+    }
+    for (int i = 0; rgba && i < count; i++) {
         if (!owners[i] || !node_panels(w, owners[i], on))
             continue;
         for (int p = 0; p < n; p++)
             if (on[p])
-                copy_panel(w, rgba, &blocks[i], p % w->geom.cols, p / w->geom.cols);
+                copy_panel(w, rgba, *pw, *ph, &blocks[i], p % w->geom.cols, p / w->geom.cols);
     }
-    if (ok)
-        ok = vw_png_write(s->path, rgba, pw, ph, &errs);
+    free(on);
+    free(slates);
+    free(titles);
+    free(blocks);
+    free(owners);
+    return rgba;
+}
+
+/* ---- a whole-wall screenshot ------------------------------------------------------------- */
+
+struct shot {
+    struct vw_wall *w;
+    char *path;
+    vw_shot_done_fn done;
+    void *ud;
+};
+
+static void shot_gathered(void *ud, const struct vw_cluster_answer *answers, int count)
+{
+    struct shot *s = ud;
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    cJSON *missing = cJSON_CreateArray();
+    int pw = 0, ph = 0;
+    uint8_t *rgba = assemble(s->w, 0, answers, count, &pw, &ph, missing, &errs);
+    bool ok = rgba != NULL && vw_png_write(s->path, rgba, pw, ph, &errs);
     if (ok)
         vw_info("screenshot of the whole wall (%dx%d, %d node%s missing) written to %s", pw, ph,
                 cJSON_GetArraySize(missing), cJSON_GetArraySize(missing) == 1 ? "" : "s", s->path);
@@ -215,11 +266,6 @@ static void shot_gathered(void *ud, const struct vw_cluster_answer *answers, int
     vw_errors_finish(&errs);
     cJSON_Delete(missing);
     free(rgba);
-    free(on);
-    free(slates);
-    free(titles);
-    free(blocks);
-    free(owners);
     free(s->path);
     free(s);
 }
@@ -237,6 +283,70 @@ bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_don
     s->ud = ud;
     vw_cluster_ask_others(w->cluster, "shot", NULL, SHOT_TIMEOUT_MS, shot_gathered, s);
     return true;
+}
+
+/* ---- the live picture (the console's /wall.jpg) -------------------------------------------- */
+
+struct picture_job {
+    struct vw_wall *w;
+    int max_w;
+};
+
+static void picture_gathered(void *ud, const struct vw_cluster_answer *answers, int count)
+{
+    struct picture_job *job = ud;
+    struct vw_wall *w = job->w;
+    struct vw_errors errs;
+    vw_errors_init(&errs);
+    cJSON *missing = cJSON_CreateArray();
+    int pw = 0, ph = 0;
+    uint8_t *rgba = assemble(w, job->max_w, answers, count, &pw, &ph, missing, &errs);
+    if (rgba) {
+        free(w->picture.rgba);
+        w->picture.rgba = rgba;
+        w->picture.w = pw;
+        w->picture.h = ph;
+        w->picture.max_w = job->max_w;
+        w->picture.at_us = vw_now_us();
+    } else {
+        vw_warn("cluster: the whole wall's picture: %s", vw_errors_first(&errs));
+    }
+    w->picture.pending = NULL;
+    vw_errors_finish(&errs);
+    cJSON_Delete(missing);
+    free(job);
+}
+
+uint8_t *vw_wall_cluster_picture(struct vw_wall *w, int max_w, int64_t max_age_us, int *width,
+                                 int *height)
+{
+    if (!w->cluster)
+        return NULL;
+    int64_t now = vw_now_us();
+    bool stale =
+        !w->picture.rgba || now - w->picture.at_us >= max_age_us || w->picture.max_w != max_w;
+    if (stale && !w->picture.pending) {
+        struct picture_job *job = calloc(1, sizeof *job);
+        if (!job)
+            abort();
+        job->w = w;
+        job->max_w = max_w;
+        char payload[16];
+        snprintf(payload, sizeof payload, "%d", max_w);
+        w->picture.pending = job;
+        vw_cluster_ask_others(w->cluster, "shot", payload, PICTURE_TIMEOUT_MS, picture_gathered,
+                              job);
+    }
+    if (!w->picture.rgba)
+        return NULL;
+    size_t len = (size_t)w->picture.w * (size_t)w->picture.h * 4;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        abort();
+    memcpy(copy, w->picture.rgba, len);
+    *width = w->picture.w;
+    *height = w->picture.h;
+    return copy;
 }
 
 /* ---- a reload on every node ---------------------------------------------------------------- */

@@ -129,6 +129,12 @@ struct vw_wall {
     vw_reload_done_fn reload_done;
     void *reload_ud;
     cJSON *reload_nodes; /* cluster: each node's answer to the last reload */
+    struct {             /* cluster: the whole wall's live picture (vw_wall_cluster_picture) */
+        uint8_t *rgba;   /* the last one assembled, or NULL */
+        int w, h, max_w; /* its size, and the width it was asked at */
+        int64_t at_us;   /* when it was assembled */
+        void *pending;   /* the ask for the next one, on its way (freed here at the end) */
+    } picture;
 
     /* stats */
     double render_cpu_at_start; /* this thread's CPU seconds when the wall started */

@@ -1113,6 +1113,8 @@ void vw_wall_destroy(struct vw_wall *w)
     free(w->waits);
     vw_store_destroy(w->store);     /* writes the newest state first */
     vw_cluster_destroy(w->cluster); /* after the store built on it */
+    free(w->picture.pending);       /* an ask the cluster dropped unanswered */
+    free(w->picture.rgba);
     for (int k = 0; k < w->adhoc_count; k++)
         adhoc_free(&w->adhoc[k]);
     free(w->adhoc);

@@ -149,6 +149,14 @@ typedef void (*vw_shot_done_fn)(void *ud, bool ok, const struct vw_errors *errs,
                                 const struct cJSON *missing);
 bool vw_wall_screenshot_cluster(struct vw_wall *w, const char *path, vw_shot_done_fn done,
                                 void *ud);
+/* Cluster: the whole wall from every node's panels, drawn at most max_w pixels wide (0: full
+ * size), for a live view (the console's /wall.jpg): a copy of the last one assembled (caller
+ * frees) with its size, or NULL when there is none yet or this is not a cluster node. When
+ * that one is older than max_age_us or was drawn at another width, the other nodes are asked
+ * for the next (answers come in a later tick; a silent node's panels are a slate): a view
+ * polled at a steady rate is one round behind. */
+uint8_t *vw_wall_cluster_picture(struct vw_wall *w, int max_w, int64_t max_age_us, int *width,
+                                 int *height);
 /* Cluster: what each node said of the last reload ([{id, ok, errors}], caller owns it), or
  * NULL on one box. */
 struct cJSON *vw_wall_take_reload_nodes(struct vw_wall *w);

@@ -33,7 +33,7 @@ endforeach()
 # is off for this test only: every other test checks vwall's leaks under ASan.
 set(wayland_env ${VWALL_TEST_ENV})
 list(FILTER wayland_env EXCLUDE REGEX "^ASAN_OPTIONS=")
-list(APPEND wayland_env "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
+list(APPEND wayland_env "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:intercept_tls_get_addr=0")
 set_tests_properties(outputs_wayland PROPERTIES ENVIRONMENT "${wayland_env}")
 
 # Steady state allocates nothing per frame: vwall under heaptrack for 4 and 8 s, the
