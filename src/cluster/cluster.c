@@ -527,11 +527,22 @@ static void *committer_main(void *ud)
             pthread_mutex_unlock(&c->lock);
             bool behind = last > seen;
             for (uint64_t r = seen + 1; behind && r <= last && r <= seen + 16; r++) {
+                /* In order, and no further than the first it cannot read (a request timed
+                 * out): a later one taken first would make that one look old when it comes,
+                 * and this node would skip a revision the others show (and its events). */
                 kvEntry *e = NULL;
-                if (kvStore_GetRevision(&e, c->kv, STATE_KEY, r) == NATS_OK) {
-                    took_entry(c, e);
-                    kvEntry_Destroy(e);
+                natsStatus gs = kvStore_GetRevision(&e, c->kv, STATE_KEY, r);
+                if (gs != NATS_OK) {
+                    vw_info("cluster: bucket %s revision %llu, which the watch has not brought, "
+                            "cannot be read (%s); trying again in %d ms",
+                            c->name, (unsigned long long)r, last_error(gs), SYNC_EVERY_MS);
+                    break;
                 }
+                vw_info("cluster: bucket %s revision %llu read by the safety net (the watch had "
+                        "not brought it)",
+                        c->name, (unsigned long long)r);
+                took_entry(c, e);
+                kvEntry_Destroy(e);
             }
             if (behind && last == synced) {
                 vw_warn("cluster: the watch of bucket %s fell behind; watching anew", c->name);
