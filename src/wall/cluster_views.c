@@ -3,7 +3,6 @@
  * nodes are asked over NATS (cluster/cluster.h: vw_cluster_ask_others); their answers come
  * back in a later tick. Main thread only. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +23,6 @@ static bool node_panels(const struct vw_wall *w, const char *id, bool *on)
     char why[96];
     return k >= 0 && vw_parse_panels(w->cfg->cluster.nodes[k].panels, w->geom.cols * w->geom.rows,
                                      on, why, sizeof why);
-}
-
-/* The size of the whole wall drawn at most max_w pixels wide (0: full size), as
- * vw_wall_snapshot_scaled draws it: every node works it out the same way. */
-static void picture_size(const struct vw_wall *w, int max_w, int *pw, int *ph)
-{
-    *pw = vw_geom_physical_w(&w->geom);
-    *ph = vw_geom_physical_h(&w->geom);
-    if (max_w > 0 && max_w < *pw) {
-        *ph = (int)fmax(1, lround((double)*ph * max_w / *pw));
-        *pw = max_w;
-    }
 }
 
 /* Panel (c, r)'s pixels in a picture of the whole wall pw × ph: the same integer edges on
@@ -189,7 +176,7 @@ static uint8_t *assemble(struct vw_wall *w, int max_w, const struct vw_cluster_a
 {
     int n = w->geom.cols * w->geom.rows;
     int want_w, want_h;
-    picture_size(w, max_w, &want_w, &want_h);
+    vw_wall_picture_size(w, max_w, &want_w, &want_h);
     bool *on = calloc((size_t)n, sizeof *on);
     /* one slate per panel of a node that sent nothing, naming it */
     struct vw_draw_tile *slates = calloc((size_t)n, sizeof *slates);
@@ -220,12 +207,6 @@ static uint8_t *assemble(struct vw_wall *w, int max_w, const struct vw_cluster_a
         }
     }
     uint8_t *rgba = vw_wall_snapshot_over(w, max_w, slates, n_slates, pw, ph, errs);
-    if (rgba && (*pw != want_w || *ph != want_h)) { /* cannot happen: one rule of size */
-        vw_errors_add(errs, "the wall's picture is %dx%d, expected %dx%d", *pw, *ph, want_w,
-                      want_h);
-        free(rgba);
-        rgba = NULL;
-    }
     for (int i = 0; rgba && i < count; i++) {
         if (!owners[i] || !node_panels(w, owners[i], on))
             continue;

@@ -194,6 +194,9 @@ void vw_wall_resolve(struct vw_wall *w, const char *by, bool announce);
  * before. Resolves, and tells the consoles what changed, as every node does alike. */
 void vw_wall_adopted(struct vw_wall *w, const struct vw_state *prev);
 /* vw_wall_snapshot_scaled with `over` drawn on top (slates of what is missing, say). */
+/* The size of the whole wall's picture drawn at most max_w pixels wide (0: full size): the
+ * one rule vw_wall_snapshot_over draws by, so every node of a cluster works it out alike. */
+void vw_wall_picture_size(const struct vw_wall *w, int max_w, int *pw, int *ph);
 uint8_t *vw_wall_snapshot_over(struct vw_wall *w, int max_w, const struct vw_draw_tile *over,
                                int n_over, int *width, int *height, struct vw_errors *errs);
 /* Cluster (wall/cluster_views.c): answers what another node asks of us (its panels' pixels,

@@ -1593,14 +1593,21 @@ uint8_t *vw_wall_snapshot_scaled(struct vw_wall *w, int max_w, int *width, int *
     return vw_wall_snapshot_over(w, max_w, NULL, 0, width, height, errs);
 }
 
+void vw_wall_picture_size(const struct vw_wall *w, int max_w, int *pw, int *ph)
+{
+    *pw = vw_geom_physical_w(&w->geom);
+    *ph = vw_geom_physical_h(&w->geom);
+    if (max_w > 0 && max_w < *pw) {
+        *ph = (int)fmax(1, lround((double)*ph * max_w / *pw));
+        *pw = max_w;
+    }
+}
+
 uint8_t *vw_wall_snapshot_over(struct vw_wall *w, int max_w, const struct vw_draw_tile *over,
                                int n_over, int *width, int *height, struct vw_errors *errs)
 {
-    int pw = vw_geom_physical_w(&w->geom), ph = vw_geom_physical_h(&w->geom);
-    if (max_w > 0 && max_w < pw) { /* drawn small, not drawn big and shrunk */
-        ph = (int)fmax(1, lround((double)ph * max_w / pw));
-        pw = max_w;
-    }
+    int pw, ph;
+    vw_wall_picture_size(w, max_w, &pw, &ph); /* drawn small, not drawn big and shrunk */
     vw_outputs_make_current(w->outputs);
     struct vw_target *t = vw_target_create(w->renderer, pw, ph, errs);
     if (!t)
